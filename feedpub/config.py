@@ -1,0 +1,214 @@
+"""The site's configuration: one frozen `Config`, read from `feedpub.toml` and CLI options.
+
+This module is the only home of defaults. `load_config` reads the TOML file (if
+any), applies the command line's overrides on top and checks every value, so
+the rest of feedpub can trust a `Config` without checking it again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+
+CONFIG_NAME = "feedpub.toml"
+FORMATS = ("rss", "atom")
+PERMALINK_TOKENS = (":year", ":month", ":day", ":hour", ":minute", ":second", ":title", ":path")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything a build needs to know about the site. Field names are the TOML keys."""
+
+    title: str = "feedpub"
+    description: str = ""
+    """The site's one-line description; defaults to the title."""
+    base_url: str = "https://example.com/"
+    """Where the site is published. Every link in a feed is absolute against it."""
+    language: str = "en"
+    author: str = ""
+    """The feed's author, and the author of posts that name none."""
+    timezone: str = "UTC"
+    """IANA zone for dates written without an offset (`2021-03-22 04:50:47`)."""
+    permalink: str = ":year/:month/:day/:title/"
+    posts: Path = Path("posts")
+    output: Path = Path("output")
+    static: Path = Path("static")
+    """Files published at the site's root, used to find the size of local thumbnails."""
+    formats: tuple[str, ...] = FORMATS
+    limit: int = 20
+    """Items per feed (newest first)."""
+    content: Literal["full", "summary"] = "full"
+    """`full` puts the whole post in each item; `summary` only its summary."""
+    categories: Literal["tree", "flat"] = "tree"
+    """`tree`: a list is one path (Hexo); `flat`: every list item is a category (Jekyll)."""
+    category_map: Mapping[str, str] = field(default_factory=dict)
+    """Category name → slug, as Hexo's `category_map`."""
+    encoding: str = "utf-8"
+    """Encoding of the post files; e.g. `gb18030` for legacy Chinese sites."""
+    image_type: str = "image/jpeg"
+    """Enclosure type for thumbnails whose URL has no known extension (e.g. picsum.photos)."""
+    lock_timeout: float = 60.0
+    """Seconds a build waits for another build on the same output folder before giving up."""
+    max_post_bytes: int = 8 * 1024 * 1024
+    """Posts larger than this are skipped with an error, keeping memory and time bounded."""
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def fingerprint(self) -> str:
+        """A digest of every setting that shapes the output, for the incremental state."""
+        data = {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        for name in ("posts", "output", "lock_timeout"):  # where, not what
+            del data[name]
+        blob = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
+def load_config(file: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Read `file` (or `./feedpub.toml` if it exists) and apply `overrides` on top.
+
+    Relative folders in the file are relative to the file's own folder, so a cron
+    job can run feedpub from anywhere; folders given as overrides are relative
+    to the working directory, as a shell user expects.
+    """
+    values: dict[str, Any] = {}
+    if file is None and Path(CONFIG_NAME).is_file():
+        file = Path(CONFIG_NAME)
+    if file is not None:
+        values = _read_toml(file)
+        for name in ("posts", "output", "static"):
+            if name in values and isinstance(values[name], str):
+                values[name] = str(file.parent / values[name])
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return _make_config(values, str(file) if file else "options")
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        with open(file, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: configuration file not found") from None
+    except OSError as e:
+        raise ConfigError(f"{file}: cannot read configuration: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{file}: not valid TOML: {e}") from None
+
+
+def _make_config(values: Mapping[str, Any], origin: str) -> Config:
+    hints = typing.get_type_hints(Config)
+    known = {f.name for f in dataclasses.fields(Config)}
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(
+                f"{origin}: unknown key {key!r} (known keys: {', '.join(sorted(known))})"
+            )
+        kwargs[key] = _coerce(key, value, hints[key], origin)
+    config = Config(**kwargs)
+    _check(config, origin)
+    if not config.description:
+        config = dataclasses.replace(config, description=config.title)
+    return config
+
+
+def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
+    """Check one value against its declared type, converting TOML's shapes to ours."""
+
+    def wrong(expected: str) -> ConfigError:
+        return ConfigError(f"{origin}: {key!r} must be {expected}, not {value!r}")
+
+    if hint is Path:
+        if not isinstance(value, str | Path) or not str(value):
+            raise wrong("a folder path")
+        return Path(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise wrong("a string")
+        return value
+    if hint is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise wrong("an integer")
+        return value
+    if hint is float:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise wrong("a number")
+        return float(value)
+    origin_type = typing.get_origin(hint)
+    if origin_type is Literal:
+        choices = typing.get_args(hint)
+        if value not in choices:
+            raise wrong(" or ".join(repr(c) for c in choices))
+        return value
+    if origin_type is tuple:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise wrong("a list of strings")
+        return tuple(value)
+    if hint == Mapping[str, str] or origin_type in (Mapping, types.MappingProxyType):
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise wrong("a table of strings")
+        return types.MappingProxyType(dict(value))
+    raise AssertionError(f"no coercion for {key}: {hint}")  # a new field needs a rule here
+
+
+def _check(config: Config, origin: str) -> None:
+    url = urlsplit(config.base_url)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise ConfigError(
+            f"{origin}: 'base_url' must be an absolute http(s) URL, not {config.base_url!r}"
+        )
+    if not config.base_url.endswith("/"):
+        raise ConfigError(f"{origin}: 'base_url' must end with '/', e.g. {config.base_url + '/'!r}")
+    try:
+        config.zone()
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{origin}: 'timezone' {config.timezone!r} is not an IANA time zone"
+        ) from None
+    unknown = [f for f in config.formats if f not in FORMATS]
+    if unknown or not config.formats:
+        raise ConfigError(
+            f"{origin}: 'formats' must be some of {', '.join(FORMATS)}, not {list(config.formats)}"
+        )
+    if config.limit < 1:
+        raise ConfigError(f"{origin}: 'limit' must be at least 1, not {config.limit}")
+    if config.lock_timeout < 0:
+        raise ConfigError(f"{origin}: 'lock_timeout' must not be negative")
+    if config.max_post_bytes < 1024:
+        raise ConfigError(f"{origin}: 'max_post_bytes' must be at least 1024")
+    if not any(token in config.permalink for token in (":title", ":path")):
+        raise ConfigError(
+            f"{origin}: 'permalink' must contain :title or :path, or posts would share URLs"
+        )
+    try:
+        "".encode(config.encoding)
+    except LookupError:
+        raise ConfigError(
+            f"{origin}: 'encoding' {config.encoding!r} is not a known text encoding"
+        ) from None
+    if "/" not in config.image_type:
+        raise ConfigError(f"{origin}: 'image_type' must be a MIME type such as 'image/jpeg'")

@@ -1,0 +1,97 @@
+"""Front-matter dates → timezone-aware datetimes.
+
+Posts carry dates in whatever shape their writer used: RFC 2822 from scrapers
+(`Mon, 09 Aug 2021 08:36:33 GMT`), ISO 8601, Hexo's `2021-03-22 04:50:47`,
+values YAML already turned into `date`/`datetime`, Unix timestamps and Chinese
+`2021年8月9日`. A date without an offset is in the site's time zone, as Hexo
+reads it. Anything else raises `DateError`; the reader then falls back to the
+file's modification time (one documented policy, see README "Dates").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import re
+from zoneinfo import ZoneInfo
+
+import dateutil.parser
+
+
+class DateError(ValueError):
+    """The value is not a date feedpub can read."""
+
+
+_CJK_DATE = re.compile(
+    r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]"
+    r"(?:\s*(\d{1,2})\s*[:：时点]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2})\s*秒?)?\s*分?)?\s*$"  # noqa: RUF001 (full-width colons are meant)
+)
+_RFC2822_START = re.compile(r"^(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s")
+_HAS_YEAR = re.compile(r"\d{4}")
+# Seconds since 1970 in the range a blog could mean (1973 … 2286); more digits are milliseconds.
+_EPOCH_SECONDS = range(10**8, 10**10)
+_EPOCH_MILLIS = range(10**11, 10**13)
+
+
+def parse_date(value: object, zone: ZoneInfo) -> dt.datetime:
+    """Read one front-matter date value; naive results are placed in `zone`."""
+    if isinstance(value, dt.datetime):
+        return _aware(value, zone)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=zone)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _from_timestamp(value)
+    if not isinstance(value, str):
+        raise DateError(f"expected a date, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise DateError("the date is empty")
+    if text.isdigit():
+        return _from_timestamp(int(text))
+    try:
+        return _aware(dt.datetime.fromisoformat(text), zone)
+    except ValueError:
+        pass
+    if _RFC2822_START.match(text):
+        return _rfc2822(text)
+    cjk = _CJK_DATE.match(text)
+    if cjk:
+        year, month, day, hour, minute, second = (int(g) if g else 0 for g in cjk.groups())
+        try:
+            return dt.datetime(year, month, day, hour, minute, second, tzinfo=zone)
+        except ValueError as e:
+            raise DateError(f"{text!r} is not a real date: {e}") from None
+    # dateutil reads the long tail ("August 9, 2021 10:00"), but guesses the year
+    # and month from today when they are missing: refuse text with no year in it.
+    if not _HAS_YEAR.search(text):
+        raise DateError(f"{text!r} is not a date")
+    try:
+        return _aware(dateutil.parser.parse(text), zone)
+    except (ValueError, OverflowError):
+        raise DateError(f"{text!r} is not a date") from None
+
+
+def _aware(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value
+
+
+def _rfc2822(text: str) -> dt.datetime:
+    try:
+        parsed = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        raise DateError(f"{text!r} is not an RFC 2822 date") from None
+    # "-0000" means "UTC, origin unknown"; email.utils leaves such dates naive.
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _from_timestamp(value: float) -> dt.datetime:
+    whole = int(value)
+    if whole in _EPOCH_MILLIS:
+        value /= 1000
+    elif whole not in _EPOCH_SECONDS:
+        raise DateError(f"{value!r} is not a plausible Unix timestamp")
+    return dt.datetime.fromtimestamp(value, dt.UTC)
+
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC)

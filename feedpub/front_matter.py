@@ -1,0 +1,204 @@
+(
+    """Split a post's text into front matter and body, and parse the front matter.
+
+Parsing goes through python-frontmatter's handlers (YAML between `---`, TOML
+between `+++`), with two guards it does not have: YAML is read with the safe
+loader (libyaml's when installed) and the result is bounded, so an alias bomb
+or a recursive anchor cannot make feedpub use unbounded time or memory; and
+TOML is read with the standard library's `tomllib` instead of the unmaintained
+`toml` package.
+
+Many posts written by scraper bots have front matter that YAML refuses
+(`title: """
+    "'第1集'"
+    """`). When YAML fails and the block is nothing but
+`key: value` lines and `- item` lists, it is read line by line instead and the
+post is published with a warning: losing a post over its quoting helps no one.
+"""
+)
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import BaseHandler, YAMLHandler
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_NODES = 10_000
+"""Scalars and containers a front matter may hold once aliases are expanded."""
+
+
+class FrontMatterError(ValueError):
+    """The front matter cannot be read; `line` is 1-based in the whole file."""
+
+    def __init__(self, message: str, line: int | None = None, *, recoverable: bool = True) -> None:
+        super().__init__(message)
+        self.line = line
+        self.recoverable = recoverable
+        """False when reading the block line by line must not be tried (unsafe tags)."""
+
+
+class NoFrontMatter(FrontMatterError):
+    """The file has no front matter at all: a note or a README, not a broken post."""
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    metadata: dict[str, Any]
+    body: str
+    lenient: FrontMatterError | None
+    """Why YAML refused the block, when it was read line by line instead."""
+
+
+class TOMLHandler(BaseHandler):  # type: ignore[misc]
+    FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
+    START_DELIMITER = END_DELIMITER = "+++"
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        return tomllib.loads(fm)
+
+
+_HANDLERS: tuple[BaseHandler, ...] = (YAMLHandler(), TOMLHandler())
+_LEADING_BLANK = re.compile(r"(?:[ \t]*\n)*")
+
+
+def split(text: str) -> Split:
+    """Front matter and body of a post's text (newlines already normalised to LF)."""
+    start = _LEADING_BLANK.match(text).end()  # type: ignore[union-attr]
+    head = text[start:]
+    handler = next((h for h in _HANDLERS if h.detect(head)), None)
+    if handler is None:
+        raise NoFrontMatter(
+            "no front matter (a post starts with a '---' line); not a post, ignored", 1
+        )
+    opening_line = text.count("\n", 0, start) + 1
+    boundaries = list(handler.FM_BOUNDARY.finditer(head, 0))
+    if len(boundaries) < 2:
+        raise FrontMatterError(
+            f"front matter opened with {handler.START_DELIMITER!r} on line {opening_line} is never closed",
+            opening_line,
+        )
+    opening, closing = boundaries[0], boundaries[1]
+    block = head[opening.end() : closing.start()]
+    body = head[closing.end() :].lstrip("\n")
+    first_line = text.count("\n", 0, start + opening.end()) + 1
+    try:
+        metadata = _load(handler, block, first_line)
+    except FrontMatterError as error:
+        if not isinstance(handler, YAMLHandler) or not error.recoverable:
+            raise
+        recovered = _read_simple_lines(block)
+        if recovered is None:
+            raise
+        return Split(recovered, body, lenient=error)
+    return Split(metadata, body, lenient=None)
+
+
+def _load(handler: BaseHandler, block: str, first_line: int) -> dict[str, Any]:
+    try:
+        data = (
+            handler.load(block, Loader=_Loader)
+            if isinstance(handler, YAMLHandler)
+            else handler.load(block)
+        )
+    except yaml.constructor.ConstructorError as e:
+        line = first_line + e.problem_mark.line if e.problem_mark else None
+        raise FrontMatterError(
+            f"front matter uses a YAML tag feedpub does not allow: {e.problem}",
+            line,
+            recoverable=False,
+        ) from None
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = first_line + mark.line if mark else None
+        message = f"front matter is not valid YAML: {e.problem or e.context}"
+        if e.problem and e.context and e.context_mark:
+            message += f" ({e.context} that starts on line {first_line + e.context_mark.line})"
+        raise FrontMatterError(message, line) from None
+    except yaml.reader.ReaderError as e:
+        line = first_line + block.count("\n", 0, e.position)
+        raise FrontMatterError(
+            f"front matter is not valid YAML: it contains the control character U+{e.character:04X}",
+            line,
+        ) from None
+    except yaml.YAMLError as e:
+        raise FrontMatterError(f"front matter is not valid YAML: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise FrontMatterError(f"front matter is not valid TOML: {e}") from None
+    except RecursionError:
+        raise FrontMatterError("front matter is nested too deeply") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise FrontMatterError(
+            f"front matter must be a mapping of keys to values, not a {type(data).__name__}",
+            first_line,
+        )
+    _check_size(data)
+    return data
+
+
+def _check_size(data: object) -> None:
+    """Refuse documents that expand past MAX_NODES (YAML alias bombs, recursive anchors)."""
+    seen = 0
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise FrontMatterError(
+                f"front matter expands to more than {MAX_NODES} values (YAML aliases?); refused"
+            )
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+_KEY_VALUE = re.compile(r"^([A-Za-z_][\w-]*):(?:[ \t]+(.*?))?[ \t]*$")
+_LIST_ITEM = re.compile(r"^[ \t]+-[ \t]+(.*?)[ \t]*$")
+_QUOTE_RUN = re.compile(r"""^(["']+)(.*?)(["']+)$""")
+
+
+def _read_simple_lines(block: str) -> dict[str, Any] | None:
+    """Read `key: value` and indented `- item` lines; None if the block holds anything else."""
+    data: dict[str, Any] = {}
+    key = None
+    for line in block.split("\n"):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        item = _LIST_ITEM.match(line)
+        if item and key is not None and isinstance(data[key], list):
+            element = _unquote(item.group(1))
+            if element is None:
+                return None
+            data[key].append(element)
+            continue
+        pair = _KEY_VALUE.match(line)
+        if not pair:
+            return None
+        key, value = pair.group(1), pair.group(2)
+        data[key] = _unquote(value) if value else []
+        if data[key] is None:
+            return None
+    # Only a title makes this worth publishing; anything else stays an error.
+    if not isinstance(data.get("title"), str) or not data["title"]:
+        return None
+    return {k: (v if v != [] else None) for k, v in data.items()}
+
+
+def _unquote(value: str) -> str | None:
+    """The text of a scalar, or None for anything that is more than a scalar in YAML."""
+    if value[0] in _YAML_INDICATORS:
+        return None
+    quoted = _QUOTE_RUN.match(value)
+    return quoted.group(2).strip() if quoted else value
+
+
+# Values starting with these are tags, anchors, aliases, flow collections or block scalars.
+_YAML_INDICATORS = frozenset("!&*[]{}|>%@`")

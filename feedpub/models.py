@@ -1,0 +1,146 @@
+"""The data that flows through feedpub: files → Posts → Feeds → bytes.
+
+Everything here is a frozen value: no I/O, no XML. A bad post never becomes a
+`Post`; it becomes a `Problem`, which is data too (like feedparser's `bozo`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Severity(enum.StrEnum):
+    """How bad a problem is. An error drops the post (or keeps a feed back);
+    a warning publishes it anyway."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something wrong with one input or output file, said so a person can fix it.
+
+    `path` is the post's path relative to the posts folder (or a feed's path
+    relative to the output folder); `line` is 1-based where a parser gave one.
+    """
+
+    path: str
+    message: str
+    severity: Severity = Severity.ERROR
+    line: int | None = None
+    element: str | None = None
+    """The XML element (in a feed) or front-matter field (in a post) at fault."""
+    rule: str | None = None
+    """A short, stable name for the rule broken, for scripts and tests."""
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        rule = f" [{self.rule}]" if self.rule else ""
+        return f"{where}: {self.severity}: {self.message}{rule}"
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        return {
+            "path": self.path,
+            "severity": str(self.severity),
+            "line": self.line,
+            "element": self.element,
+            "rule": self.rule,
+            "message": self.message,
+        }
+
+
+class BodyFormat(enum.StrEnum):
+    HTML = "html"
+    MARKDOWN = "markdown"
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One publishable post's metadata; the body stays on disk until a feed needs it.
+
+    Keeping bodies out of `Post` is what lets a build over tens of thousands of
+    posts hold only what the feeds need in memory (see `reader.load_content`).
+    """
+
+    source: str
+    """Path relative to the posts folder, with '/' separators: the post's identity."""
+    title: str
+    date: datetime
+    """When the post was published; always timezone-aware."""
+    updated: datetime | None
+    categories: tuple[tuple[str, ...], ...]
+    """Category paths, each from the top of the tree down (Hexo's meaning)."""
+    tags: tuple[str, ...]
+    author: str | None
+    thumbnail: str | None
+    """Absolute http(s) URL of the post's image, if it has one."""
+    summary: str | None
+    """The front matter's `description`/`excerpt`; `<!-- more -->` is found with the body."""
+    draft: bool
+    permalink: str | None
+    """The post's own `permalink` front matter: its URL, instead of the pattern's."""
+    slug: str | None
+    """The post's own `slug`: what the pattern's `:title` becomes, instead of the file name."""
+    body_format: BodyFormat
+    digest: str
+    """Hash of the file's bytes: changes whenever the post does."""
+
+    def __lt__(self, other: Post) -> bool:
+        """Newest first; ties broken by path so the order never wobbles."""
+        return (other.date, self.source) < (self.date, other.source)
+
+
+@dataclass(frozen=True, slots=True)
+class Enclosure:
+    url: str
+    type: str
+    length: int
+    """Bytes, or 0 when unknown (RSS Best Practices Profile)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """A post's body made fit for a feed: sanitised HTML with absolute URLs."""
+
+    html: str
+    summary: str | None
+    enclosure: Enclosure | None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A post as one feed shows it: the post plus its public, unique URL."""
+
+    post: Post
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One feed to publish: the whole site (`category == ()`) or one category node."""
+
+    category: tuple[str, ...]
+    title: str
+    description: str
+    directory: tuple[str, ...]
+    """Where the feed's files go, as path segments (slugs) below the output folder."""
+    url: str
+    """Public URL of the feed's folder; the files are `rss.xml` and `atom.xml` in it."""
+    alternate: str
+    """The HTML page the feed stands for (site home or Hexo-style category page)."""
+    updated: datetime
+    entries: tuple[Entry, ...] = field(default=())
+
+    def file(self, fmt: str) -> str:
+        """The feed's file for one format, relative to the output folder."""
+        return "/".join((*self.directory, FEED_FILES[fmt]))
+
+    def file_url(self, fmt: str) -> str:
+        return self.url + FEED_FILES[fmt]
+
+
+FEED_FILES = {"rss": "rss.xml", "atom": "atom.xml"}
+"""Output format → file name; the only place these names are spelled."""

@@ -1,0 +1,414 @@
+"""Files → Posts. Every file is either a `Post` or a `Problem` saying why not.
+
+Reading is in two steps, so that a build over tens of thousands of posts keeps
+only metadata in memory: `read_post` turns a file into a `Post` (front matter,
+checked and normalised), and `load_content` reads the body of a post that a
+feed actually shows. The reader knows nothing of XML; it only makes sure no
+text it hands on contains characters XML cannot carry.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import hashlib
+import os
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from . import content
+from .config import Config
+from .dates import DateError, parse_date
+from .front_matter import FrontMatterError, NoFrontMatter, split
+from .models import Content, Enclosure, Post, Problem, Severity
+from .urls import absolute_url
+
+POST_SUFFIXES = (".md", ".markdown")
+THUMBNAIL_KEYS = ("thumbnail", "headimg", "cover", "image")
+IMAGE_TYPES = {
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
+    ".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml", ".bmp": "image/bmp",
+    ".ico": "image/x-icon", ".tif": "image/tiff", ".tiff": "image/tiff", ".heic": "image/heic",
+}  # fmt: skip
+"""Our own table, not `mimetypes`: that one reads the machine's mime.types, and
+feeds must not change from one machine to the next."""
+
+# Characters XML 1.0 cannot carry at all (TAB, LF and CR are allowed).
+_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Bidirectional embeddings, overrides and isolates: they can make a title read as something else.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_WHITESPACE = re.compile(r"\s+")
+_BINARY_PROBE = 8192
+_FAR_FUTURE = dt.timedelta(days=366)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A post file found on disk, with the stat facts the incremental state keys on."""
+
+    path: Path
+    rel: str
+    size: int
+    mtime_ns: int
+
+
+class PostError(Exception):
+    """One post cannot be published; the build goes on without it."""
+
+    def __init__(self, message: str, line: int | None = None, element: str | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.element = element
+
+
+def find_posts(root: Path) -> tuple[list[SourceFile], list[Problem]]:
+    """Every `*.md`/`*.markdown` under `root`, sorted by path.
+
+    Hidden files and folders are ignored. Symlinks are followed only while they
+    stay inside `root`, so a post folder written by many people cannot make
+    feedpub read (and publish) a file from elsewhere on the machine.
+    """
+    found: list[SourceFile] = []
+    problems: list[Problem] = []
+    real_root = root.resolve()
+    visited = {real_root}
+
+    def walk(folder: Path, rel: str) -> Iterator[None]:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as e:
+            problems.append(Problem(rel or ".", f"cannot list folder: {e.strerror}"))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            entry_rel = f"{rel}/{entry.name}" if rel else entry.name
+            is_post = entry.name.lower().endswith(POST_SUFFIXES)
+            if entry.is_symlink():
+                target = Path(entry.path).resolve()
+                if not target.is_relative_to(real_root):
+                    if is_post or target.is_dir():
+                        problems.append(
+                            Problem(
+                                entry_rel,
+                                "symlink leaves the posts folder; not followed",
+                                rule="symlink-outside",
+                            )
+                        )
+                    continue
+                if target.is_dir():
+                    if target in visited:
+                        continue
+                    visited.add(target)
+            try:
+                if entry.is_dir():
+                    yield from walk(Path(entry.path), entry_rel)
+                elif is_post and entry.is_file():
+                    stat = entry.stat()
+                    found.append(
+                        SourceFile(Path(entry.path), entry_rel, stat.st_size, stat.st_mtime_ns)
+                    )
+            except OSError as e:
+                problems.append(Problem(entry_rel, f"cannot read: {e.strerror}"))
+        yield None
+
+    for _ in walk(root, ""):
+        pass
+    return found, problems
+
+
+def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Problem]]:
+    """Read one file's front matter into a `Post`, with every warning about it.
+
+    Never raises for a bad post: the reason comes back as an error `Problem`.
+    """
+    warnings: list[Problem] = []
+
+    def warn(message: str, element: str | None = None, line: int | None = None) -> None:
+        warnings.append(Problem(file.rel, message, Severity.WARNING, line=line, element=element))
+
+    try:
+        if file.size > config.max_post_bytes:
+            raise PostError(
+                f"{file.size:,} bytes is more than max_post_bytes ({config.max_post_bytes:,}); not read"
+            )
+        data = _read_bytes(file)
+        text = decode(data, config.encoding)
+        if not text.strip():
+            raise PostError("empty file")
+        try:
+            parts = split(text)
+        except NoFrontMatter as e:
+            return None, [Problem(file.rel, str(e), Severity.WARNING, line=e.line)]
+        except FrontMatterError as e:
+            raise PostError(str(e), e.line) from None
+        if parts.lenient:
+            warn(
+                f"{parts.lenient}; read as plain 'key: value' lines instead",
+                line=parts.lenient.line,
+            )
+        post = _make_post(file, data, parts.metadata, parts.body, config, warn)
+    except PostError as e:
+        return None, [Problem(file.rel, str(e), line=e.line, element=e.element), *warnings]
+    return post, warnings
+
+
+def _read_bytes(file: SourceFile) -> bytes:
+    try:
+        return file.path.read_bytes()
+    except FileNotFoundError:
+        raise PostError("the file disappeared while it was being read") from None
+    except IsADirectoryError:
+        raise PostError("is a folder, not a post") from None
+    except OSError as e:
+        raise PostError(f"cannot read: {e.strerror}") from None
+
+
+def decode(data: bytes, encoding: str) -> str:
+    """Bytes → text with LF newlines; a BOM wins over the configured encoding."""
+    for bom, name in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            encoding = name
+            if name == "utf-8":
+                data = data[len(bom) :]
+            break
+    else:
+        if b"\x00" in data[:_BINARY_PROBE]:
+            raise PostError("binary file (it contains NUL bytes), not a text post")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise PostError(
+            f"not valid {encoding}: byte 0x{data[e.start]:02x} at offset {e.start}{_encoding_hint(data, encoding)}",
+            line,
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _encoding_hint(data: bytes, encoding: str) -> str:
+    if codecs.lookup(encoding).name == "gb18030":
+        return ""
+    try:
+        data.decode("gb18030")
+    except UnicodeDecodeError:
+        return ""
+    return '; it reads as GB18030 (GBK): set encoding = "gb18030" in feedpub.toml'
+
+
+def _make_post(
+    file: SourceFile, data: bytes, meta: dict[str, Any], body: str, config: Config, warn: Any
+) -> Post:
+    stem = posixpath.splitext(posixpath.basename(file.rel))[0]
+    illegal = len(_XML_ILLEGAL.findall(body))
+    if illegal:
+        warn(f"body: removed {illegal} character(s) that XML 1.0 does not allow", "body")
+    date = _date(meta, file, config, warn)
+    return Post(
+        source=file.rel,
+        title=_title(meta.get("title"), stem, warn),
+        date=date,
+        updated=_updated(meta, config, warn),
+        categories=_categories(meta, config, warn),
+        tags=_names(meta.get("tags"), "tags", warn),
+        author=_text(meta.get("author"), "author", warn) or config.author or None,
+        thumbnail=_thumbnail(meta, config, warn),
+        summary=_text(meta.get("description") or meta.get("excerpt"), "description", warn),
+        draft=_flag(meta.get("draft")) is True or _flag(meta.get("published")) is False,
+        permalink=_text(meta.get("permalink"), "permalink", warn),
+        slug=_text(meta.get("slug"), "slug", warn),
+        body_format=content.detect_format(body),
+        digest=hashlib.blake2b(data, digest_size=16).hexdigest(),
+    )
+
+
+def _clean(value: str, field: str, warn: Any) -> str:
+    """Text safe for XML, on one line: what every feed field needs."""
+    if _XML_ILLEGAL.search(value):
+        value = _XML_ILLEGAL.sub("", value)
+        warn(f"{field}: removed characters that XML 1.0 does not allow", field)
+    if _BIDI_CONTROLS.search(value):
+        value = _BIDI_CONTROLS.sub("", value)
+        warn(f"{field}: removed bidirectional override characters (they can disguise text)", field)
+    return _WHITESPACE.sub(" ", value).strip()
+
+
+def _title(value: object, stem: str, warn: Any) -> str:
+    if isinstance(value, str):
+        title = _clean(value, "title", warn)
+        if title:
+            return title
+        warn(f"title is empty; using the file name {stem!r}", "title")
+    elif value is None:
+        warn(f"no title; using the file name {stem!r}", "title")
+    elif isinstance(value, int | float | dt.date) and not isinstance(value, bool):
+        warn(f"title is a {type(value).__name__}, not text; quote it in the front matter", "title")
+        return str(value)
+    else:
+        hint = (
+            " (YAML reads yes/no/on/off as true/false; quote it)" if isinstance(value, bool) else ""
+        )
+        warn(
+            f"title is a {type(value).__name__}, not text{hint}; using the file name {stem!r}",
+            "title",
+        )
+    return _clean(stem, "title", warn) or stem
+
+
+def _date(meta: dict[str, Any], file: SourceFile, config: Config, warn: Any) -> dt.datetime:
+    fallback = dt.datetime.fromtimestamp(file.mtime_ns / 1e9, dt.UTC).replace(microsecond=0)
+    value = meta.get("date")
+    if value is None:
+        warn(
+            f"no date; using the file's modification time ({fallback:%Y-%m-%d %H:%M:%S} UTC)",
+            "date",
+        )
+        return fallback
+    try:
+        date = parse_date(value, config.zone())
+    except DateError as e:
+        warn(f"{e}; using the file's modification time ({fallback:%Y-%m-%d %H:%M:%S} UTC)", "date")
+        return fallback
+    if date - dt.datetime.fromtimestamp(file.mtime_ns / 1e9, dt.UTC) > _FAR_FUTURE:
+        warn(f"dated {date:%Y-%m-%d}, more than a year after the file was saved: a typo?", "date")
+    return date
+
+
+def _updated(meta: dict[str, Any], config: Config, warn: Any) -> dt.datetime | None:
+    value = meta.get("updated")
+    if value is None or value == "":
+        return None
+    try:
+        return parse_date(value, config.zone())
+    except DateError as e:
+        warn(f"updated: {e}; ignored", "updated")
+        return None
+
+
+def _categories(meta: dict[str, Any], config: Config, warn: Any) -> tuple[tuple[str, ...], ...]:
+    value = meta.get("categories", meta.get("category"))
+    if value is None:
+        return ()
+    if isinstance(value, dict):
+        warn("categories must be a list or a string, not a mapping; ignored", "categories")
+        return ()
+    raw = value if isinstance(value, list) else [value]
+    if config.categories == "flat":
+        names = _names(raw, "categories", warn, nested_ok=True)
+        return tuple((name,) for name in names)
+    # Hexo: a list of names is one path; as soon as one item is a list, every item is a path.
+    paths = (
+        [raw]
+        if not any(isinstance(item, list) for item in raw)
+        else [item if isinstance(item, list) else [item] for item in raw]
+    )
+    result: list[tuple[str, ...]] = []
+    for path in paths:
+        names = _names(path, "categories", warn)
+        if names and names not in result:
+            result.append(names)
+    return tuple(result)
+
+
+def _names(value: object, field: str, warn: Any, nested_ok: bool = False) -> tuple[str, ...]:
+    """Category or tag names from a scalar or list; unusable items are dropped with a warning."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    names: list[str] = []
+    for item in items:
+        if isinstance(item, list) and nested_ok:
+            names.extend(n for n in _names(item, field, warn) if n not in names)
+            continue
+        if isinstance(item, bool) or item is None or isinstance(item, list | dict):
+            kind = "an empty value" if item is None else f"a {type(item).__name__}"
+            warn(f"{field}: {item!r} is {kind}, not a name; dropped", field)
+            continue
+        name = _clean(str(item), field, warn)
+        if not name:
+            warn(f"{field}: empty name dropped", field)
+        elif name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+def _text(value: object, field: str, warn: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        value = value["name"]  # author: {name: ..., email: ...}
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        warn(f"{field} must be text, not a {type(value).__name__}; ignored", field)
+        return None
+    return _clean(str(value), field, warn) or None
+
+
+def _flag(value: object) -> bool | None:
+    """YAML booleans, and the strings a line-by-line read leaves them as."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "yes", "false", "no"):
+        return value.lower() in ("true", "yes")
+    return None
+
+
+def _thumbnail(meta: dict[str, Any], config: Config, warn: Any) -> str | None:
+    for key in THUMBNAIL_KEYS:
+        value = meta.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        url = absolute_url(_clean(value, key, warn), config.base_url)
+        if url:
+            return url
+        warn(f"{key}: {value[:60]!r} is not an http(s) URL or a path; dropped", key)
+    return None
+
+
+def load_content(post: Post, url: str, config: Config, root: Path) -> Content:
+    """Read the body of a post a feed shows and make it fit for feeds.
+
+    Raises PostError if the file changed into something unreadable since
+    `read_post` saw it (the caller leaves the post out of this build).
+    """
+    file = SourceFile(root / post.source, post.source, 0, 0)
+    text = decode(_read_bytes(file), config.encoding)
+    try:
+        body = _XML_ILLEGAL.sub("", split(text).body)
+    except FrontMatterError as e:
+        raise PostError(str(e), e.line) from None
+    full = content.to_html(body, post.body_format)
+    more, full = content.split_summary(full)
+    summary_source = post.summary or more
+    summary = content.sanitize(summary_source, url) if summary_source else None
+    html = content.with_image(content.sanitize(full, url), post.thumbnail, post.title)
+    if config.content == "summary" and not summary:
+        summary = content.plain_summary(html)
+    return Content(html=html, summary=summary, enclosure=_enclosure(post.thumbnail, config))
+
+
+def _enclosure(url: str | None, config: Config) -> Enclosure | None:
+    if not url:
+        return None
+    extension = posixpath.splitext(unquote(urlsplit(url).path))[1].lower()
+    return Enclosure(url, IMAGE_TYPES.get(extension, config.image_type), _local_size(url, config))
+
+
+def _local_size(url: str, config: Config) -> int:
+    """Size of an image that is a file of the site itself (under `static`), else 0 (unknown)."""
+    if not url.startswith(config.base_url):
+        return 0
+    site_path = unquote(urlsplit(url).path)[len(urlsplit(config.base_url).path) :]
+    static = config.static.resolve()
+    candidate = (static / site_path).resolve()
+    if candidate.is_relative_to(static) and candidate.is_file():
+        return candidate.stat().st_size
+    return 0

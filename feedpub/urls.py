@@ -1,0 +1,109 @@
+"""Slugs, permalinks and absolute URLs: the names feedpub gives things on disk and on the web.
+
+Slugs keep Unicode (a Chinese category stays readable in its folder name and is
+percent-encoded only in URLs), but can never name a path outside the output
+folder or break a URL: separators, dots-only names and characters unsafe on
+common filesystems are replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import unicodedata
+from urllib.parse import quote, urljoin, urlsplit
+
+# Characters that are unsafe in a path segment on Linux, macOS or Windows, or that
+# change a URL's meaning (?, #, %), plus whitespace and control characters.
+_UNSAFE = re.compile(
+    r'[\x00-\x20\x7f/\\?#%*:|"<>\[\]{}^`\u0085\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f\u3000\ufeff]+'
+)
+_DASHES = re.compile(r"-{2,}")
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
+_MAX_SLUG_BYTES = 120
+# Names feedpub itself writes inside a category's folder.
+RESERVED_SLUGS = frozenset({"rss.xml", "atom.xml", ".feedpub"})
+# Percent-encode everything but unreserved characters and the sub-delims a path may hold.
+_PATH_SAFE = "/-._~!$&'()*+,;=:@"
+_ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def slugify(name: str) -> str:
+    """A path segment for `name`: Unicode kept, unsafe characters replaced by '-'.
+
+    A name that leaves nothing usable ('..', '???') gets a slug made from its
+    hash, so it still has a folder of its own and never escapes its parent.
+    """
+    slug = _UNSAFE.sub("-", unicodedata.normalize("NFC", name))
+    slug = _DASHES.sub("-", slug).strip("-. ")
+    if _WINDOWS_RESERVED.match(slug) or slug.lower() in RESERVED_SLUGS:
+        slug += "-"
+    if len(slug.encode()) > _MAX_SLUG_BYTES:
+        cut = slug.encode()[: _MAX_SLUG_BYTES - 9].decode("utf-8", "ignore").rstrip("-. ")
+        slug = f"{cut}-{_short_hash(name)}"
+    return slug or f"c-{_short_hash(name)}"
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def quote_path(path: str) -> str:
+    """Percent-encode a URL path, keeping '/' and characters a path may hold as they are."""
+    return quote(path, safe=_PATH_SAFE)
+
+
+def expand_permalink(pattern: str, date: dt.datetime, stem: str, path: str) -> str:
+    """A site-relative URL path from Hexo's permalink tokens.
+
+    `date` is already in the site's time zone; `stem` is the file name without its
+    extension (Hexo's :title), `path` the same with its folders (:path).
+    """
+    values = {
+        ":year": f"{date.year:04d}",
+        ":month": f"{date.month:02d}",
+        ":day": f"{date.day:02d}",
+        ":hour": f"{date.hour:02d}",
+        ":minute": f"{date.minute:02d}",
+        ":second": f"{date.second:02d}",
+        ":title": stem,
+        ":path": path,
+    }
+    token = re.compile("|".join(sorted(map(re.escape, values), key=len, reverse=True)))
+    return token.sub(lambda m: values[m.group(0)], pattern)
+
+
+def site_url(base_url: str, path: str) -> str:
+    """An absolute URL for a site-relative path (quoted here, so pass it unquoted)."""
+    return base_url + quote_path(path.lstrip("/"))
+
+
+def absolute_url(reference: str, base: str) -> str | None:
+    """`reference` resolved against `base`; None when it is not an http(s) URL after all.
+
+    `javascript:`, `data:` and other schemes are dropped rather than published:
+    a feed reader would show or follow them.
+    """
+    reference = reference.strip()
+    if not reference:
+        return None
+    if not _ABSOLUTE.match(reference):
+        reference = urljoin(base, reference)
+    parts = urlsplit(reference)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    # Spaces and non-ASCII characters are legal in an IRI but not in an RSS URL.
+    return quote(reference, safe="/:?#[]@!$&'()*+,;=%~-._")
+
+
+def disambiguate(url: str, source: str) -> str:
+    """Make a colliding permalink unique, stably: the suffix depends only on the post's path."""
+    suffix = "-" + _short_hash(source)[:6]
+    head, slash, _ = url.rpartition("/") if url.endswith("/") else (url, "", "")
+    if slash:
+        return head + suffix + "/"
+    stem, dot, ext = url.rpartition(".")
+    if dot and "/" not in ext:
+        return stem + suffix + "." + ext
+    return url + suffix
