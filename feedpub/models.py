@@ -6,6 +6,7 @@ Everything here is a frozen value: no I/O, no XML. A bad post never becomes a
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -116,6 +117,8 @@ class Entry:
 
     post: Post
     url: str
+    updated: dt.datetime
+    """The post's `updated` (or date), unique within the site: see builder._distinct_updates."""
 
 
 @dataclass(frozen=True, slots=True)

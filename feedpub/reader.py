@@ -15,7 +15,6 @@ import hashlib
 import os
 import posixpath
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +43,7 @@ _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _WHITESPACE = re.compile(r"\s+")
 _BINARY_PROBE = 8192
-_FAR_FUTURE = dt.timedelta(days=366)
+_FAR_FUTURE = dt.timedelta(days=3653)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +54,8 @@ class SourceFile:
     rel: str
     size: int
     mtime_ns: int
+    ctime_ns: int
+    inode: int
 
 
 class PostError(Exception):
@@ -78,7 +79,7 @@ def find_posts(root: Path) -> tuple[list[SourceFile], list[Problem]]:
     real_root = root.resolve()
     visited = {real_root}
 
-    def walk(folder: Path, rel: str) -> Iterator[None]:
+    def walk(folder: Path, rel: str) -> None:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as e:
@@ -89,36 +90,35 @@ def find_posts(root: Path) -> tuple[list[SourceFile], list[Problem]]:
                 continue
             entry_rel = f"{rel}/{entry.name}" if rel else entry.name
             is_post = entry.name.lower().endswith(POST_SUFFIXES)
-            if entry.is_symlink():
-                target = Path(entry.path).resolve()
-                if not target.is_relative_to(real_root):
-                    if is_post or target.is_dir():
-                        problems.append(
-                            Problem(
-                                entry_rel,
-                                "symlink leaves the posts folder; not followed",
-                                rule="symlink-outside",
-                            )
-                        )
-                    continue
-                if target.is_dir():
-                    if target in visited:
-                        continue
-                    visited.add(target)
             try:
+                if entry.is_symlink():
+                    target = Path(entry.path).resolve()
+                    if not target.is_relative_to(real_root):
+                        if is_post or target.is_dir():
+                            message = "symlink leaves the posts folder; not followed"
+                            problems.append(Problem(entry_rel, message, rule="symlink-outside"))
+                        continue
+                    if target.is_dir() and target in visited:
+                        continue  # a loop, or a folder already read
+                    visited.add(target)
                 if entry.is_dir():
-                    yield from walk(Path(entry.path), entry_rel)
+                    walk(Path(entry.path), entry_rel)
                 elif is_post and entry.is_file():
                     stat = entry.stat()
                     found.append(
-                        SourceFile(Path(entry.path), entry_rel, stat.st_size, stat.st_mtime_ns)
+                        SourceFile(
+                            Path(entry.path),
+                            entry_rel,
+                            stat.st_size,
+                            stat.st_mtime_ns,
+                            stat.st_ctime_ns,
+                            stat.st_ino,
+                        )
                     )
             except OSError as e:
                 problems.append(Problem(entry_rel, f"cannot read: {e.strerror}"))
-        yield None
 
-    for _ in walk(root, ""):
-        pass
+    walk(root, "")
     return found, problems
 
 
@@ -137,7 +137,7 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
             raise PostError(
                 f"{file.size:,} bytes is more than max_post_bytes ({config.max_post_bytes:,}); not read"
             )
-        data = _read_bytes(file)
+        data = _read_bytes(file.path)
         text = decode(data, config.encoding)
         if not text.strip():
             raise PostError("empty file")
@@ -158,9 +158,9 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
     return post, warnings
 
 
-def _read_bytes(file: SourceFile) -> bytes:
+def _read_bytes(path: Path) -> bytes:
     try:
-        return file.path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise PostError("the file disappeared while it was being read") from None
     except IsADirectoryError:
@@ -279,7 +279,9 @@ def _date(meta: dict[str, Any], file: SourceFile, config: Config, warn: Any) -> 
         warn(f"{e}; using the file's modification time ({fallback:%Y-%m-%d %H:%M:%S} UTC)", "date")
         return fallback
     if date - dt.datetime.fromtimestamp(file.mtime_ns / 1e9, dt.UTC) > _FAR_FUTURE:
-        warn(f"dated {date:%Y-%m-%d}, more than a year after the file was saved: a typo?", "date")
+        warn(
+            f"dated {date:%Y-%m-%d}, more than ten years after the file was saved: a typo?", "date"
+        )
     return date
 
 
@@ -379,8 +381,7 @@ def load_content(post: Post, url: str, config: Config, root: Path) -> Content:
     Raises PostError if the file changed into something unreadable since
     `read_post` saw it (the caller leaves the post out of this build).
     """
-    file = SourceFile(root / post.source, post.source, 0, 0)
-    text = decode(_read_bytes(file), config.encoding)
+    text = decode(_read_bytes(root / post.source), config.encoding)
     try:
         body = _XML_ILLEGAL.sub("", split(text).body)
     except FrontMatterError as e:
@@ -399,16 +400,27 @@ def _enclosure(url: str | None, config: Config) -> Enclosure | None:
     if not url:
         return None
     extension = posixpath.splitext(unquote(urlsplit(url).path))[1].lower()
-    return Enclosure(url, IMAGE_TYPES.get(extension, config.image_type), _local_size(url, config))
+    local = _local_file(url, config)
+    return Enclosure(
+        url, IMAGE_TYPES.get(extension, config.image_type), local.stat().st_size if local else 0
+    )
 
 
-def _local_size(url: str, config: Config) -> int:
-    """Size of an image that is a file of the site itself (under `static`), else 0 (unknown)."""
-    if not url.startswith(config.base_url):
-        return 0
+def _local_file(url: str | None, config: Config) -> Path | None:
+    """The file behind an image URL of the site itself (under `static`), if there is one."""
+    if not url or not url.startswith(config.base_url):
+        return None
     site_path = unquote(urlsplit(url).path)[len(urlsplit(config.base_url).path) :]
     static = config.static.resolve()
     candidate = (static / site_path).resolve()
-    if candidate.is_relative_to(static) and candidate.is_file():
-        return candidate.stat().st_size
-    return 0
+    return candidate if candidate.is_relative_to(static) and candidate.is_file() else None
+
+
+def local_image_stamp(url: str | None, config: Config) -> str:
+    """Size and mtime of a thumbnail that is a file of the site ('' otherwise): a feed
+    must be rebuilt when the image behind its enclosure length changes."""
+    local = _local_file(url, config)
+    if local is None:
+        return ""
+    stat = local.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"

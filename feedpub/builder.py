@@ -1,0 +1,179 @@
+"""Posts → Feeds: the site feed and one feed for every node of the category tree.
+
+Pure: no files, no clock (the build's `now` is passed in), no XML. Given the
+same posts, configuration and `now`, the feeds are always the same, in the
+same order: that is what makes the output byte-identical between runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .config import Config
+from .errors import CollisionError
+from .models import Entry, Feed, Post, Problem, Severity
+from .urls import absolute_url, disambiguate, expand_permalink, site_url, slugify
+
+CATEGORY_ROOT = "categories"
+"""Category feeds live under `<output>/categories/<slug>/<slug>/…`, as Hexo's category pages."""
+SEPARATOR = " › "
+EMPTY_SITE_UPDATED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+"""`updated` of a feed with no items: a fixed date, never the clock."""
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    feeds: tuple[Feed, ...]
+    published: int
+    """Posts that appear in at least the site's feed window or are eligible for it."""
+    drafts: tuple[Post, ...]
+    scheduled: tuple[Post, ...]
+    problems: tuple[Problem, ...]
+
+
+def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Build:
+    """Group posts into feeds. Raises CollisionError if two feeds would share a file."""
+    drafts, scheduled, live = [], [], []
+    for post in posts:
+        if post.draft:
+            drafts.append(post)
+        elif post.date > now:
+            scheduled.append(post)
+        else:
+            live.append(post)
+    live.sort()  # newest first, ties by path (Post.__lt__)
+    urls, problems = _unique_urls(live, config)
+    updates = _distinct_updates(live)
+    members: dict[tuple[str, ...], list[Post]] = defaultdict(list)
+    for post in live:
+        for node in _nodes(post, config):
+            if len(members[node]) < config.limit:
+                members[node].append(post)
+    feeds = [_feed((), live[: config.limit], urls, updates, config)]
+    feeds += [_feed(node, members[node], urls, updates, config) for node in sorted(members)]
+    _check_collisions(feeds)
+    return Build(tuple(feeds), len(live), tuple(drafts), tuple(scheduled), tuple(problems))
+
+
+def _nodes(post: Post, config: Config) -> list[tuple[str, ...]]:
+    """Every category node the post belongs to: each path and, in a tree, its ancestors."""
+    nodes: list[tuple[str, ...]] = []
+    for path in post.categories:
+        prefixes = (
+            [path] if config.categories == "flat" else [path[:i] for i in range(1, len(path) + 1)]
+        )
+        nodes.extend(p for p in prefixes if p not in nodes)
+    return nodes
+
+
+def post_url(post: Post, config: Config) -> str:
+    """The post's permalink: its own `permalink`, else the configured pattern."""
+    if post.permalink:
+        own = absolute_url(post.permalink, config.base_url)
+        if own:
+            return own
+    stem = posixpath.splitext(posixpath.basename(post.source))[0]
+    path = posixpath.splitext(post.source)[0]
+    local = post.date.astimezone(config.zone())
+    return site_url(
+        config.base_url, expand_permalink(config.permalink, local, post.slug or stem, path)
+    )
+
+
+def _unique_urls(posts: Sequence[Post], config: Config) -> tuple[dict[str, str], list[Problem]]:
+    """One URL per post. Posts that share a permalink keep distinct ids: the oldest keeps
+    it, the others get a suffix made from their path, which no later post can change."""
+    claimed: dict[str, list[Post]] = defaultdict(list)
+    for post in posts:
+        claimed[post_url(post, config)].append(post)
+    urls: dict[str, str] = {}
+    problems: list[Problem] = []
+    for url, owners in claimed.items():
+        owners.sort(key=lambda p: (p.date, p.source))
+        urls[owners[0].source] = url
+        for post in owners[1:]:
+            urls[post.source] = disambiguate(url, post.source)
+            problems.append(
+                Problem(
+                    post.source,
+                    f"permalink {url} is also {owners[0].source}'s; published at {urls[post.source]}",
+                    Severity.WARNING,
+                    element="permalink",
+                    rule="duplicate-permalink",
+                )
+            )
+    return urls, problems
+
+
+def _distinct_updates(posts: Sequence[Post]) -> dict[str, dt.datetime]:
+    """Each post's `updated` (or date), with posts that share one instant spread apart by
+    microseconds, earliest path latest (so the feed order stays the same).
+
+    Atom readers tell changed entries by `updated`, and the W3C validator warns
+    when two entries share one; scraped posts often do (one batch, one second,
+    or the same fallback time). The second every reader shows does not change,
+    and the result is the same in every feed the post is in.
+    """
+    groups: dict[dt.datetime, list[Post]] = defaultdict(list)
+    for post in posts:
+        groups[post.updated or post.date].append(post)
+    updates: dict[str, dt.datetime] = {}
+    for when, group in groups.items():
+        group.sort(key=lambda p: p.source)
+        for k, post in enumerate(group):
+            updates[post.source] = when + dt.timedelta(microseconds=len(group) - 1 - k)
+    return updates
+
+
+def _feed(
+    node: tuple[str, ...],
+    posts: Sequence[Post],
+    urls: dict[str, str],
+    updates: dict[str, dt.datetime],
+    config: Config,
+) -> Feed:
+    entries = tuple(Entry(post, urls[post.source], updates[post.source]) for post in posts)
+    updated = max((e.updated for e in entries), default=EMPTY_SITE_UPDATED)
+    if not node:
+        return Feed(
+            (),
+            config.title,
+            config.description,
+            (),
+            config.base_url,
+            config.base_url,
+            updated,
+            entries,
+        )
+    directory = (CATEGORY_ROOT, *(slugify(config.category_map.get(name) or name) for name in node))
+    url = site_url(config.base_url, "/".join(directory) + "/")
+    path = SEPARATOR.join(node)
+    return Feed(
+        node,
+        f"{config.title}{SEPARATOR}{path}",
+        f"{path}: {config.description}",
+        directory,
+        url,
+        url,
+        updated,
+        entries,
+    )
+
+
+def _check_collisions(feeds: Sequence[Feed]) -> None:
+    """Two categories whose slugs match (also ignoring case, as macOS and Windows do)
+    would overwrite each other's feeds: refuse before anything is written."""
+    seen: dict[str, Feed] = {}
+    for feed in feeds:
+        key = "/".join(feed.directory).casefold()
+        other = seen.get(key)
+        if other is not None:
+            raise CollisionError(
+                f"categories {SEPARATOR.join(other.category)!r} and {SEPARATOR.join(feed.category)!r} "
+                f"would both be written to {'/'.join(feed.directory)}/; give one a slug in category_map"
+            )
+        seen[key] = feed

@@ -1,0 +1,330 @@
+"""The command line: options → Config → one call → summary and exit code.
+
+Commands stay thin: everything they do is a call into `pipeline` or
+`validate`. Errors reach the user as one line naming the file and the problem
+(never a traceback), with an exit code a cron job can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__, pipeline
+from .config import load_config
+from .errors import ExitCode, FeedpubError
+from .models import Problem, Severity
+from .validate import MAX_FEED_BYTES, validate_feed
+
+T = TypeVar("T")
+
+EXIT_CODES = """\b
+Exit codes:
+  0  everything was published (or is valid)
+  1  feeds were written, but some posts were skipped
+     (with --strict: or warned about)
+  2  configuration or usage error; nothing was written
+  3  a feed failed validation; its previous file was kept
+  4  feeds could not be written (permissions, full disk);
+     previous files are intact
+  5  another build held the output folder too long (--wait)
+ 70  internal error in feedpub (please report it)"""
+INTERNAL_ERROR = 70
+_PROGRESS_DELAY = 0.5
+
+
+class _Failure(click.ClickException):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class _Group(click.Group):
+    """The one funnel from feedpub's exceptions to messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FeedpubError as e:
+            raise _Failure(str(e), e.exit_code) from None
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except OSError as e:
+            raise _Failure(
+                f"{e.filename or 'feedpub'}: {e.strerror or e}", ExitCode.OUTPUT_FAILED
+            ) from None
+        except Exception as e:
+            if os.environ.get("FEEDPUB_DEBUG"):
+                raise
+            raise _Failure(
+                f"internal error: {e!r}; please report it (FEEDPUB_DEBUG=1 shows the traceback)",
+                INTERNAL_ERROR,
+            ) from None
+
+
+@click.group(cls=_Group, epilog=EXIT_CODES)
+@click.version_option(__version__, "--version", prog_name="feedpub")
+def cli() -> None:
+    """Publish RSS 2.0 and Atom 1.0 feeds from a folder of Markdown posts.
+
+    \b
+    Quick start:
+      feedpub build                 # posts/ → output/, with ./feedpub.toml if present
+      feedpub check                 # find problems in posts, write nothing
+      feedpub validate output/rss.xml
+    """
+
+
+def _site_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by commands that read the posts."""
+    options = [
+        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Configuration file (default: ./feedpub.toml if it exists)."),
+        click.option("--posts", type=click.Path(file_okay=False, path_type=Path), help="Folder of posts (default: posts)."),
+        click.option("--base-url", help="Public URL of the site, e.g. https://example.org/"),
+        click.option("--limit", type=click.IntRange(min=1), help="Items per feed (default: 20)."),
+        click.option("--strict", is_flag=True, help="Count warnings as failures in the exit code."),
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something is wrong (for cron)."),
+        click.option("--report", type=click.Path(dir_okay=False, writable=True, path_type=Path), help="Also write what happened to every post as JSON."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@cli.command(epilog=EXIT_CODES)
+@_site_options
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the feeds (default: output).",
+)
+@click.option("--format", "formats", help="Formats to write, comma-separated (default: rss,atom).")
+@click.option("--full", is_flag=True, help="Ignore the incremental state: read every post again.")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    help="Seconds to wait for another build on the same output (default: 60).",
+)
+def build(
+    config_file: Path | None,
+    posts: Path | None,
+    base_url: str | None,
+    limit: int | None,
+    strict: bool,
+    quiet: bool,
+    report: Path | None,
+    output: Path | None,
+    formats: str | None,
+    full: bool,
+    wait: float | None,
+) -> None:
+    """Write the site's feeds and one per category, in RSS 2.0 and Atom 1.0.
+
+    Only what changed since the last build is read and rewritten; every feed is
+    validated before it replaces the previous one.
+
+    \b
+    Examples:
+      feedpub build
+      feedpub build --posts source/_posts --output public --base-url https://example.org/
+      */5 * * * * cd /srv/site && feedpub build --quiet
+    """
+    config = load_config(
+        config_file,
+        {
+            "posts": posts,
+            "output": output,
+            "base_url": base_url,
+            "limit": limit,
+            "formats": formats,
+            "lock_timeout": wait,
+        },
+    )
+    result = pipeline.build(config, use_state=not full, progress=_progress(quiet))
+    _finish(result, config.posts, strict, quiet, report, verb="published")
+
+
+@cli.command(epilog=EXIT_CODES)
+@_site_options
+def check(
+    config_file: Path | None,
+    posts: Path | None,
+    base_url: str | None,
+    limit: int | None,
+    strict: bool,
+    quiet: bool,
+    report: Path | None,
+) -> None:
+    """Check every post without writing anything: one line per problem.
+
+    The exit code says whether a build would skip any post (1) or not (0).
+
+    \b
+    Examples:
+      feedpub check
+      feedpub check --posts source/_posts --strict
+    """
+    config = load_config(config_file, {"posts": posts, "base_url": base_url, "limit": limit})
+    result = pipeline.check(config, progress=_progress(quiet))
+    _finish(result, config.posts, strict, quiet, report, verb="would be published")
+
+
+def _finish(
+    result: pipeline.Report, posts: Path, strict: bool, quiet: bool, report: Path | None, verb: str
+) -> None:
+    code = result.exit_code(strict)
+    for post in result.posts:
+        for problem in post.problems:
+            if not quiet or problem.severity is Severity.ERROR or strict:
+                click.echo(_located(problem, posts), err=True)
+    for problem in result.feed_problems:
+        click.echo(str(problem), err=True)
+    for notice in result.notices:
+        if not quiet:
+            click.echo(f"note: {notice}", err=True)
+    if report is not None:
+        report.write_text(
+            json.dumps(result.as_json(strict), ensure_ascii=False, indent=1) + "\n", "utf-8"
+        )
+    if not quiet:
+        click.echo(_summary(result, verb))
+    sys.exit(int(code))
+
+
+def _located(problem: Problem, posts: Path) -> str:
+    where = posts / problem.path
+    line = f":{problem.line}" if problem.line else ""
+    return f"{where}{line}: {problem.severity}: {problem.message}"
+
+
+def _summary(result: pipeline.Report, verb: str) -> str:
+    parts = [f"{result.count('published')} {verb}"]
+    for status, label in (
+        ("draft", "drafts"),
+        ("scheduled", "scheduled"),
+        ("skipped", "skipped"),
+        ("ignored", "not posts"),
+    ):
+        if result.count(status):
+            parts.append(f"{result.count(status)} {label}")
+    warned = len({p.path for p in result.warnings()})
+    if warned:
+        parts.append(f"{warned} with warnings")
+    lines = [f"{len(result.posts)} files read ({result.files_read} parsed): {', '.join(parts)}"]
+    if verb == "published":
+        feeds = f"Feeds: {len(result.written)} written, {len(result.unchanged)} unchanged"
+        if result.removed:
+            feeds += f", {len(result.removed)} removed"
+        if result.feed_problems:
+            feeds += f", {len(result.feed_problems)} kept back (see above)"
+        lines.append(feeds)
+    lines.append(f"Done in {result.seconds:.2f} s")
+    return "\n".join(lines)
+
+
+def _progress(quiet: bool) -> pipeline.Progress[Any]:
+    """A progress bar on an interactive terminal, for work that takes more than a moment."""
+    enabled = not quiet and sys.stderr.isatty()
+
+    def wrap(items: Sequence[T], label: str) -> Iterable[T]:
+        return _delayed_bar(items, label) if enabled and len(items) > 1 else items
+
+    return wrap
+
+
+def _delayed_bar(items: Sequence[T], label: str) -> Iterator[T]:
+    """Shows a bar only once the work has taken longer than _PROGRESS_DELAY."""
+    started = time.monotonic()
+    for done, item in enumerate(items):
+        if time.monotonic() - started > _PROGRESS_DELAY:
+            with click.progressbar(length=len(items), label=label, file=sys.stderr) as bar:
+                bar.update(done)
+                for rest in items[done:]:
+                    yield rest
+                    bar.update(1)
+            return
+        yield item
+
+
+@cli.command()
+@click.argument(
+    "files",
+    nargs=-1,
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to print the findings.",
+)
+@click.option(
+    "--url", "self_url", help='Where the feed is published: its atom:link rel="self" must say so.'
+)
+@click.option("--strict", is_flag=True, help="Count warnings as failures in the exit code.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors (and warnings with --strict).")
+def validate(
+    files: tuple[Path, ...], output_format: str, self_url: str | None, strict: bool, quiet: bool
+) -> None:
+    """Check RSS 2.0 and Atom 1.0 files, whoever wrote them.
+
+    Reports errors and warnings with line numbers; never fetches anything and
+    never expands entities (XXE and entity bombs are reported, not followed).
+    Exit code: 0 valid, 1 errors (or warnings, with --strict), 2 usage error.
+
+    \b
+    Examples:
+      feedpub validate output/rss.xml output/atom.xml
+      curl -s https://example.org/feed.xml | feedpub validate - --format json
+    """
+    findings: dict[str, list[Problem]] = {}
+    for file in files:
+        name = "<stdin>" if str(file) == "-" else str(file)
+        findings[name] = validate_feed(_read_feed(file), name, self_url=self_url)
+    failing = [
+        p for found in findings.values() for p in found if p.severity is Severity.ERROR or strict
+    ]
+    if output_format == "json":
+        click.echo(
+            json.dumps(
+                {name: [p.as_dict() for p in found] for name, found in findings.items()},
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
+    else:
+        for name, found in findings.items():
+            for problem in found:
+                if not quiet or problem in failing:
+                    click.echo(str(problem))
+            if not quiet:
+                errors = sum(p.severity is Severity.ERROR for p in found)
+                warnings = len(found) - errors
+                verdict = "valid" if not errors else "INVALID"
+                click.echo(f"{name}: {verdict} ({errors} errors, {warnings} warnings)")
+    sys.exit(1 if failing else 0)
+
+
+def _read_feed(file: Path) -> bytes:
+    """At most MAX_FEED_BYTES + 1 bytes: enough for the validator to say the file is too big."""
+    if str(file) == "-":
+        return sys.stdin.buffer.read(MAX_FEED_BYTES + 1)
+    try:
+        with open(file, "rb") as f:
+            return f.read(MAX_FEED_BYTES + 1)
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {file}: {e.strerror}", param_hint="FILES") from None
+
+
+def main() -> None:
+    cli(prog_name="feedpub")

@@ -1,0 +1,94 @@
+"""Shared fixtures: real files in temp folders, and a check that every feed any test
+writes is valid (issue: "every feed written anywhere in the test suite passes
+`feedpub validate`")."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+from feedpub.validate import validate_feed
+from lxml import etree
+
+from feedpub.models import Severity
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED_CORPUS = PROJECT.parent / "shared" / "corpus" / "real"
+BASE_URL = "https://news.example.org/"
+
+
+@pytest.fixture
+def posts(tmp_path: Path) -> Path:
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    return folder
+
+
+WritePost = Callable[..., Path]
+
+
+@pytest.fixture
+def write_post(posts: Path) -> WritePost:
+    """write_post("a.md", title="A", date="2021-08-09 10:00:00", body="text", **front_matter)."""
+
+    def write(
+        name: str, body: str = "Body text.\n", raw: str | None = None, **front: object
+    ) -> Path:
+        path = posts / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if raw is None:
+            lines = ["---"]
+            for key, value in front.items():
+                lines.append(f"{key}: {_yaml(value)}")
+            lines.append("---")
+            raw = "\n".join(lines) + "\n\n" + textwrap.dedent(body)
+        path.write_text(raw, "utf-8")
+        return path
+
+    return write
+
+
+def _yaml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml(v) for v in value) + "]"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)
+
+
+@pytest.fixture
+def real_corpus(tmp_path: Path) -> Path:
+    """A copy of the shared real posts; skipped where the project is cloned without them."""
+    if not SHARED_CORPUS.is_dir():
+        pytest.skip("../shared/corpus/real is not here (it is not part of the repository)")
+    copy = tmp_path / "real"
+    shutil.copytree(SHARED_CORPUS, copy)
+    return copy
+
+
+def parse_back(data: bytes) -> tuple[feedparser.FeedParserDict, etree._Element]:
+    """Parse feed bytes as a reader would (feedparser, from bytes) and as XML (lxml)."""
+    parsed = feedparser.parse(io.BytesIO(data))
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    return parsed, etree.fromstring(data)
+
+
+def feed_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.xml") if p.name in ("rss.xml", "atom.xml"))
+
+
+@pytest.fixture(autouse=True)
+def every_written_feed_is_valid(tmp_path: Path) -> Iterator[None]:
+    yield
+    for path in feed_files(tmp_path):
+        errors = [
+            p for p in validate_feed(path.read_bytes(), str(path)) if p.severity is Severity.ERROR
+        ]
+        assert not errors, f"feedpub wrote an invalid feed {path}: {[str(e) for e in errors]}"
