@@ -76,6 +76,9 @@ class Config:
         return hashlib.sha256(blob).hexdigest()
 
 
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
+
+
 def _jsonable(value: object) -> object:
     if isinstance(value, Path):
         return str(value)
@@ -87,9 +90,9 @@ def _jsonable(value: object) -> object:
 def load_config(file: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
     """Read `file` (or `./feedpub.toml` if it exists) and apply `overrides` on top.
 
-    Relative folders in the file are relative to the file's own folder, so a cron
-    job can run feedpub from anywhere; folders given as overrides are relative
-    to the working directory, as a shell user expects.
+    With a file, its folders (and the default ones) are relative to the file's own
+    folder, so a cron job can run feedpub from anywhere; folders given as
+    overrides are relative to the working directory, as a shell user expects.
     """
     values: dict[str, Any] = {}
     if file is None and Path(CONFIG_NAME).is_file():
@@ -97,8 +100,9 @@ def load_config(file: Path | None = None, overrides: Mapping[str, Any] | None = 
     if file is not None:
         values = _read_toml(file)
         for name in ("posts", "output", "static"):
-            if name in values and isinstance(values[name], str):
-                values[name] = str(file.parent / values[name])
+            folder = values.get(name, _DEFAULTS[name])
+            if isinstance(folder, str | Path):
+                values[name] = str(file.parent / folder)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return _make_config(values, str(file) if file else "options")
 

@@ -54,7 +54,7 @@ class Split:
     """Why YAML refused the block, when it was read line by line instead."""
 
 
-class TOMLHandler(BaseHandler):  # type: ignore[misc]
+class TOMLHandler(BaseHandler):
     FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
     START_DELIMITER = END_DELIMITER = "+++"
 
@@ -76,6 +76,7 @@ def split(text: str) -> Split:
             "no front matter (a post starts with a '---' line); not a post, ignored", 1
         )
     opening_line = text.count("\n", 0, start) + 1
+    assert handler.FM_BOUNDARY is not None  # set by every handler class
     boundaries = list(handler.FM_BOUNDARY.finditer(head, 0))
     if len(boundaries) < 2:
         raise FrontMatterError(
@@ -114,6 +115,9 @@ def _load(handler: BaseHandler, block: str, first_line: int) -> dict[str, Any]:
         ) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
+        left_open = e.context and ("flow" in e.context or "quoted" in e.context)
+        if e.context_mark and (left_open or mark is None or mark.index >= len(block.rstrip())):
+            mark = e.context_mark  # point at the bracket or quote left open, not where YAML gave up
         line = first_line + mark.line if mark else None
         message = f"front matter is not valid YAML: {e.problem or e.context}"
         if e.problem and e.context and e.context_mark:
@@ -136,7 +140,7 @@ def _load(handler: BaseHandler, block: str, first_line: int) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise FrontMatterError(
             f"front matter must be a mapping of keys to values, not a {type(data).__name__}",
-            first_line,
+            first_line + 1,
         )
     _check_size(data)
     return data
@@ -197,7 +201,9 @@ def _unquote(value: str) -> str | None:
     if value[0] in _YAML_INDICATORS:
         return None
     quoted = _QUOTE_RUN.match(value)
-    return quoted.group(2).strip() if quoted else value
+    if quoted:
+        return quoted.group(2).strip()
+    return None if value[0] in "\"'" else value  # a quote opened and never closed
 
 
 # Values starting with these are tags, anchors, aliases, flow collections or block scalars.

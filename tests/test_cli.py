@@ -1,0 +1,238 @@
+"""The command line, through click's runner and as a real subprocess."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from feedpub import __version__
+from feedpub.cli import cli
+from tests.conftest import BASE_URL, PROJECT, WritePost, feed_files, parse_back
+
+
+def run(*args: str | Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def site(write_post: WritePost, posts: Path) -> Path:
+    write_post(
+        "新媒体/观察者网/首页/guancha.md",
+        title="河南省委书记",
+        categories=["新媒体", "观察者网", "首页"],
+        author="观察者网",
+        date="Mon, 09 Aug 2021 08:36:33 GMT",
+        thumbnail="https://picsum.photos/400/300?random=3381",
+        body="<div>\n<p>正文</p>\n</div>\n",
+    )
+    write_post(
+        "编程/md.md",
+        title="Markdown",
+        categories=["编程"],
+        date="2021-08-10 10:00:00",
+        body="# Hi\n\n[rel](../x/)\n",
+    )
+    write_post("draft.md", title="Draft", date="2021-08-01", draft=True)
+    return posts
+
+
+def build(posts: Path, output: Path, *extra: str) -> tuple[int, str, str]:
+    return run("build", "--posts", posts, "--output", output, "--base-url", BASE_URL, *extra)
+
+
+def test_build_writes_valid_feeds_readers_agree_on(site: Path, tmp_path: Path) -> None:
+    code, out, _ = build(site, tmp_path / "out")
+    assert code == 0
+    assert (
+        "2 published, 1 drafts" in out
+        and "Feeds: 10 written, 0 unchanged" in out
+        and "Done in" in out
+    )
+    files = feed_files(tmp_path / "out")
+    assert len(files) == 10
+    ids: dict[Path, list[str]] = {}
+    for path in files:
+        parsed, _ = parse_back(path.read_bytes())
+        ids[path] = [e.id for e in parsed.entries]
+        assert len(set(ids[path])) == len(ids[path])
+        for entry in parsed.entries:
+            assert entry.link.startswith(BASE_URL)
+            for link in entry.get("links", []):
+                assert link["href"].startswith("https://")
+    site_feed, _ = parse_back((tmp_path / "out" / "rss.xml").read_bytes())
+    guancha = site_feed.entries[1]
+    assert guancha.title == "河南省委书记"
+    assert dt.datetime(*guancha.published_parsed[:6], tzinfo=dt.UTC) == dt.datetime(
+        2021, 8, 9, 8, 36, 33, tzinfo=dt.UTC
+    )
+    assert guancha.enclosures[0] == {
+        "href": "https://picsum.photos/400/300?random=3381",
+        "type": "image/jpeg",
+        "length": "0",
+    }
+    markdown = site_feed.entries[0]
+    assert (
+        'href="https://news.example.org/2021/08/10/x/"' in markdown.content[0].value
+    )  # relative link made absolute
+
+
+def test_second_build_writes_nothing_and_bytes_are_identical(site: Path, tmp_path: Path) -> None:
+    build(site, tmp_path / "out")
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in feed_files(tmp_path / "out")}
+    code, out, _ = build(site, tmp_path / "out")
+    assert code == 0 and "Feeds: 0 written, 10 unchanged" in out
+    assert {
+        p: (p.read_bytes(), p.stat().st_mtime_ns) for p in feed_files(tmp_path / "out")
+    } == before
+    code, out, _ = build(site, tmp_path / "out", "--full")
+    assert "Feeds: 0 written, 10 unchanged" in out and "(3 parsed)" in out
+    assert {p: p.read_bytes() for p in feed_files(tmp_path / "out")} == {
+        p: b for p, (b, _) in before.items()
+    }
+
+
+def test_formats_and_limit_options(site: Path, tmp_path: Path) -> None:
+    code, _, _ = build(site, tmp_path / "out", "--format", "atom", "--limit", "1")
+    assert code == 0
+    assert {p.name for p in feed_files(tmp_path / "out")} == {"atom.xml"}
+    parsed, _ = parse_back((tmp_path / "out" / "atom.xml").read_bytes())
+    assert len(parsed.entries) == 1
+
+
+def test_category_without_posts_loses_its_feeds_and_foreign_files_stay(
+    site: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    build(site, out)
+    (out / "categories" / "编程" / "index.html").write_text("written by Hexo")
+    (site / "编程" / "md.md").unlink()
+    code, stdout, _ = build(site, out)
+    assert code == 0 and "2 removed" in stdout
+    assert not (out / "categories" / "编程" / "rss.xml").exists()
+    assert (out / "categories" / "编程" / "index.html").read_text() == "written by Hexo"
+
+
+def test_bad_post_is_named_others_are_published(
+    site: Path, tmp_path: Path, write_post: WritePost
+) -> None:
+    write_post("broken.md", raw="---\ntitle: [unclosed\n---\nbody\n")
+    code, out, err = build(site, tmp_path / "out", "--report", tmp_path / "report.json")
+    assert code == 1
+    assert "broken.md:2: error: front matter is not valid YAML" in err
+    assert "2 published" in out and "1 skipped" in out
+    report = json.loads((tmp_path / "report.json").read_text())
+    statuses = {p["path"]: p["status"] for p in report["posts"]}
+    assert statuses == {
+        "broken.md": "skipped",
+        "draft.md": "draft",
+        "新媒体/观察者网/首页/guancha.md": "published",
+        "编程/md.md": "published",
+    }
+    assert report["exit_code"] == 1
+
+
+def test_quiet_prints_nothing_unless_something_is_wrong(
+    site: Path, tmp_path: Path, write_post: WritePost
+) -> None:
+    write_post("warned.md", title="w", date="Invalid Date")
+    code, out, err = build(site, tmp_path / "out", "--quiet")
+    assert (code, out, err) == (0, "", "")
+    code, _, err = build(site, tmp_path / "out", "--quiet", "--strict")
+    assert code == 1 and "warned.md: warning:" in err
+
+
+def test_check_writes_nothing_and_says_whether_posts_would_be_skipped(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run("check", "--posts", site)
+    assert code == 0 and "2 would be published" in out
+    (site / "bad.md").write_bytes(b"---\ntitle: \xff\n---\n")
+    code, _, err = run("check", "--posts", site)
+    assert code == 1 and "bad.md:2: error: not valid utf-8: byte 0xff at offset 11" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["posts"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["build", "--config", "missing.toml"], "configuration file not found"),
+        (["build", "--base-url", "example.org"], "'base_url' must be an absolute http(s) URL"),
+        (["build", "--posts", "no/such/folder"], "posts folder does not exist"),
+        (["build", "--format", "json"], "'formats' must be some of rss, atom"),
+    ],
+)
+def test_usage_errors_are_messages_with_exit_code_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(*args)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_unknown_or_mistyped_config_key_is_named(tmp_path: Path, site: Path) -> None:
+    config = tmp_path / "feedpub.toml"
+    config.write_text('titel = "x"\n')
+    code, _, err = run("build", "--config", config, "--posts", site)
+    assert code == 2 and "unknown key 'titel'" in err
+    config.write_text('limit = "20"\n')
+    code, _, err = run("build", "--config", config, "--posts", site)
+    assert code == 2 and "'limit' must be an integer" in err
+
+
+def test_config_file_folders_are_relative_to_the_file(
+    tmp_path: Path, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "feedpub.toml").write_text(
+        f'base_url = "{BASE_URL}"\nposts = "posts"\noutput = "public"\ntitle = "T"\n'
+    )
+    monkeypatch.chdir(PROJECT / "tests")
+    code, _, _ = run("build", "--config", tmp_path / "feedpub.toml")
+    assert code == 0
+    parsed, _ = parse_back((tmp_path / "public" / "rss.xml").read_bytes())
+    assert parsed.feed.title == "T"
+
+
+@pytest.mark.parametrize("command", ["build", "check", "validate"])
+def test_every_command_has_help_with_an_example_and_is_in_the_readme(command: str) -> None:
+    code, out, _ = run(command, "--help")
+    assert code == 0 and "Example" in out
+    assert f"feedpub {command}" in (PROJECT / "README.md").read_text("utf-8")
+
+
+def test_version_and_exit_codes_in_help() -> None:
+    assert run("--version")[1].strip() == f"feedpub, version {__version__}"
+    help_text = run("--help")[1]
+    assert "Exit codes" in help_text and "another build held the output folder" in help_text
+
+
+def test_real_subprocesses(site: Path, tmp_path: Path) -> None:
+    python = sys.executable
+    script = Path(python).with_name("feedpub")
+    for command in ([python, "-m", "feedpub"], [str(script)]):
+        done = subprocess.run(
+            [
+                *command,
+                "build",
+                "--posts",
+                str(site),
+                "--output",
+                str(tmp_path / "out"),
+                "--base-url",
+                BASE_URL,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "2 published" in done.stdout
+    assert (tmp_path / "out" / "atom.xml").is_file()

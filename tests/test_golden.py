@@ -1,0 +1,46 @@
+"""Golden files: a tiny fixed site and its exact expected feeds, byte for byte.
+
+After an intended change to the output, regenerate them and review the diff:
+
+    FEEDPUB_UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_golden.py
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+from feedpub import pipeline
+from feedpub.config import load_config
+from tests.conftest import feed_files
+
+GOLDEN = Path(__file__).parent / "golden"
+NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
+
+
+def test_golden_site(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    shutil.copytree(GOLDEN / "site", site)
+    config = load_config(site / "feedpub.toml", {"output": str(tmp_path / "out")})
+    report = pipeline.build(config, now=NOW)
+    assert report.exit_code() == 0
+    produced = {
+        p.relative_to(tmp_path / "out").as_posix(): p.read_bytes()
+        for p in feed_files(tmp_path / "out")
+    }
+    expected_dir = GOLDEN / "expected"
+    if os.environ.get("FEEDPUB_UPDATE_GOLDEN"):
+        shutil.rmtree(expected_dir, ignore_errors=True)
+        for rel, data in produced.items():
+            (expected_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            (expected_dir / rel).write_bytes(data)
+    expected = {
+        p.relative_to(expected_dir).as_posix(): p.read_bytes() for p in feed_files(expected_dir)
+    }
+    assert sorted(produced) == sorted(expected)
+    for rel, data in produced.items():
+        assert data.decode() == expected[rel].decode(), (
+            f"{rel} differs from tests/golden/expected/{rel}"
+        )

@@ -1,0 +1,130 @@
+"""The output folder: atomic writes, unchanged files left alone, nothing written outside,
+a manifest that removes only feedpub's own stale files, and the lock."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from feedpub.errors import LockTimeout, OutputError
+from feedpub.writer import OutputFolder
+
+
+def test_write_is_atomic_and_skips_unchanged_bytes(tmp_path: Path) -> None:
+    folder = OutputFolder(tmp_path / "out")
+    folder.prepare()
+    assert folder.write("a/page.txt", b"<rss/>") is True
+    target = tmp_path / "out" / "a" / "page.txt"
+    before = target.stat()
+    time.sleep(0.01)
+    assert folder.write("a/page.txt", b"<rss/>") is False
+    assert target.stat().st_mtime_ns == before.st_mtime_ns and target.stat().st_ino == before.st_ino
+    assert folder.write("a/page.txt", b"<rss></rss>") is True
+    assert target.read_bytes() == b"<rss></rss>"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["page.txt"]  # no temporary file left
+
+
+@pytest.mark.parametrize(
+    "rel", ["../escape.xml", "/etc/feedpub.xml", "a/../../escape.xml", "link/rss.xml"]
+)
+def test_nothing_is_written_outside_the_folder(tmp_path: Path, rel: str) -> None:
+    folder = OutputFolder(tmp_path / "out")
+    folder.prepare()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "out" / "link").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(OutputError, match="outside the output folder"):
+        folder.write(rel, b"x")
+    assert not (tmp_path / "escape.xml").exists()
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_remove_deletes_the_file_and_empty_folders_only(tmp_path: Path) -> None:
+    folder = OutputFolder(tmp_path / "out")
+    folder.prepare()
+    folder.write("categories/a/b/page.txt", b"x")
+    folder.write("categories/a/page.txt", b"x")
+    (tmp_path / "out" / "categories" / "a" / "index.html").write_text("not ours")
+    folder.remove("categories/a/b/page.txt")
+    folder.remove("categories/a/page.txt")
+    assert not (tmp_path / "out" / "categories" / "a" / "b").exists()
+    assert (tmp_path / "out" / "categories" / "a" / "index.html").read_text() == "not ours"
+
+
+def test_manifest_round_trip_and_damage(tmp_path: Path) -> None:
+    folder = OutputFolder(tmp_path / "out")
+    folder.prepare()
+    assert folder.manifest() == set()
+    folder.save_manifest({"rss.xml", "categories/新媒体/rss.xml"})
+    assert folder.manifest() == {"rss.xml", "categories/新媒体/rss.xml"}
+    (folder.state_dir / "manifest.json").write_text("{not json")
+    assert folder.manifest() == set()  # damaged: remove nothing
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write into read-only folders")
+def test_unwritable_folder_keeps_the_old_file(tmp_path: Path) -> None:
+    folder = OutputFolder(tmp_path / "out")
+    folder.prepare()
+    folder.write("page.txt", b"old")
+    (tmp_path / "out").chmod(0o500)
+    try:
+        with pytest.raises(OutputError, match="cannot write"):
+            folder.write("page.txt", b"new")
+    finally:
+        (tmp_path / "out").chmod(0o700)
+    assert (tmp_path / "out" / "page.txt").read_bytes() == b"old"
+
+
+def test_full_disk_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = OutputFolder(tmp_path / "out")
+    folder.prepare()
+    folder.write("page.txt", b"old")
+
+    def no_space(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    with pytest.raises(OutputError, match="disk is full"):
+        folder.write("page.txt", b"new")
+    assert (tmp_path / "out" / "page.txt").read_bytes() == b"old"
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name != ".feedpub"] == ["page.txt"]
+
+
+def _hold_lock(
+    root: str, ready: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event
+) -> None:
+    with OutputFolder(Path(root)).locked(timeout=5):
+        ready.set()
+        release.wait(10)
+
+
+def test_a_second_build_waits_then_gives_up(tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_lock, args=(str(tmp_path / "out"), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(20)
+        started = time.monotonic()
+        with (
+            pytest.raises(LockTimeout, match="another feedpub build"),
+            OutputFolder(tmp_path / "out").locked(timeout=0.3),
+        ):
+            pass
+        assert 0.25 < time.monotonic() - started < 5
+    finally:
+        release.set()
+        holder.join(10)
+    with OutputFolder(tmp_path / "out").locked(timeout=1):  # released: free again
+        pass
+
+
+def test_a_path_blocked_by_a_file_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    folder = OutputFolder(tmp_path / "out")
+    folder.prepare()
+    (tmp_path / "out" / "categories").write_text("a file where a folder should be")
+    with pytest.raises(OutputError, match="cannot write"):
+        folder.write("categories/a/page.txt", b"x")
