@@ -26,7 +26,7 @@ IMAGE = "https://picsum.photos/400/300?random=3381"
 
 def test_every_real_post_is_accounted_for(real_corpus: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    code, stdout, stderr = run(
+    code, _, stderr = run(
         "build",
         "--posts",
         real_corpus,

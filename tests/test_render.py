@@ -24,6 +24,7 @@ NS = {
     "media": "http://search.yahoo.com/mrss/",
 }
 IMAGE = "https://img.example.org/cover.jpg"
+MEDIA = NS["media"]
 
 
 def site(**settings: Any) -> tuple[Feed, dict[str, Content], Any]:
@@ -138,12 +139,12 @@ def test_enclosure_length_is_never_none() -> None:
 def test_media_elements_are_not_grouped(fmt: str) -> None:
     # Trap: the media extension wraps everything in <media:group> by default.
     _, root = rendered(fmt)
-    assert not list(root.iter("{%s}group" % NS["media"]))
-    thumbnails = list(root.iter("{%s}thumbnail" % NS["media"]))
+    assert not list(root.iter(f"{{{MEDIA}}}group"))
+    thumbnails = list(root.iter(f"{{{MEDIA}}}thumbnail"))
     assert [t.getparent().tag.rpartition("}")[2] for t in thumbnails] == [
         ("item" if fmt == "rss" else "entry")
     ] * 2
-    media = list(root.iter("{%s}content" % NS["media"]))
+    media = list(root.iter(f"{{{MEDIA}}}content"))
     assert [m.get("medium") for m in media] == ["image", "image"]
     assert [m.get("fileSize") for m in media] == ["1234", None]
 
