@@ -8,7 +8,6 @@ same order: that is what makes the output byte-identical between runs.
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from .config import Config
 from .errors import CollisionError
 from .models import Entry, Feed, Post, Problem, Severity
-from .urls import absolute_url, disambiguate, expand_permalink, site_url, slugify
+from .urls import disambiguate, site_url, slugify
 
 CATEGORY_ROOT = "categories"
 """Category feeds live under `<output>/categories/<slug>/<slug>/…`, as Hexo's category pages."""
@@ -45,8 +44,8 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
             scheduled.append(post)
         else:
             live.append(post)
-    live.sort()  # newest first, ties by path (Post.__lt__)
-    urls, problems = _unique_urls(live, config)
+    live.sort(key=_newest_first)
+    urls, problems = _unique_urls(live)
     updates = _distinct_updates(live)
     members: dict[tuple[str, ...], list[Post]] = defaultdict(list)
     for post in live:
@@ -57,6 +56,11 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
     feeds += [_feed(node, members[node], urls, updates, config) for node in sorted(members)]
     _check_collisions(feeds)
     return Build(tuple(feeds), len(live), tuple(drafts), tuple(scheduled), tuple(problems))
+
+
+def _newest_first(post: Post) -> tuple[float, str]:
+    """Feed order: newest first, ties broken by path so the order never wobbles."""
+    return (-post.date.timestamp(), post.source)
 
 
 def _nodes(post: Post, config: Config) -> list[tuple[str, ...]]:
@@ -70,26 +74,12 @@ def _nodes(post: Post, config: Config) -> list[tuple[str, ...]]:
     return nodes
 
 
-def post_url(post: Post, config: Config) -> str:
-    """The post's permalink: its own `permalink`, else the configured pattern."""
-    if post.permalink:
-        own = absolute_url(post.permalink, config.base_url)
-        if own:
-            return own
-    stem = posixpath.splitext(posixpath.basename(post.source))[0]
-    path = posixpath.splitext(post.source)[0]
-    local = post.date.astimezone(config.zone())
-    return site_url(
-        config.base_url, expand_permalink(config.permalink, local, post.slug or stem, path)
-    )
-
-
-def _unique_urls(posts: Sequence[Post], config: Config) -> tuple[dict[str, str], list[Problem]]:
+def _unique_urls(posts: Sequence[Post]) -> tuple[dict[str, str], list[Problem]]:
     """One URL per post. Posts that share a permalink keep distinct ids: the oldest keeps
     it, the others get a suffix made from their path, which no later post can change."""
     claimed: dict[str, list[Post]] = defaultdict(list)
     for post in posts:
-        claimed[post_url(post, config)].append(post)
+        claimed[post.url].append(post)
     urls: dict[str, str] = {}
     problems: list[Problem] = []
     for url, owners in claimed.items():

@@ -21,7 +21,6 @@ from . import __version__, pipeline
 from .config import load_config
 from .errors import ExitCode, FeedpubError
 from .models import Problem, Severity
-from .validate import MAX_FEED_BYTES, validate_feed
 
 T = TypeVar("T")
 
@@ -287,6 +286,8 @@ def validate(
       feedpub validate output/rss.xml output/atom.xml
       curl -s https://example.org/feed.xml | feedpub validate - --format json
     """
+    from .validate import validate_feed  # lxml is imported only by the commands that need it
+
     findings: dict[str, list[Problem]] = {}
     for file in files:
         name = "<stdin>" if str(file) == "-" else str(file)
@@ -317,6 +318,8 @@ def validate(
 
 def _read_feed(file: Path) -> bytes:
     """At most MAX_FEED_BYTES + 1 bytes: enough for the validator to say the file is too big."""
+    from .validate import MAX_FEED_BYTES
+
     if str(file) == "-":
         return sys.stdin.buffer.read(MAX_FEED_BYTES + 1)
     try:

@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import json
 import tomllib
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from .errors import ConfigError
 
 CONFIG_NAME = "feedpub.toml"
 FORMATS = ("rss", "atom")
-PERMALINK_TOKENS = (":year", ":month", ":day", ":hour", ":minute", ":second", ":title", ":path")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +61,8 @@ class Config:
     """Seconds a build waits for another build on the same output folder before giving up."""
     max_post_bytes: int = 8 * 1024 * 1024
     """Posts larger than this are skipped with an error, keeping memory and time bounded."""
+    jobs: int = 0
+    """Processes for the heavy work of a big build; 0 means one per available core."""
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -70,7 +70,7 @@ class Config:
     def fingerprint(self) -> str:
         """A digest of every setting that shapes the output, for the incremental state."""
         data = {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        for name in ("posts", "output", "lock_timeout"):  # where, not what
+        for name in ("posts", "output", "lock_timeout", "jobs"):  # where and how, not what
             del data[name]
         blob = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()
@@ -170,12 +170,12 @@ def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise wrong("a list of strings")
         return tuple(value)
-    if hint == Mapping[str, str] or origin_type in (Mapping, types.MappingProxyType):
+    if hint == Mapping[str, str]:
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
             raise wrong("a table of strings")
-        return types.MappingProxyType(dict(value))
+        return dict(value)
     raise AssertionError(f"no coercion for {key}: {hint}")  # a new field needs a rule here
 
 
@@ -200,6 +200,8 @@ def _check(config: Config, origin: str) -> None:
         )
     if config.limit < 1:
         raise ConfigError(f"{origin}: 'limit' must be at least 1, not {config.limit}")
+    if config.jobs < 0:
+        raise ConfigError(f"{origin}: 'jobs' must be 0 (one per core) or more, not {config.jobs}")
     if config.lock_timeout < 0:
         raise ConfigError(f"{origin}: 'lock_timeout' must not be negative")
     if config.max_post_bytes < 1024:

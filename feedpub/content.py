@@ -18,11 +18,13 @@ from __future__ import annotations
 import functools
 import html
 import re
-
-import nh3
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING
 
 from .models import BodyFormat
+
+if TYPE_CHECKING:
+    import nh3
+    from markdown_it import MarkdownIt
 from .urls import absolute_url
 
 # A body is HTML when its first line opens an HTML block element (what scrapers
@@ -55,12 +57,18 @@ def detect_format(body: str) -> BodyFormat:
 
 @functools.cache
 def _markdown() -> MarkdownIt:
+    from markdown_it import (
+        MarkdownIt,  # imported when first needed: a build that renders nothing starts faster
+    )
+
     # CommonMark plus the two GFM extensions blog posts use most.
     return MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
 @functools.cache
 def _allowed_attributes() -> dict[str, set[str]]:
+    import nh3
+
     allowed = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
     for tag, attrs in _EXTRA_ATTRIBUTES.items():
         allowed.setdefault(tag, set()).update(attrs)
@@ -107,6 +115,8 @@ _ABSOLUTE_PREFIXES = tuple(
 
 @functools.lru_cache(maxsize=1)
 def _cleaner(base: str | None) -> nh3.Cleaner:
+    import nh3  # imported when first needed, as markdown_it is
+
     def rewrite_srcset(tag: str, attribute: str, value: str) -> str | None:
         if attribute not in _SRCSET_ATTRIBUTES or base is None:
             return value
@@ -143,6 +153,8 @@ def with_image(fragment: str, image: str | None, alt: str) -> str:
 
 def plain_summary(fragment: str) -> str:
     """A short plain-text excerpt, for `content = "summary"` posts that have no summary."""
+    import nh3
+
     text = nh3.clean(fragment, tags=set())
     text = " ".join(html.unescape(text).split())
     if len(text) <= _SUMMARY_CHARS:

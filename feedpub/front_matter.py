@@ -68,25 +68,7 @@ _LEADING_BLANK = re.compile(r"(?:[ \t]*\n)*")
 
 def split(text: str) -> Split:
     """Front matter and body of a post's text (newlines already normalised to LF)."""
-    start = _LEADING_BLANK.match(text).end()  # type: ignore[union-attr]
-    head = text[start:]
-    handler = next((h for h in _HANDLERS if h.detect(head)), None)
-    if handler is None:
-        raise NoFrontMatter(
-            "no front matter (a post starts with a '---' line); not a post, ignored", 1
-        )
-    opening_line = text.count("\n", 0, start) + 1
-    assert handler.FM_BOUNDARY is not None  # set by every handler class
-    boundaries = list(handler.FM_BOUNDARY.finditer(head, 0))
-    if len(boundaries) < 2:
-        raise FrontMatterError(
-            f"front matter opened with {handler.START_DELIMITER!r} on line {opening_line} is never closed",
-            opening_line,
-        )
-    opening, closing = boundaries[0], boundaries[1]
-    block = head[opening.end() : closing.start()]
-    body = head[closing.end() :].lstrip("\n")
-    first_line = text.count("\n", 0, start + opening.end()) + 1
+    handler, block, body, first_line = _cut(text)
     try:
         metadata = _load(handler, block, first_line)
     except FrontMatterError as error:
@@ -97,6 +79,36 @@ def split(text: str) -> Split:
             raise
         return Split(recovered, body, lenient=error)
     return Split(metadata, body, lenient=None)
+
+
+def body_of(text: str) -> str:
+    """The body alone, for a post whose front matter was read before: no parsing again."""
+    return _cut(text)[2]
+
+
+def _cut(text: str) -> tuple[BaseHandler, str, str, int]:
+    """(handler, front matter block, body, line of the block's first character)."""
+    start = _LEADING_BLANK.match(text).end()  # type: ignore[union-attr]
+    head = text[start:]
+    handler = next((h for h in _HANDLERS if h.detect(head)), None)
+    if handler is None:
+        raise NoFrontMatter(
+            "no front matter (a post starts with a '---' line); not a post, ignored", 1
+        )
+    opening_line = text.count("\n", 0, start) + 1
+    assert handler.FM_BOUNDARY is not None  # set by every handler class
+    # Only the first two boundaries matter; finding all of them would scan the whole body.
+    boundaries = handler.FM_BOUNDARY.finditer(head)
+    opening, closing = next(boundaries), next(boundaries, None)
+    if closing is None:
+        raise FrontMatterError(
+            f"front matter opened with {handler.START_DELIMITER!r} on line {opening_line} is never closed",
+            opening_line,
+        )
+    block = head[opening.end() : closing.start()]
+    body = head[closing.end() :].lstrip("\n")
+    first_line = text.count("\n", 0, start + opening.end()) + 1
+    return handler, block, body, first_line
 
 
 def _load(handler: BaseHandler, block: str, first_line: int) -> dict[str, Any]:
@@ -142,7 +154,8 @@ def _load(handler: BaseHandler, block: str, first_line: int) -> dict[str, Any]:
             f"front matter must be a mapping of keys to values, not a {type(data).__name__}",
             first_line + 1,
         )
-    _check_size(data)
+    if "*" in block:  # without aliases, the data cannot be bigger than the (bounded) text
+        _check_size(data)
     return data
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 class Severity(enum.StrEnum):
@@ -41,6 +42,17 @@ class Problem:
         where = f"{self.path}:{self.line}" if self.line else self.path
         rule = f" [{self.rule}]" if self.rule else ""
         return f"{where}: {self.severity}: {self.message}{rule}"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Problem:
+        return cls(
+            data["path"],
+            data["message"],
+            Severity(data["severity"]),
+            data["line"],
+            data["element"],
+            data["rule"],
+        )
 
     def as_dict(self) -> dict[str, str | int | None]:
         return {
@@ -81,17 +93,12 @@ class Post:
     summary: str | None
     """The front matter's `description`/`excerpt`; `<!-- more -->` is found with the body."""
     draft: bool
-    permalink: str | None
-    """The post's own `permalink` front matter: its URL, instead of the pattern's."""
-    slug: str | None
-    """The post's own `slug`: what the pattern's `:title` becomes, instead of the file name."""
+    url: str
+    """The post's permalink: its own `permalink`, or the configured pattern's (with its
+    `slug` for `:title`). Unique among the site's posts only after the builder's check."""
     body_format: BodyFormat
     digest: str
     """Hash of the file's bytes: changes whenever the post does."""
-
-    def __lt__(self, other: Post) -> bool:
-        """Newest first; ties broken by path so the order never wobbles."""
-        return (other.date, self.source) < (self.date, other.source)
 
 
 @dataclass(frozen=True, slots=True)

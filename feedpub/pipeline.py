@@ -1,34 +1,46 @@
 """One build: files → posts → feeds → bytes → files, doing only the work that changed.
 
 The stages stay separate (reader, builder, render, validate, writer); this
-module runs them in order under the output folder's lock, consults the
-incremental state so unchanged posts are not parsed and unchanged feeds are not
-rendered, and gathers a `Report` of what happened to every post and feed.
+module runs them in order under the output folder's lock and gathers a
+`Report` of what happened to every post and feed. It also decides how little
+work a build can get away with:
+
+- a build that finds the same files, settings and outputs as the last one, with
+  no scheduled post come due, returns the last report and touches nothing;
+- unchanged post files are not parsed again (the incremental state remembers them);
+- only feeds whose items changed are rendered, validated and written;
+- big batches of parsing and publishing are spread over the cores (workers.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from . import __version__
+from . import __version__, workers
 from .builder import Build, build_feeds
 from .config import Config
 from .errors import ConfigError, ExitCode, OutputError
 from .models import Content, Feed, Post, Problem, Severity
-from .reader import PostError, SourceFile, find_posts, load_content, local_image_stamp, read_post
-from .render import render
-from .state import State
-from .validate import validate_feed
+from .sources import SourceFile, find_posts, local_image_stamp
+from .state import State, encode_post, encode_problems
 from .writer import OutputFolder
 
 T = TypeVar("T")
 Progress = Callable[[Sequence[T], str], Iterable[T]]
 """Wraps work that may take a while (items, label) → the same items, e.g. with a progress bar."""
+
+# Below these amounts of work, starting worker processes costs more than it saves.
+PARALLEL_POSTS = 400
+PARALLEL_FEED_FILES = 24
+_BATCHES_PER_WORKER = 4
 
 
 def no_progress(items: Sequence[T], label: str) -> Iterable[T]:
@@ -62,9 +74,6 @@ class Report:
     def warnings(self) -> list[Problem]:
         return [pr for p in self.posts for pr in p.problems if pr.severity is Severity.WARNING]
 
-    def errors(self) -> list[Problem]:
-        return [pr for p in self.posts for pr in p.problems if pr.severity is Severity.ERROR]
-
     def exit_code(self, strict: bool = False) -> ExitCode:
         if any(p.rule == "write-failed" for p in self.feed_problems):
             return ExitCode.OUTPUT_FAILED
@@ -97,33 +106,6 @@ class Report:
         }
 
 
-def read_all(
-    config: Config, state: State, progress: Progress[SourceFile] = no_progress
-) -> tuple[list[tuple[str, Post | None, list[Problem]]], int]:
-    """Every post file → (path, Post or None, problems), from the state where unchanged.
-    Also returns how many files were actually parsed."""
-    if not config.posts.is_dir():
-        raise ConfigError(f"{config.posts}: posts folder does not exist")
-    files, folder_problems = find_posts(config.posts)
-    cached = state.cached_posts()
-    results: dict[str, tuple[str, Post | None, list[Problem]]] = {}
-    fresh: list[SourceFile] = []
-    for file in files:
-        hit = cached.get(file.rel)
-        if hit is not None and hit.matches(file):
-            results[file.rel] = (file.rel, *hit.load())
-        else:
-            fresh.append(file)
-    parsed = [(file, *read_post(file, config)) for file in progress(fresh, "Reading posts")]
-    state.remember_posts(parsed)
-    state.forget_posts_except({f.rel for f in files})
-    for file, post, problems in parsed:
-        results[file.rel] = (file.rel, post, problems)
-    for problem in folder_problems:
-        results.setdefault(problem.path, (problem.path, None, [problem]))
-    return [results[path] for path in sorted(results)], len(fresh)
-
-
 def build(
     config: Config,
     *,
@@ -138,72 +120,210 @@ def build(
     with folder.locked(config.lock_timeout):
         state = State.open(folder.state_dir, config.fingerprint(), enabled=use_state)
         try:
-            report = _build_locked(config, folder, state, now, progress)
+            files, folder_problems = _scan(config)
+            scan = _scan_digest(files, folder_problems)
+            report = _unchanged_since_last_build(state.last_build(), scan, now, folder, config)
+            if report is None:
+                report = _build(config, folder, state, files, folder_problems, scan, now, progress)
         finally:
             state.save()
     notices = ((state.warning,) if state.warning else ()) + report.notices
-    return Report(
-        report.posts,
-        report.written,
-        report.unchanged,
-        report.removed,
-        report.feed_problems,
-        notices,
-        time.perf_counter() - started,
-        report.files_read,
-    )
+    return dataclasses.replace(report, notices=notices, seconds=time.perf_counter() - started)
 
 
-def _build_locked(
-    config: Config, folder: OutputFolder, state: State, now: dt.datetime, progress: Progress[Any]
+def check(config: Config, progress: Progress[Any] = no_progress) -> Report:
+    """Read every post as a build would and group them into feeds; write nothing."""
+    started = time.perf_counter()
+    files, folder_problems = _scan(config)
+    results, parsed = _read(files, folder_problems, config, State(None), progress)
+    posts = {path: post for path, post, _ in results if post is not None}
+    problems = {path: list(probs) for path, _, probs in results}
+    built = build_feeds(posts.values(), config, dt.datetime.now(dt.UTC))
+    reports = _post_reports(results, problems, posts, built)
+    return Report(reports, seconds=time.perf_counter() - started, files_read=parsed)
+
+
+def _scan(config: Config) -> tuple[list[SourceFile], list[Problem]]:
+    if not config.posts.is_dir():
+        raise ConfigError(f"{config.posts}: posts folder does not exist")
+    return find_posts(config.posts)
+
+
+def _scan_digest(files: Sequence[SourceFile], problems: Sequence[Problem]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(
+            f"{f.rel}\0{f.size}\0{f.mtime_ns}\0{f.ctime_ns}\0{f.inode}\n".encode(
+                "utf-8", "surrogateescape"
+            )
+        )
+    for p in problems:
+        h.update(f"{p}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def _unchanged_since_last_build(
+    last: dict[str, Any] | None, scan: str, now: dt.datetime, folder: OutputFolder, config: Config
+) -> Report | None:
+    """The last build's report if rebuilding could not change a byte, else None.
+
+    Same post files (path, size, times, inode), same settings and version (the
+    state's stamp), no scheduled post come due, every feed file as it was written
+    and every local image behind an enclosure as it was.
+    """
+    try:
+        if (
+            not last
+            or last["scan"] != scan
+            or (last["due"] and now >= dt.datetime.fromisoformat(last["due"]))
+        ):
+            return None
+        for rel, (size, mtime_ns) in last["outputs"].items():
+            stat = folder.stat(rel)
+            if stat is None or (stat.st_size, stat.st_mtime_ns) != (size, mtime_ns):
+                return None
+        if any(local_image_stamp(url, config) != stamp for url, stamp in last["images"].items()):
+            return None
+        posts = tuple(
+            PostReport(p["path"], p["status"], tuple(Problem.from_dict(d) for d in p["problems"]))
+            for p in last["report"]["posts"]
+        )
+    except (
+        OSError,
+        OutputError,
+        KeyError,
+        TypeError,
+        ValueError,
+    ):  # gone, moved, or not what we wrote
+        return None
+    return Report(posts, unchanged=tuple(sorted(last["outputs"])))
+
+
+def _read(
+    files: Sequence[SourceFile],
+    folder_problems: Sequence[Problem],
+    config: Config,
+    state: State,
+    progress: Progress[Any],
+) -> tuple[list[tuple[str, Post | None, list[Problem]]], int]:
+    """Every post file → (path, Post or None, problems), from the state where unchanged;
+    and how many files had to be parsed."""
+    cached = state.cached_posts()
+    results: dict[str, tuple[str, Post | None, list[Problem]]] = {}
+    fresh: list[SourceFile] = []
+    for file in files:
+        hit = cached.get(file.rel)
+        if hit is not None and hit.matches(file):
+            results[file.rel] = (file.rel, *hit.load())
+        else:
+            fresh.append(file)
+    processes = workers.worker_count(config.jobs, len(fresh), PARALLEL_POSTS)
+    tasks = workers.batches(fresh, processes * _BATCHES_PER_WORKER)
+    rows = []
+    read_batch = functools.partial(_read_batch, config=config)
+    for batch in _with_progress(read_batch, tasks, processes, progress, "Reading posts"):
+        for file, post, problems, encoded in batch:
+            results[file.rel] = (file.rel, post, problems)
+            rows.append((file, *encoded))
+    state.remember_posts(rows)
+    state.forget_posts_except({f.rel for f in files})
+    for problem in folder_problems:
+        results.setdefault(problem.path, (problem.path, None, [problem]))
+    return [results[path] for path in sorted(results)], len(fresh)
+
+
+def _with_progress(
+    function: Callable[[T], Any],
+    tasks: Sequence[T],
+    processes: int,
+    progress: Progress[Any],
+    label: str,
+) -> Iterable[Any]:
+    """Results of workers.run, advancing the progress bar as each one arrives."""
+    results = workers.run(function, tasks, processes)
+    for _ in progress(tasks, label):
+        yield next(results)
+
+
+def _read_batch(
+    files: Sequence[SourceFile], config: Config
+) -> list[tuple[SourceFile, Post | None, list[Problem], tuple[str | None, str]]]:
+    """Parse files, and encode them for the state here too: in a worker, that is parallel."""
+    from .reader import read_post  # the parsers are imported only when a post has to be read
+
+    batch = []
+    for file in files:
+        post, problems = read_post(file, config)
+        encoded = (encode_post(post) if post else None, encode_problems(problems))
+        batch.append((file, post, problems, encoded))
+    return batch
+
+
+def _build(
+    config: Config,
+    folder: OutputFolder,
+    state: State,
+    files: Sequence[SourceFile],
+    folder_problems: Sequence[Problem],
+    scan: str,
+    now: dt.datetime,
+    progress: Progress[Any],
 ) -> Report:
-    results, files_read = read_all(config, state, progress)
+    results, parsed = _read(files, folder_problems, config, state, progress)
     problems: dict[str, list[Problem]] = {path: list(probs) for path, _, probs in results}
     posts = {path: post for path, post, _ in results if post is not None}
-    contents: dict[str, Content] = {}
-    while True:  # until every post the feeds show has a body (a file may change mid-build)
+    known = state.feed_fingerprints()
+    outcomes: dict[str, _Outcome] = {}
+    attempted: set[str] = set()
+    while True:  # again only if a post changed into something unreadable mid-build
         built = build_feeds(posts.values(), config, now)
-        stale = _stale_feeds(built.feeds, config, folder, state)
-        missing = [e for f, _ in stale for e in f.entries if e.post.source not in contents]
-        failed = False
-        for entry in progress(_unique(missing), "Rendering posts"):
-            try:
-                contents[entry.post.source] = load_content(
-                    entry.post, entry.url, config, config.posts
-                )
-            except PostError as e:
-                problems[entry.post.source].append(
-                    Problem(entry.post.source, f"changed during the build: {e}", line=e.line)
-                )
-                del posts[entry.post.source]
-                failed = True
-        if not failed:
+        jobs = [
+            _Job(feed, fmt, fingerprint)
+            for feed in built.feeds
+            for fmt in config.formats
+            if (fingerprint := _fingerprint(feed, fmt, config)) != known.get(feed.file(fmt))
+            or folder.stat(feed.file(fmt)) is None
+        ]
+        attempted.update(job.feed.file(job.fmt) for job in jobs)
+        broken: dict[str, Problem] = {}
+        for outcome in _publish(jobs, config, progress):
+            outcomes[outcome.file] = outcome
+            broken.update(outcome.broken_posts)
+            if outcome.status in ("written", "unchanged"):
+                known[outcome.file] = outcome.fingerprint
+            if outcome.status == "failed":
+                break  # a full or read-only disk fails every later write too
+        if not broken:
             break
-    written, unchanged, feed_problems, fingerprints = _publish(
-        built, stale, contents, config, folder, progress
-    )
+        for source, problem in broken.items():
+            problems[source].append(problem)
+            del posts[source]
+
     current = {f.file(fmt) for f in built.feeds for fmt in config.formats}
+    written = sorted(f for f, o in outcomes.items() if o.status == "written" and f in current)
+    feed_problems = [p for f, o in outcomes.items() if f in current for p in o.problems]
+    unchanged = sorted(
+        (current - attempted)
+        | {f for f, o in outcomes.items() if o.status == "unchanged" and f in current}
+    )
     old = folder.manifest()
     removed = sorted(old - current)
     for rel in removed:
         folder.remove(rel)
     folder.save_manifest((old & current) | set(written) | set(unchanged))
-    state.remember_feeds(fingerprints)
-    return Report(
+    state.remember_feeds({f: fp for f, fp in known.items() if f in current})
+    report = Report(
         _post_reports(results, problems, posts, built),
         tuple(written),
         tuple(unchanged),
         tuple(removed),
         tuple(feed_problems),
-        files_read=files_read,
+        files_read=parsed,
     )
-
-
-def _unique(entries: Sequence[Any]) -> list[Any]:
-    seen: dict[str, Any] = {}
-    for entry in entries:
-        seen.setdefault(entry.post.source, entry)
-    return list(seen.values())
+    state.remember_last_build(
+        None if feed_problems else _last_build(report, scan, built, folder, config)
+    )
+    return report
 
 
 def _fingerprint(feed: Feed, fmt: str, config: Config) -> str:
@@ -226,63 +346,106 @@ def _fingerprint(feed: Feed, fmt: str, config: Config) -> str:
     return h.hexdigest()
 
 
-def _stale_feeds(
-    feeds: Sequence[Feed], config: Config, folder: OutputFolder, state: State
-) -> list[tuple[Feed, list[str]]]:
-    """Feeds with at least one format whose file is missing or whose items changed."""
-    known = state.feed_fingerprints()
-    stale = []
-    for feed in feeds:
-        formats = [
-            fmt
-            for fmt in config.formats
-            if known.get(feed.file(fmt)) != _fingerprint(feed, fmt, config)
-            or not folder.path_of(feed.file(fmt)).is_file()
-        ]
-        if formats:
-            stale.append((feed, formats))
-    return stale
+@dataclass(frozen=True, slots=True)
+class _Job:
+    feed: Feed
+    fmt: str
+    fingerprint: str
 
 
-def _publish(
-    built: Build,
-    stale: list[tuple[Feed, list[str]]],
-    contents: dict[str, Content],
-    config: Config,
-    folder: OutputFolder,
-    progress: Progress[Any],
-) -> tuple[list[str], list[str], list[Problem], dict[str, str]]:
-    written: list[str] = []
-    unchanged: list[str] = []
-    problems: list[Problem] = []
-    stale_files = {feed.file(fmt) for feed, formats in stale for fmt in formats}
-    fingerprints = {
-        feed.file(fmt): _fingerprint(feed, fmt, config)
-        for feed in built.feeds
-        for fmt in config.formats
-        if feed.file(fmt) not in stale_files
-    }
-    unchanged.extend(sorted(fingerprints))
-    jobs = [(feed, fmt) for feed, formats in stale for fmt in formats]
-    for feed, fmt in progress(jobs, "Writing feeds"):
-        rel = feed.file(fmt)
-        data = render(feed, fmt, contents, config)
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    file: str
+    status: str
+    """written, unchanged, invalid (kept back), failed (could not write) or stale (a post broke)."""
+    fingerprint: str
+    problems: tuple[Problem, ...] = ()
+    broken_posts: dict[str, Problem] = dataclasses.field(default_factory=dict)
+
+
+def _publish(jobs: Sequence[_Job], config: Config, progress: Progress[Any]) -> Iterable[_Outcome]:
+    """Render, validate and write every job's feed file, spread over the cores when it pays.
+
+    Jobs are grouped by top-level category: the feeds of one subtree share their
+    posts, so each post's body is read and sanitised once per group.
+    """
+    groups: dict[tuple[str, ...], list[_Job]] = defaultdict(list)
+    for job in jobs:
+        groups[job.feed.category[:1]].append(job)
+    tasks = sorted(groups.values(), key=len, reverse=True)  # biggest first, for an even spread
+    processes = workers.worker_count(config.jobs, len(jobs), PARALLEL_FEED_FILES)
+    publish_group = functools.partial(_publish_group, config=config)
+    for outcomes in _with_progress(publish_group, tasks, processes, progress, "Writing feeds"):
+        yield from outcomes
+
+
+def _publish_group(jobs: Sequence[_Job], config: Config) -> list[_Outcome]:
+    # The renderer (feedgen), the validator (lxml) and the body sanitiser are imported
+    # only when a feed has to be written.
+    from .reader import PostError, load_content
+    from .render import render
+    from .validate import validate_feed
+
+    folder = OutputFolder(config.output)
+    contents: dict[str, Content] = {}
+    broken: dict[str, Problem] = {}
+    outcomes = []
+    for job in jobs:
+        rel = job.feed.file(job.fmt)
+        for entry in job.feed.entries:
+            source = entry.post.source
+            if source not in contents and source not in broken:
+                try:
+                    contents[source] = load_content(entry.post, entry.url, config, config.posts)
+                except PostError as e:
+                    broken[source] = Problem(source, f"changed during the build: {e}", line=e.line)
+        if any(entry.post.source in broken for entry in job.feed.entries):
+            outcomes.append(_Outcome(rel, "stale", job.fingerprint, broken_posts=dict(broken)))
+            continue
+        data = render(job.feed, job.fmt, contents, config)
         errors = [
             p
-            for p in validate_feed(data, rel, self_url=feed.file_url(fmt))
+            for p in validate_feed(data, rel, self_url=job.feed.file_url(job.fmt))
             if p.severity is Severity.ERROR
         ]
         if errors:
-            problems.extend(errors)
+            outcomes.append(_Outcome(rel, "invalid", job.fingerprint, tuple(errors)))
             continue
         try:
             changed = folder.write(rel, data)
         except OutputError as e:
-            problems.append(Problem(rel, str(e), rule="write-failed"))
-            break  # a full or read-only disk fails every later write too
-        (written if changed else unchanged).append(rel)
-        fingerprints[rel] = _fingerprint(feed, fmt, config)
-    return written, unchanged, problems, fingerprints
+            outcomes.append(
+                _Outcome(
+                    rel, "failed", job.fingerprint, (Problem(rel, str(e), rule="write-failed"),)
+                )
+            )
+            break
+        outcomes.append(_Outcome(rel, "written" if changed else "unchanged", job.fingerprint))
+    return outcomes
+
+
+def _last_build(
+    report: Report, scan: str, built: Build, folder: OutputFolder, config: Config
+) -> dict[str, Any]:
+    """What the next build compares against to know that nothing changed."""
+    outputs = {}
+    for rel in (*report.written, *report.unchanged):
+        stat = folder.stat(rel)
+        outputs[rel] = [stat.st_size, stat.st_mtime_ns] if stat else [-1, -1]
+    images = {
+        e.post.thumbnail: local_image_stamp(e.post.thumbnail, config)
+        for f in built.feeds
+        for e in f.entries
+        if e.post.thumbnail and local_image_stamp(e.post.thumbnail, config)
+    }
+    due = min((p.date for p in built.scheduled), default=None)
+    return {
+        "scan": scan,
+        "due": due.isoformat() if due else None,
+        "outputs": outputs,
+        "images": images,
+        "report": report.as_json(),
+    }
 
 
 def _post_reports(
@@ -309,17 +472,3 @@ def _post_reports(
             status = "ignored"
         reports.append(PostReport(path, status, tuple(problems[path])))
     return tuple(reports)
-
-
-def check(config: Config, progress: Progress[Any] = no_progress) -> Report:
-    """Read every post as a build would and group them into feeds; write nothing."""
-    started = time.perf_counter()
-    results, files_read = read_all(config, State(None), progress)
-    posts = {path: post for path, post, _ in results if post is not None}
-    problems = {path: list(probs) for path, _, probs in results}
-    built = build_feeds(posts.values(), config, dt.datetime.now(dt.UTC))
-    return Report(
-        _post_reports(results, problems, posts, built),
-        seconds=time.perf_counter() - started,
-        files_read=files_read,
-    )

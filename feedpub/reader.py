@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import functools
 import hashlib
-import os
 import posixpath
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -23,11 +22,11 @@ from urllib.parse import unquote, urlsplit
 from . import content
 from .config import Config
 from .dates import DateError, parse_date
-from .front_matter import FrontMatterError, NoFrontMatter, split
+from .front_matter import FrontMatterError, NoFrontMatter, body_of, split
 from .models import Content, Enclosure, Post, Problem, Severity
-from .urls import absolute_url
+from .sources import SourceFile, local_file
+from .urls import absolute_url, pattern_url
 
-POST_SUFFIXES = (".md", ".markdown")
 THUMBNAIL_KEYS = ("thumbnail", "headimg", "cover", "image")
 IMAGE_TYPES = {
     ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
@@ -42,20 +41,10 @@ _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 # Bidirectional embeddings, overrides and isolates: they can make a title read as something else.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _WHITESPACE = re.compile(r"\s+")
+# Bytes other than the C0 controls XML forbids: deleting them leaves only those controls.
+_XML_SAFE_BYTES = bytes(b for b in range(256) if b >= 0x20 or b in (0x09, 0x0A, 0x0D))
 _BINARY_PROBE = 8192
 _FAR_FUTURE = dt.timedelta(days=3653)
-
-
-@dataclass(frozen=True, slots=True)
-class SourceFile:
-    """A post file found on disk, with the stat facts the incremental state keys on."""
-
-    path: Path
-    rel: str
-    size: int
-    mtime_ns: int
-    ctime_ns: int
-    inode: int
 
 
 class PostError(Exception):
@@ -65,61 +54,6 @@ class PostError(Exception):
         super().__init__(message)
         self.line = line
         self.element = element
-
-
-def find_posts(root: Path) -> tuple[list[SourceFile], list[Problem]]:
-    """Every `*.md`/`*.markdown` under `root`, sorted by path.
-
-    Hidden files and folders are ignored. Symlinks are followed only while they
-    stay inside `root`, so a post folder written by many people cannot make
-    feedpub read (and publish) a file from elsewhere on the machine.
-    """
-    found: list[SourceFile] = []
-    problems: list[Problem] = []
-    real_root = root.resolve()
-    visited = {real_root}
-
-    def walk(folder: Path, rel: str) -> None:
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as e:
-            problems.append(Problem(rel or ".", f"cannot list folder: {e.strerror}"))
-            return
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            entry_rel = f"{rel}/{entry.name}" if rel else entry.name
-            is_post = entry.name.lower().endswith(POST_SUFFIXES)
-            try:
-                if entry.is_symlink():
-                    target = Path(entry.path).resolve()
-                    if not target.is_relative_to(real_root):
-                        if is_post or target.is_dir():
-                            message = "symlink leaves the posts folder; not followed"
-                            problems.append(Problem(entry_rel, message, rule="symlink-outside"))
-                        continue
-                    if target.is_dir() and target in visited:
-                        continue  # a loop, or a folder already read
-                    visited.add(target)
-                if entry.is_dir():
-                    walk(Path(entry.path), entry_rel)
-                elif is_post and entry.is_file():
-                    stat = entry.stat()
-                    found.append(
-                        SourceFile(
-                            Path(entry.path),
-                            entry_rel,
-                            stat.st_size,
-                            stat.st_mtime_ns,
-                            stat.st_ctime_ns,
-                            stat.st_ino,
-                        )
-                    )
-            except OSError as e:
-                problems.append(Problem(entry_rel, f"cannot read: {e.strerror}"))
-
-    walk(root, "")
-    return found, problems
 
 
 def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Problem]]:
@@ -158,9 +92,10 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
     return post, warnings
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: str | Path) -> bytes:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as f:
+            return f.read()
     except FileNotFoundError:
         raise PostError("the file disappeared while it was being read") from None
     except IsADirectoryError:
@@ -192,7 +127,7 @@ def decode(data: bytes, encoding: str) -> str:
             f"not valid {encoding}: byte 0x{data[e.start]:02x} at offset {e.start}{_encoding_hint(data, encoding)}",
             line,
         ) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def _encoding_hint(data: bytes, encoding: str) -> str:
@@ -209,7 +144,7 @@ def _make_post(
     file: SourceFile, data: bytes, meta: dict[str, Any], body: str, config: Config, warn: Any
 ) -> Post:
     stem = posixpath.splitext(posixpath.basename(file.rel))[0]
-    illegal = len(_XML_ILLEGAL.findall(body))
+    illegal = len(_XML_ILLEGAL.findall(body)) if _may_hold_illegal(data, config.encoding) else 0
     if illegal:
         warn(f"body: removed {illegal} character(s) that XML 1.0 does not allow", "body")
     date = _date(meta, file, config, warn)
@@ -224,11 +159,40 @@ def _make_post(
         thumbnail=_thumbnail(meta, config, warn),
         summary=_text(meta.get("description") or meta.get("excerpt"), "description", warn),
         draft=_flag(meta.get("draft")) is True or _flag(meta.get("published")) is False,
-        permalink=_text(meta.get("permalink"), "permalink", warn),
-        slug=_text(meta.get("slug"), "slug", warn),
+        url=_url(meta, file.rel, date, config, warn),
         body_format=content.detect_format(body),
         digest=hashlib.blake2b(data, digest_size=16).hexdigest(),
     )
+
+
+def _may_hold_illegal(data: bytes, encoding: str) -> bool:
+    """A fast, byte-level look for what _XML_ILLEGAL finds, so clean bodies (nearly all)
+    are not scanned character by character. Exact for UTF-8; other encodings get the scan."""
+    if not _is_utf8(encoding) or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    return (
+        bool(data.translate(None, _XML_SAFE_BYTES))
+        or b"\xef\xbf\xbe" in data
+        or b"\xef\xbf\xbf" in data
+    )
+
+
+def _url(meta: dict[str, Any], source: str, date: dt.datetime, config: Config, warn: Any) -> str:
+    own = _text(meta.get("permalink"), "permalink", warn)
+    if own:
+        url = absolute_url(own, config.base_url)
+        if url:
+            return url
+        warn(
+            f"permalink {own[:60]!r} is not an http(s) URL or a path; using the pattern",
+            "permalink",
+        )
+    return pattern_url(config, source, date, _text(meta.get("slug"), "slug", warn))
+
+
+@functools.lru_cache(maxsize=4)
+def _is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name == "utf-8"
 
 
 def _clean(value: str, field: str, warn: Any) -> str:
@@ -265,20 +229,17 @@ def _title(value: object, stem: str, warn: Any) -> str:
 
 
 def _date(meta: dict[str, Any], file: SourceFile, config: Config, warn: Any) -> dt.datetime:
-    fallback = dt.datetime.fromtimestamp(file.mtime_ns / 1e9, dt.UTC).replace(microsecond=0)
+    saved = dt.datetime.fromtimestamp(file.mtime_ns // 1_000_000_000, dt.UTC)
     value = meta.get("date")
     if value is None:
-        warn(
-            f"no date; using the file's modification time ({fallback:%Y-%m-%d %H:%M:%S} UTC)",
-            "date",
-        )
-        return fallback
+        warn(f"no date; using the file's modification time ({saved:%Y-%m-%d %H:%M:%S} UTC)", "date")
+        return saved
     try:
         date = parse_date(value, config.zone())
     except DateError as e:
-        warn(f"{e}; using the file's modification time ({fallback:%Y-%m-%d %H:%M:%S} UTC)", "date")
-        return fallback
-    if date - dt.datetime.fromtimestamp(file.mtime_ns / 1e9, dt.UTC) > _FAR_FUTURE:
+        warn(f"{e}; using the file's modification time ({saved:%Y-%m-%d %H:%M:%S} UTC)", "date")
+        return saved
+    if date - saved > _FAR_FUTURE:
         warn(
             f"dated {date:%Y-%m-%d}, more than ten years after the file was saved: a typo?", "date"
         )
@@ -383,7 +344,7 @@ def load_content(post: Post, url: str, config: Config, root: Path) -> Content:
     """
     text = decode(_read_bytes(root / post.source), config.encoding)
     try:
-        body = _XML_ILLEGAL.sub("", split(text).body)
+        body = _XML_ILLEGAL.sub("", body_of(text))
     except FrontMatterError as e:
         raise PostError(str(e), e.line) from None
     full = content.to_html(body, post.body_format)
@@ -400,27 +361,7 @@ def _enclosure(url: str | None, config: Config) -> Enclosure | None:
     if not url:
         return None
     extension = posixpath.splitext(unquote(urlsplit(url).path))[1].lower()
-    local = _local_file(url, config)
+    local = local_file(url, config)
     return Enclosure(
         url, IMAGE_TYPES.get(extension, config.image_type), local.stat().st_size if local else 0
     )
-
-
-def _local_file(url: str | None, config: Config) -> Path | None:
-    """The file behind an image URL of the site itself (under `static`), if there is one."""
-    if not url or not url.startswith(config.base_url):
-        return None
-    site_path = unquote(urlsplit(url).path)[len(urlsplit(config.base_url).path) :]
-    static = config.static.resolve()
-    candidate = (static / site_path).resolve()
-    return candidate if candidate.is_relative_to(static) and candidate.is_file() else None
-
-
-def local_image_stamp(url: str | None, config: Config) -> str:
-    """Size and mtime of a thumbnail that is a file of the site ('' otherwise): a feed
-    must be rebuilt when the image behind its enclosure length changes."""
-    local = _local_file(url, config)
-    if local is None:
-        return ""
-    stat = local.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}"

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .models import BodyFormat, Post, Problem, Severity
-from .reader import SourceFile
+from .models import BodyFormat, Post, Problem
+from .sources import SourceFile
 
 STATE_FILE = "state.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _APPLICATION_ID = 0x46505542  # "FPUB": marks the file as ours
 
 
@@ -54,7 +54,12 @@ class Cached:
 
     def load(self) -> tuple[Post | None, list[Problem]]:
         post = _post_from_json(self.post) if self.post else None
-        return post, [_problem_from(p) for p in json.loads(self.problems)]
+        problems = (
+            []
+            if self.problems == "[]"
+            else [Problem.from_dict(p) for p in json.loads(self.problems)]
+        )
+        return post, problems
 
 
 class State:
@@ -74,7 +79,7 @@ class State:
         path = folder / STATE_FILE
         try:
             db = _connect(path)
-            stamp = f"{__version__}/{fingerprint}"
+            stamp = f"{__version__}/{SCHEMA_VERSION}/{fingerprint}"
             if _read_stamp(db) != stamp:
                 _reset(db, stamp)
             return cls(db)
@@ -84,7 +89,7 @@ class State:
             path.unlink()
         try:
             db = _connect(path)
-            _reset(db, f"{__version__}/{fingerprint}")
+            _reset(db, f"{__version__}/{SCHEMA_VERSION}/{fingerprint}")
             return cls(db, warning)
         except sqlite3.DatabaseError:
             return cls(None, warning)
@@ -98,23 +103,16 @@ class State:
         )
         return {r[0]: Cached(r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows}
 
-    def remember_posts(self, rows: Iterable[tuple[SourceFile, Post | None, list[Problem]]]) -> None:
+    def remember_posts(self, rows: Iterable[tuple[SourceFile, str | None, str]]) -> None:
+        """Store (file, encode_post(post) or None, encode_problems(problems)) rows."""
         if self._db is None:
             return
         self._db.executemany(
             "INSERT OR REPLACE INTO posts (path, size, mtime_ns, ctime_ns, inode, post, problems)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (
-                    f.rel,
-                    f.size,
-                    f.mtime_ns,
-                    f.ctime_ns,
-                    f.inode,
-                    _post_to_json(p) if p else None,
-                    _problems_to_json(probs),
-                )
-                for f, p, probs in rows
+                (f.rel, f.size, f.mtime_ns, f.ctime_ns, f.inode, post, problems)
+                for f, post, problems in rows
             ],
         )
 
@@ -136,6 +134,26 @@ class State:
         self._db.executemany(
             "INSERT INTO feeds (path, fingerprint) VALUES (?, ?)", fingerprints.items()
         )
+
+    def last_build(self) -> dict[str, Any] | None:
+        """What the last complete build saw and wrote (see pipeline), or None."""
+        if self._db is None:
+            return None
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'last_build'").fetchone()
+        try:
+            return json.loads(row[0]) if row else None
+        except ValueError:
+            return None
+
+    def remember_last_build(self, record: dict[str, Any] | None) -> None:
+        if self._db is None:
+            return
+        self._db.execute("DELETE FROM meta WHERE key = 'last_build'")
+        if record is not None:
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('last_build', ?)",
+                (json.dumps(record, ensure_ascii=False),),
+            )
 
     def save(self) -> None:
         if self._db is None:
@@ -187,51 +205,60 @@ def _reset(db: sqlite3.Connection, stamp: str) -> None:
     db.commit()
 
 
-def _post_to_json(post: Post) -> str:
-    data: dict[str, Any] = {
-        "source": post.source,
-        "title": post.title,
-        "date": post.date.isoformat(),
-        "updated": post.updated.isoformat() if post.updated else None,
-        "categories": post.categories,
-        "tags": post.tags,
-        "author": post.author,
-        "thumbnail": post.thumbnail,
-        "summary": post.summary,
-        "draft": post.draft,
-        "permalink": post.permalink,
-        "slug": post.slug,
-        "body_format": str(post.body_format),
-        "digest": post.digest,
-    }
-    return json.dumps(data, ensure_ascii=False)
+def encode_post(post: Post) -> str:
+    # Positional, in field order: a list decodes faster than a mapping, and this runs per post.
+    return json.dumps(
+        [
+            post.source,
+            post.title,
+            post.date.isoformat(),
+            post.updated.isoformat() if post.updated else None,
+            post.categories,
+            post.tags,
+            post.author,
+            post.thumbnail,
+            post.summary,
+            post.draft,
+            post.url,
+            str(post.body_format),
+            post.digest,
+        ],
+        ensure_ascii=False,
+    )
 
 
 def _post_from_json(text: str) -> Post:
-    d = json.loads(text)
+    (
+        source,
+        title,
+        date,
+        updated,
+        categories,
+        tags,
+        author,
+        thumbnail,
+        summary,
+        draft,
+        url,
+        body_format,
+        digest,
+    ) = json.loads(text)
     return Post(
-        source=d["source"],
-        title=d["title"],
-        date=dt.datetime.fromisoformat(d["date"]),
-        updated=dt.datetime.fromisoformat(d["updated"]) if d["updated"] else None,
-        categories=tuple(tuple(path) for path in d["categories"]),
-        tags=tuple(d["tags"]),
-        author=d["author"],
-        thumbnail=d["thumbnail"],
-        summary=d["summary"],
-        draft=d["draft"],
-        permalink=d["permalink"],
-        slug=d["slug"],
-        body_format=BodyFormat(d["body_format"]),
-        digest=d["digest"],
+        source,
+        title,
+        dt.datetime.fromisoformat(date),
+        dt.datetime.fromisoformat(updated) if updated else None,
+        tuple(map(tuple, categories)),
+        tuple(tags),
+        author,
+        thumbnail,
+        summary,
+        draft,
+        url,
+        BodyFormat(body_format),
+        digest,
     )
 
 
-def _problems_to_json(problems: list[Problem]) -> str:
+def encode_problems(problems: list[Problem]) -> str:
     return json.dumps([p.as_dict() for p in problems], ensure_ascii=False)
-
-
-def _problem_from(d: dict[str, Any]) -> Problem:
-    return Problem(
-        d["path"], d["message"], Severity(d["severity"]), d["line"], d["element"], d["rule"]
-    )

@@ -9,10 +9,16 @@ common filesystems are replaced.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import posixpath
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
+
+if TYPE_CHECKING:
+    from .config import Config
 
 # Characters that are unsafe in a path segment on Linux, macOS or Windows, or that
 # change a URL's meaning (?, #, %), plus whitespace and control characters.
@@ -27,6 +33,10 @@ RESERVED_SLUGS = frozenset({"rss.xml", "atom.xml", ".feedpub"})
 # Percent-encode everything but unreserved characters and the sub-delims a path may hold.
 _PATH_SAFE = "/-._~!$&'()*+,;=:@"
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+# An http(s) URL with a host and only characters an RSS URL may hold as they are.
+_PLAIN_HTTP_URL = re.compile(
+    r"https?://[A-Za-z0-9.-]+(?::\d+)?(?:[/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
+)
 
 
 def slugify(name: str) -> str:
@@ -70,8 +80,24 @@ def expand_permalink(pattern: str, date: dt.datetime, stem: str, path: str) -> s
         ":title": stem,
         ":path": path,
     }
-    token = re.compile("|".join(sorted(map(re.escape, values), key=len, reverse=True)))
-    return token.sub(lambda m: values[m.group(0)], pattern)
+    return "".join(values.get(part, part) for part in _pattern_parts(pattern))
+
+
+_TOKEN = re.compile("(:year|:month|:day|:hour|:minute|:second|:title|:path)")
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern_parts(pattern: str) -> list[str]:
+    """The pattern split into literal text and tokens, once per pattern (this runs per post)."""
+    return _TOKEN.split(pattern)
+
+
+def pattern_url(config: Config, source: str, date: dt.datetime, slug: str | None) -> str:
+    """A post's URL from the configured permalink pattern, with the date in the site's zone."""
+    stem = posixpath.splitext(posixpath.basename(source))[0]
+    path = posixpath.splitext(source)[0]
+    local = date.astimezone(config.zone())
+    return site_url(config.base_url, expand_permalink(config.permalink, local, slug or stem, path))
 
 
 def site_url(base_url: str, path: str) -> str:
@@ -86,6 +112,8 @@ def absolute_url(reference: str, base: str) -> str | None:
     a feed reader would show or follow them.
     """
     reference = reference.strip()
+    if _PLAIN_HTTP_URL.fullmatch(reference):
+        return reference  # the common case, already absolute and needing no escapes
     if not reference:
         return None
     if not _ABSOLUTE.match(reference):

@@ -82,6 +82,13 @@ class OutputFolder:
             raise OutputError(f"{rel}: refusing to write outside the output folder {self.root}")
         return target
 
+    def stat(self, rel: str) -> os.stat_result | None:
+        """A file's stat, or None if it is not there (no symlink check: nothing is written)."""
+        try:
+            return os.stat(os.path.join(self.root, rel))
+        except OSError:
+            return None
+
     def read(self, rel: str) -> bytes | None:
         try:
             return self.path_of(rel).read_bytes()

@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from feedpub.builder import EMPTY_SITE_UPDATED, build_feeds, post_url
+from feedpub.builder import EMPTY_SITE_UPDATED, build_feeds
 from feedpub.config import Config, load_config
 from feedpub.errors import CollisionError
 from feedpub.models import BodyFormat, Feed, Post
+from feedpub.urls import pattern_url
 from tests.conftest import BASE_URL
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -30,12 +31,13 @@ def post(source: str, day: int = 1, *paths: tuple[str, ...], **fields: Any) -> P
         "thumbnail": None,
         "summary": None,
         "draft": False,
-        "permalink": None,
-        "slug": None,
+        "url": "",
         "body_format": BodyFormat.HTML,
         "digest": "0" * 32,
     }
     defaults.update(fields)
+    if not defaults["url"]:
+        defaults["url"] = pattern_url(config(), source, defaults["date"], None)
     return Post(**defaults)
 
 
@@ -132,28 +134,6 @@ def test_category_map_and_unsafe_names() -> None:
 def test_categories_landing_on_one_path_are_an_error(first: str, second: str) -> None:
     with pytest.raises(CollisionError, match="category_map"):
         build_feeds([post("a.md", 1, (first,)), post("b.md", 1, (second,))], config(), NOW)
-
-
-@pytest.mark.parametrize(
-    ("fields", "settings", "expected"),
-    [
-        ({}, {}, "2021/08/01/my-post/"),
-        ({"slug": "custom"}, {}, "2021/08/01/custom/"),
-        ({"permalink": "/about/me.html"}, {}, "about/me.html"),
-        ({"permalink": "https://elsewhere.example.com/x"}, {}, None),
-        ({}, {"permalink": ":year/:path.html"}, "2021/notes/my-post.html"),
-        ({"source": "notes/100% 好?.md"}, {}, "2021/08/01/100%25%20%E5%A5%BD%3F/"),
-    ],
-)
-def test_permalinks(fields: dict[str, Any], settings: dict[str, Any], expected: str | None) -> None:
-    p = post(fields.pop("source", "notes/my-post.md"), 1, **fields)
-    url = post_url(p, config(**settings))
-    assert url == (BASE_URL + expected if expected else "https://elsewhere.example.com/x")
-
-
-def test_permalink_time_is_the_sites_local_date() -> None:
-    late = post("a.md", date=dt.datetime(2021, 8, 1, 20, tzinfo=dt.UTC))
-    assert post_url(late, config(timezone="Asia/Shanghai")) == BASE_URL + "2021/08/02/a/"
 
 
 def test_shared_permalinks_get_stable_distinct_ids() -> None:

@@ -11,7 +11,8 @@ import pytest
 
 from feedpub.config import load_config
 from feedpub.models import BodyFormat, Post, Problem, Severity
-from feedpub.reader import find_posts, load_content, read_post
+from feedpub.reader import load_content, read_post
+from feedpub.sources import find_posts
 from tests.conftest import BASE_URL, WritePost
 
 
@@ -287,3 +288,47 @@ def test_symlinks_leaving_the_posts_folder_are_not_followed(
         ("folder", "symlink-outside"),
         ("link.md", "symlink-outside"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "front", "settings", "expected"),
+    [
+        ("notes/my-post.md", "", {}, "2021/08/01/my-post/"),
+        # the post's slug wins over its file name; its permalink over the pattern
+        ("notes/my-post.md", "slug: custom", {}, "2021/08/01/custom/"),
+        ("notes/my-post.md", "permalink: /about/me.html", {}, "about/me.html"),
+        (
+            "notes/my-post.md",
+            "permalink: https://elsewhere.example.com/x",
+            {},
+            "https://elsewhere.example.com/x",
+        ),
+        # :path is Hexo's :title, with the folders
+        ("notes/my-post.md", "", {"permalink": ":year/:path.html"}, "2021/notes/my-post.html"),
+        # what a URL path cannot hold is percent-encoded
+        ("100% 好?.md", "", {}, "2021/08/01/100%25%20%E5%A5%BD%3F/"),
+        # the date is the site's: 20:00 UTC is the next day in Shanghai
+        ("late.md", "", {"timezone": "Asia/Shanghai"}, "2021/08/02/late/"),
+    ],
+)
+def test_permalinks(
+    write_post: WritePost,
+    posts: Path,
+    name: str,
+    front: str,
+    settings: dict[str, str],
+    expected: str,
+) -> None:
+    write_post(name, raw=f"---\ntitle: t\ndate: 2021-08-01T20:00:00Z\n{front}\n---\nbody\n")
+    post, problems = one(posts, **settings)
+    assert problems == []
+    assert post.url == (expected if expected.startswith("https:") else BASE_URL + expected)
+
+
+def test_unusable_permalink_falls_back_to_the_pattern(write_post: WritePost, posts: Path) -> None:
+    write_post(
+        "a.md", raw="---\ntitle: t\ndate: 2021-08-01\npermalink: 'javascript:alert(1)'\n---\nbody\n"
+    )
+    post, problems = one(posts)
+    assert post.url == BASE_URL + "2021/08/01/a/"
+    assert [p.element for p in problems] == ["permalink"]

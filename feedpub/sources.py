@@ -1,0 +1,105 @@
+"""Where things are on disk: the post files under the posts folder, and the site's own
+files (images under `static`) that feeds point to.
+
+Finding files is kept apart from parsing them (reader.py) so that a build in
+which nothing changed can stat every post and stop, without loading a parser.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .config import Config
+from .models import Problem
+
+POST_SUFFIXES = (".md", ".markdown")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A post file found on disk, with the stat facts the incremental state keys on."""
+
+    path: str
+    rel: str
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+
+
+def find_posts(root: Path) -> tuple[list[SourceFile], list[Problem]]:
+    """Every `*.md`/`*.markdown` under `root`, sorted by path.
+
+    Hidden files and folders are ignored. Symlinks are followed only while they
+    stay inside `root`, so a post folder written by many people cannot make
+    feedpub read (and publish) a file from elsewhere on the machine.
+    """
+    found: list[SourceFile] = []
+    problems: list[Problem] = []
+    real_root = root.resolve()
+    visited = {real_root}
+
+    def walk(folder: str, rel: str) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as e:
+            problems.append(Problem(rel or ".", f"cannot list folder: {e.strerror}"))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            entry_rel = f"{rel}/{entry.name}" if rel else entry.name
+            is_post = entry.name.lower().endswith(POST_SUFFIXES)
+            try:
+                if entry.is_symlink():
+                    target = Path(entry.path).resolve()
+                    if not target.is_relative_to(real_root):
+                        if is_post or target.is_dir():
+                            message = "symlink leaves the posts folder; not followed"
+                            problems.append(Problem(entry_rel, message, rule="symlink-outside"))
+                        continue
+                    if target.is_dir() and target in visited:
+                        continue  # a loop, or a folder already read
+                    visited.add(target)
+                if entry.is_dir():
+                    walk(entry.path, entry_rel)
+                elif is_post and entry.is_file():
+                    stat = entry.stat()
+                    found.append(
+                        SourceFile(
+                            entry.path,
+                            entry_rel,
+                            stat.st_size,
+                            stat.st_mtime_ns,
+                            stat.st_ctime_ns,
+                            stat.st_ino,
+                        )
+                    )
+            except OSError as e:
+                problems.append(Problem(entry_rel, f"cannot read: {e.strerror}"))
+
+    walk(str(root), "")
+    return found, problems
+
+
+def local_file(url: str | None, config: Config) -> Path | None:
+    """The file behind an image URL of the site itself (under `static`), if there is one."""
+    if not url or not url.startswith(config.base_url):
+        return None
+    site_path = unquote(urlsplit(url).path)[len(urlsplit(config.base_url).path) :]
+    static = config.static.resolve()
+    candidate = (static / site_path).resolve()
+    return candidate if candidate.is_relative_to(static) and candidate.is_file() else None
+
+
+def local_image_stamp(url: str | None, config: Config) -> str:
+    """Size and mtime of a thumbnail that is a file of the site ('' otherwise): a feed
+    must be rebuilt when the image behind its enclosure length changes."""
+    local = local_file(url, config)
+    if local is None:
+        return ""
+    stat = local.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}"
