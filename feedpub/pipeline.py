@@ -211,12 +211,16 @@ def _read(
     cached = state.cached_posts()
     results: dict[str, tuple[str, Post | None, list[Problem]]] = {}
     fresh: list[SourceFile] = []
-    for file in files:
-        hit = cached.get(file.rel)
-        if hit is not None and hit.matches(file):
-            results[file.rel] = (file.rel, *hit.load())
-        else:
-            fresh.append(file)
+    try:
+        for file in files:
+            hit = cached.get(file.rel)
+            if hit is not None and hit.matches(file):
+                results[file.rel] = (file.rel, *hit.load())
+            else:
+                fresh.append(file)
+    except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none of them
+        state.discard(f"{type(e).__name__}: {e}")
+        results, fresh = {}, list(files)
     processes = workers.worker_count(config.jobs, len(fresh), PARALLEL_POSTS)
     tasks = workers.batches(fresh, processes * _BATCHES_PER_WORKER)
     rows = []

@@ -135,6 +135,13 @@ class State:
             "INSERT INTO feeds (path, fingerprint) VALUES (?, ?)", fingerprints.items()
         )
 
+    def discard(self, reason: str) -> None:
+        """Throw everything away (a row did not decode): rebuilt from the posts, with a warning."""
+        self.warning = f"incremental state was unreadable ({reason}); rebuilt from the posts"
+        if self._db is not None:
+            stamp = _read_stamp(self._db) or ""
+            _reset(self._db, stamp)
+
     def last_build(self) -> dict[str, Any] | None:
         """What the last complete build saw and wrote (see pipeline), or None."""
         if self._db is None:

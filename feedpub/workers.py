@@ -8,8 +8,13 @@ build's output never depends on how the work was spread.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
@@ -52,7 +57,35 @@ def run(function: Callable[[T], R], tasks: Sequence[T], processes: int) -> Itera
     methods = multiprocessing.get_all_start_methods()
     # fork starts in milliseconds and inherits the imported modules; elsewhere, the default.
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=processes - 1, mp_context=context) as pool:
+    parent = os.getpid()
+    with ProcessPoolExecutor(
+        max_workers=processes - 1,
+        mp_context=context,
+        initializer=_die_with_parent,
+        initargs=(parent,),
+    ) as pool:
         futures = {i: pool.submit(function, task) for i, task in enumerate(tasks) if i % processes}
         for i, task in enumerate(tasks):
             yield function(task) if i % processes == 0 else futures[i].result()
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive its build: if the build is killed (SIGKILL from cron's
+    timeout, the OOM killer), a worker left behind would keep writing feeds and
+    hold the output folder's lock."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the line above ran
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1

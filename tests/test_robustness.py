@@ -1,0 +1,233 @@
+"""What cron operators rely on: crashes, overlapping runs, huge posts, failing disks."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from feedpub.errors import ExitCode
+from feedpub.writer import OutputFolder
+from tests.conftest import BASE_URL, WritePost, feed_files, parse_back
+from tests.test_cli import build, run
+
+FEEDPUB = [sys.executable, "-m", "feedpub"]
+
+
+def write_many(posts: Path, count: int, start: int = 0, words: int = 400) -> None:
+    """`count` ordinary posts in a small category tree, each with a body of `words` words."""
+    for n in range(start, start + count):
+        folder = posts / f"area{n % 3}" / f"source{n % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        body = " ".join(f"word{(n * 7 + i) % 997}" for i in range(words))
+        (folder / f"post-{n}.md").write_text(
+            f"---\ntitle: Post {n}\ncategories: [Area {n % 3}, Source {n % 7}]\n"
+            f"date: 2021-{1 + n % 12:02d}-{1 + n % 28:02d} {n % 24:02d}:00:00\n"
+            f"thumbnail: https://img.example.org/{n}.jpg\n---\n\n<p>{body}</p>\n",
+            "utf-8",
+        )
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in feed_files(folder)}
+
+
+def feedpub(*args: str | Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*FEEDPUB, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+@pytest.mark.slow
+def test_a_build_killed_at_any_moment_leaves_old_or_new_complete_feeds(tmp_path: Path) -> None:
+    posts, out, reference = tmp_path / "posts", tmp_path / "out", tmp_path / "reference"
+    write_many(posts, 600)
+    args = ("build", "--posts", posts, "--base-url", BASE_URL, "--limit", "50")
+    assert (
+        subprocess.run([*FEEDPUB, *map(str, args), "--output", out], capture_output=True).returncode
+        == 0
+    )
+    old = snapshot(out)
+    write_many(posts, 300, start=600)  # every feed changes
+    started = time.monotonic()
+    assert (
+        subprocess.run(
+            [*FEEDPUB, *map(str, args), "--output", reference], capture_output=True
+        ).returncode
+        == 0
+    )
+    duration = time.monotonic() - started
+    new = snapshot(reference)
+    assert set(new) == set(old) and all(new[f] != old[f] for f in new)
+
+    for fraction in (0.1, 0.3, 0.5, 0.7, 0.85, 0.95):
+        with feedpub(*args, "--output", out, "--full") as process:
+            time.sleep(duration * fraction)
+            process.send_signal(signal.SIGKILL)
+        for rel, data in snapshot(out).items():
+            assert data in (old[rel], new[rel]), (
+                f"{rel} is neither the old nor the new feed after SIGKILL"
+            )
+            parse_back(data)
+    # The next build recovers: lock released by the kernel, state either old or new, output complete.
+    done = subprocess.run([*FEEDPUB, *map(str, args), "--output", out], capture_output=True)
+    assert done.returncode == 0, done.stderr
+    assert snapshot(out) == new
+    assert not list(out.rglob("*.feedpub-tmp"))
+
+
+def test_a_second_build_waits_for_the_first_then_gives_up_with_its_own_code(
+    site: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    with OutputFolder(out).locked(timeout=1):
+        started = time.monotonic()
+        code, _, err = build(site, out, "--wait", "0.5")
+        assert time.monotonic() - started >= 0.5
+    assert code == ExitCode.LOCKED
+    assert "another feedpub build" in err and "Traceback" not in err
+    assert build(site, out)[0] == 0
+
+
+@pytest.mark.slow
+def test_two_builds_at_once_both_finish_and_feeds_are_whole(tmp_path: Path) -> None:
+    posts, out = tmp_path / "posts", tmp_path / "out"
+    write_many(posts, 300)
+    args = ("build", "--posts", posts, "--output", out, "--base-url", BASE_URL)
+    with feedpub(*args) as first, feedpub(*args) as second:
+        errors = first.communicate(timeout=120)[1], second.communicate(timeout=120)[1]
+    assert (first.returncode, second.returncode) == (0, 0), errors
+    for data in snapshot(out).values():
+        parse_back(data)
+
+
+def test_five_megabyte_body_is_published_and_oversized_posts_are_refused(
+    write_post: WritePost, posts: Path, tmp_path: Path
+) -> None:
+    paragraph = "<p>" + "长文本 long text, " * 20 + "</p>\n"
+    write_post(
+        "huge.md",
+        title="Huge",
+        date="2021-08-09",
+        body=paragraph * (5 * 1024 * 1024 // len(paragraph.encode())),
+    )
+    assert (posts / "huge.md").stat().st_size > 5_000_000
+    code, out, _ = build(posts, tmp_path / "out")
+    assert code == 0 and "1 published" in out
+    code, _, err = build(
+        posts, tmp_path / "out2", "--config", _config(tmp_path, "max_post_bytes = 1048576")
+    )
+    assert code == 1 and "is more than max_post_bytes (1,048,576); not read" in err
+
+
+def _config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "feedpub.toml"
+    path.write_text(text + "\n")
+    return path
+
+
+def test_same_titles_and_same_permalinks_are_all_published_with_distinct_ids(
+    write_post: WritePost, posts: Path, tmp_path: Path
+) -> None:
+    write_post("a/same.md", title="Same title", date="2021-08-09 10:00:00")
+    write_post("b/same.md", title="Same title", date="2021-08-09 11:00:00")
+    write_post("c/other.md", title="Same title", date="2021-08-09 12:00:00")
+    code, _, err = build(posts, tmp_path / "out")
+    assert code == 0
+    assert (
+        "b/same.md: warning: permalink https://news.example.org/2021/08/09/same/ is also a/same.md's"
+        in err
+    )
+    parsed, _ = parse_back((tmp_path / "out" / "rss.xml").read_bytes())
+    assert len(parsed.entries) == 3
+    assert len({e.id for e in parsed.entries}) == 3
+    assert all(e.title == "Same title" for e in parsed.entries)
+
+
+def test_full_disk_keeps_every_published_feed(
+    site: Path, tmp_path: Path, write_post: WritePost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    build(site, out)
+    before = snapshot(out)
+    write_post("new.md", title="New", date="2021-08-11", categories=["编程"])
+
+    def no_space(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    code, _, err = build(site, out)
+    assert code == ExitCode.OUTPUT_FAILED
+    assert "the disk is full; the previous file is unchanged" in err
+    assert snapshot(out) == before
+    monkeypatch.undo()
+    assert build(site, out)[0] == 0  # and the next run, with room, catches up
+    assert snapshot(out) != before
+
+
+def test_output_that_cannot_be_a_folder_is_a_clear_error(site: Path, tmp_path: Path) -> None:
+    (tmp_path / "out").write_text("a file")
+    code, _, err = run("build", "--posts", site, "--config", _config(tmp_path, 'output = "out"'))
+    assert code == ExitCode.OUTPUT_FAILED
+    assert "output is not a folder" in err and "Traceback" not in err
+    code, _, err = build(site, tmp_path / "out")  # on the command line, click says so first
+    assert code == ExitCode.USAGE and "is a file" in err
+
+
+def test_invalid_feed_is_never_written_and_the_old_one_stays(
+    site: Path, tmp_path: Path, write_post: WritePost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    build(site, out)
+    before = snapshot(out)
+    write_post("new.md", title="New", date="2021-08-11")
+    from feedpub import render
+
+    original = render.render
+
+    def broken(feed, fmt, contents, config):  # type: ignore[no-untyped-def]
+        data = original(feed, fmt, contents, config)
+        return (
+            data.replace(b"<pubDate>", b"<pubDate>not a date ", 1)
+            if fmt == "rss" and not feed.category
+            else data
+        )
+
+    monkeypatch.setattr(render, "render", broken)
+    code, _, err = build(site, out)
+    assert code == ExitCode.FEED_INVALID
+    assert "rss.xml" in err and "pubDate" in err
+    assert (out / "rss.xml").read_bytes() == before["rss.xml"]
+    assert (out / "atom.xml").read_bytes() != before["atom.xml"]  # the valid feeds were published
+    monkeypatch.undo()
+    assert build(site, out)[0] == 0
+
+
+@pytest.fixture
+def site(write_post: WritePost, posts: Path) -> Path:
+    write_post("a.md", title="A", categories=["编程"], date="2021-08-09 10:00:00")
+    write_post("b.md", title="B", categories=["新媒体", "观察者网"], date="2021-08-10 10:00:00")
+    return posts
+
+
+def test_nothing_outside_the_output_folder_is_written(site: Path, tmp_path: Path) -> None:
+    before = {p for p in tmp_path.rglob("*")}
+    build(site, tmp_path / "out")
+    after = {p for p in tmp_path.rglob("*")}
+    assert all(p.is_relative_to(tmp_path / "out") for p in after - before)
+    assert run("check", "--posts", site)[0] == 0
+    assert {p for p in tmp_path.rglob("*")} == after
+
+
+def test_feeds_parse_as_xml_with_the_declared_encoding(site: Path, tmp_path: Path) -> None:
+    build(site, tmp_path / "out")
+    for path in feed_files(tmp_path / "out"):
+        tree = etree.parse(str(path))
+        assert tree.docinfo.encoding == "UTF-8"

@@ -1,0 +1,169 @@
+"""The incremental state is a cache, never the truth: builds with and without it give
+the same bytes, and a damaged or foreign state file is rebuilt, not trusted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from feedpub import pipeline
+from feedpub.config import load_config
+from feedpub.state import STATE_FILE
+from tests.conftest import BASE_URL, WritePost, feed_files
+from tests.test_robustness import snapshot, write_many
+
+NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+
+
+def build(
+    posts: Path, out: Path, *, now: dt.datetime = NOW, use_state: bool = True, **settings: Any
+) -> pipeline.Report:
+    config = load_config(
+        None, {"posts": str(posts), "output": str(out), "base_url": BASE_URL, **settings}
+    )
+    return pipeline.build(config, now=now, use_state=use_state)
+
+
+def test_results_are_identical_with_and_without_the_state(
+    posts: Path, tmp_path: Path, write_post: WritePost
+) -> None:
+    write_many(posts, 120)
+    cached, full = tmp_path / "cached", tmp_path / "full"
+    build(posts, cached)
+    # edits, additions, removals, a post that turns bad, a scheduled post coming due
+    (posts / "area0" / "source0" / "post-0.md").write_text("---\ntitle: [broken\n---\n", "utf-8")
+    (posts / "area1" / "source1" / "post-1.md").unlink()
+    write_post("area2/new.md", title="New", categories=["Area 2"], date="2021-12-31 23:00:00")
+    write_post("area2/later.md", title="Later", categories=["Area 2"], date="2024-01-02 00:00:00")
+    edited = posts / "area1" / "source3" / "post-10.md"
+    edited.write_text(edited.read_text("utf-8").replace("Post 10", "Post ten"), "utf-8")
+    for now in (NOW, dt.datetime(2024, 1, 3, tzinfo=dt.UTC)):
+        with_state = build(posts, cached, now=now)
+        shutil.rmtree(full, ignore_errors=True)
+        without = build(posts, full, now=now, use_state=False)
+        assert snapshot(cached) == snapshot(full)
+        assert with_state.as_json()["posts"] == without.as_json()["posts"]
+        assert with_state.exit_code() == without.exit_code() == 1
+
+
+def test_unchanged_posts_are_not_parsed_and_unchanged_feeds_not_written(
+    posts: Path, tmp_path: Path
+) -> None:
+    write_many(posts, 50)
+    out = tmp_path / "out"
+    first = build(posts, out)
+    assert first.files_read == 50 and first.written
+    second = build(posts, out)
+    assert (second.files_read, second.written, len(second.unchanged)) == (0, (), len(first.written))
+    assert second.as_json()["posts"] == first.as_json()["posts"]
+    # one post changed: only the feeds that show it are rewritten
+    changed = posts / "area0" / "source0" / "post-42.md"
+    changed.write_text(changed.read_text("utf-8").replace("Post 42", "Post forty-two"), "utf-8")
+    third = build(posts, out, limit=100)
+    assert third.files_read == 50  # a new limit is a new configuration: everything again
+    changed.write_text(changed.read_text("utf-8").replace("Post forty-two", "Post 42"), "utf-8")
+    fourth = build(posts, out, limit=100)
+    assert fourth.files_read == 1
+    showing = sorted(
+        p.relative_to(out).as_posix()
+        for p in feed_files(out)
+        if b"<title>Post 42<" in p.read_bytes()
+    )
+    assert (
+        sorted(fourth.written)
+        == showing
+        == sorted(
+            f"{d}{fmt}.xml"
+            for d in ("", "categories/Area-0/", "categories/Area-0/Source-0/")
+            for fmt in ("rss", "atom")
+        )
+    )
+
+
+def test_a_deleted_feed_file_is_written_again(posts: Path, tmp_path: Path) -> None:
+    write_many(posts, 10)
+    out = tmp_path / "out"
+    build(posts, out)
+    (out / "atom.xml").unlink()
+    assert build(posts, out).written == ("atom.xml",)
+
+
+def test_a_scheduled_post_is_published_on_the_first_build_after_its_time(
+    posts: Path, tmp_path: Path, write_post: WritePost
+) -> None:
+    write_post("now.md", title="Now", date="2023-12-31 00:00:00")
+    write_post("later.md", title="Later", date="2024-01-01 12:00:00")
+    out = tmp_path / "out"
+    assert build(posts, out).count("scheduled") == 1
+    assert build(posts, out, now=dt.datetime(2024, 1, 1, 11, tzinfo=dt.UTC)).written == ()
+    due = build(posts, out, now=dt.datetime(2024, 1, 1, 12, 0, 1, tzinfo=dt.UTC))
+    assert due.count("scheduled") == 0 and "rss.xml" in due.written
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda p: p.write_bytes(b"this is not a database at all" * 100), id="garbage"),
+        pytest.param(lambda p: p.write_bytes(p.read_bytes()[:4096]), id="truncated"),
+        pytest.param(lambda p: _foreign(p), id="foreign-sqlite"),
+        pytest.param(lambda p: _poisoned(p), id="poisoned-rows"),
+    ],
+)
+def test_a_damaged_or_foreign_state_is_rebuilt_with_a_warning(
+    posts: Path, tmp_path: Path, damage: Any
+) -> None:
+    write_many(posts, 30)
+    out, reference = tmp_path / "out", tmp_path / "reference"
+    build(posts, out)
+    state = out / ".feedpub" / STATE_FILE
+    for extra in state.parent.glob(STATE_FILE + "-*"):
+        extra.unlink()
+    damage(state)
+    report = build(posts, out)
+    build(posts, reference, use_state=False)
+    assert snapshot(out) == snapshot(reference)
+    assert len(report.notices) == 1 and "rebuilt from the posts" in report.notices[0]
+    assert report.exit_code() == 0
+
+
+def _foreign(path: Path) -> None:
+    path.unlink()
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE posts (path TEXT, size INTEGER)")
+    db.execute("INSERT INTO posts VALUES ('x', 1)")
+    db.commit()
+    db.close()
+
+
+def _poisoned(path: Path) -> None:
+    """Rows that look like ours but lie: a cached post no file backs, a fake last build."""
+    db = sqlite3.connect(path)
+    db.execute("UPDATE posts SET post = '[1, 2, 3]'")
+    db.execute("UPDATE meta SET value = '{\"scan\": 5}' WHERE key = 'last_build'")
+    db.commit()
+    db.close()
+
+
+def test_garbage_state_is_reported(posts: Path, tmp_path: Path) -> None:
+    write_many(posts, 5)
+    out = tmp_path / "out"
+    build(posts, out)
+    (out / ".feedpub" / STATE_FILE).write_bytes(b"\0garbage" * 1000)
+    report = build(posts, out)
+    assert len(report.notices) == 1 and "incremental state was unreadable" in report.notices[0]
+
+
+def test_a_change_of_settings_rebuilds_everything(posts: Path, tmp_path: Path) -> None:
+    write_many(posts, 20)
+    out = tmp_path / "out"
+    build(posts, out)
+    retitled = build(posts, out, title="Renamed")
+    assert retitled.files_read == 20
+    assert all(json.loads(json.dumps(f.name)) for f in feed_files(out))
+    assert "<title>Renamed</title>" in (out / "rss.xml").read_text("utf-8")
