@@ -111,6 +111,11 @@ def _site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     type=click.FloatRange(min=0),
     help="Seconds to wait for another build on the same output (default: 60).",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=0),
+    help="Processes for a big build (default: 0, one per core).",
+)
 def build(
     config_file: Path | None,
     posts: Path | None,
@@ -123,6 +128,7 @@ def build(
     formats: str | None,
     full: bool,
     wait: float | None,
+    jobs: int | None,
 ) -> None:
     """Write the site's feeds and one per category, in RSS 2.0 and Atom 1.0.
 
@@ -144,6 +150,7 @@ def build(
             "limit": limit,
             "formats": formats,
             "lock_timeout": wait,
+            "jobs": jobs,
         },
     )
     result = pipeline.build(config, use_state=not full, progress=_progress(quiet))

@@ -170,11 +170,10 @@ def _may_hold_illegal(data: bytes, encoding: str) -> bool:
     are not scanned character by character. Exact for UTF-8; other encodings get the scan."""
     if not _is_utf8(encoding) or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return True
-    return (
-        bool(data.translate(None, _XML_SAFE_BYTES))
-        or b"\xef\xbf\xbe" in data
-        or b"\xef\xbf\xbf" in data
-    )
+    if data.translate(None, _XML_SAFE_BYTES):
+        return True
+    # U+FFFE and U+FFFF: one search for their common prefix, which Chinese text almost never has
+    return b"\xef\xbf" in data and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
 
 
 def _url(meta: dict[str, Any], source: str, date: dt.datetime, config: Config, warn: Any) -> str:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from feedpub.validate import validate_feed
 from lxml import etree
 
 from feedpub.models import Severity
+from feedpub.validate import validate_feed
 
 PROJECT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = PROJECT.parent / "shared" / "corpus" / "real"

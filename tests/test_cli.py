@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -236,3 +238,32 @@ def test_real_subprocesses(site: Path, tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert "2 published" in done.stdout
     assert (tmp_path / "out" / "atom.xml").is_file()
+
+
+class _Terminal(io.StringIO):
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+
+@pytest.mark.parametrize(("tty", "quiet", "shown"), [(True, False, True), (False, False, False), (True, True, False)])
+def test_progress_bar_only_on_a_terminal_only_for_long_work(
+    monkeypatch: pytest.MonkeyPatch, tty: bool, quiet: bool, shown: bool
+) -> None:
+    from feedpub import cli as cli_module
+
+    terminal = _Terminal(tty)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(cli_module, "_PROGRESS_DELAY", 0.05)
+    wrap = cli_module._progress(quiet)
+    assert list(wrap([1], "Quick")) == [1]  # a single step never gets a bar
+    done = []
+    for item in wrap(list(range(6)), "Reading posts"):
+        time.sleep(0.02)
+        done.append(item)
+    assert done == list(range(6))
+    assert ("Reading posts" in terminal.getvalue()) is shown
+    assert "Quick" not in terminal.getvalue()

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from feedpub.validate import validate_feed
 from lxml import etree
 
 from feedpub.models import Severity
+from feedpub.validate import validate_feed
 from tests.conftest import feed_files, parse_back
 from tests.test_cli import run
 
