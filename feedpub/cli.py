@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -39,12 +39,6 @@ INTERNAL_ERROR = 70
 _PROGRESS_DELAY = 0.5
 
 
-class _Failure(click.ClickException):
-    def __init__(self, message: str, exit_code: int) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
 class _Group(click.Group):
     """The one funnel from feedpub's exceptions to messages and exit codes."""
 
@@ -52,20 +46,24 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except FeedpubError as e:
-            raise _Failure(str(e), e.exit_code) from None
+            _fail(ctx, str(e), e.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except OSError as e:
-            raise _Failure(
-                f"{e.filename or 'feedpub'}: {e.strerror or e}", ExitCode.OUTPUT_FAILED
-            ) from None
+            _fail(ctx, f"{e.filename or 'feedpub'}: {e.strerror or e}", ExitCode.OUTPUT_FAILED)
         except Exception as e:
             if os.environ.get("FEEDPUB_DEBUG"):
                 raise
-            raise _Failure(
+            _fail(
+                ctx,
                 f"internal error: {e!r}; please report it (FEEDPUB_DEBUG=1 shows the traceback)",
                 INTERNAL_ERROR,
-            ) from None
+            )
+
+
+def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    ctx.exit(code)
 
 
 @click.group(cls=_Group, epilog=EXIT_CODES)
