@@ -108,14 +108,18 @@ def _distinct_updates(posts: Sequence[Post]) -> dict[str, dt.datetime]:
     or the same fallback time). The second every reader shows does not change,
     and the result is the same in every feed the post is in.
     """
-    groups: dict[dt.datetime, list[Post]] = defaultdict(list)
-    for post in posts:
-        groups[post.updated or post.date].append(post)
     updates: dict[str, dt.datetime] = {}
-    for when, group in groups.items():
-        group.sort(key=lambda p: p.source)
-        for k, post in enumerate(group):
-            updates[post.source] = when + dt.timedelta(microseconds=len(group) - 1 - k)
+    # Grouped by timestamp: hashing aware datetimes is slow, and this runs over every post.
+    groups: dict[float, list[Post]] = defaultdict(list)
+    for post in posts:
+        when = post.updated or post.date
+        updates[post.source] = when
+        groups[when.timestamp()].append(post)
+    for group in groups.values():
+        if len(group) > 1:
+            group.sort(key=lambda p: p.source)
+            for k, post in enumerate(group):
+                updates[post.source] += dt.timedelta(microseconds=len(group) - 1 - k)
     return updates
 
 

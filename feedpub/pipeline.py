@@ -230,7 +230,7 @@ def _read(
             results[file.rel] = (file.rel, post, problems)
             rows.append((file, *encoded))
     state.remember_posts(rows)
-    state.forget_posts_except({f.rel for f in files})
+    state.forget_posts(set(cached) - {f.rel for f in files})
     for problem in folder_problems:
         results.setdefault(problem.path, (problem.path, None, [problem]))
     return [results[path] for path in sorted(results)], len(fresh)
@@ -251,14 +251,14 @@ def _with_progress(
 
 def _read_batch(
     files: Sequence[SourceFile], config: Config
-) -> list[tuple[SourceFile, Post | None, list[Problem], tuple[str | None, str]]]:
+) -> list[tuple[SourceFile, Post | None, list[Problem], tuple[tuple[Any, ...], str]]]:
     """Parse files, and encode them for the state here too: in a worker, that is parallel."""
     from .reader import read_post  # the parsers are imported only when a post has to be read
 
     batch = []
     for file in files:
         post, problems = read_post(file, config)
-        encoded = (encode_post(post) if post else None, encode_problems(problems))
+        encoded = (encode_post(post), encode_problems(problems))
         batch.append((file, post, problems, encoded))
     return batch
 

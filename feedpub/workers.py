@@ -8,15 +8,9 @@ build's output never depends on how the work was spread.
 
 from __future__ import annotations
 
-import ctypes
-import multiprocessing
 import os
-import signal
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -53,6 +47,10 @@ def run(function: Callable[[T], R], tasks: Sequence[T], processes: int) -> Itera
     if processes <= 1 or len(tasks) <= 1:
         yield from map(function, tasks)
         return
+    # Imported here: most builds (a cron run that changed little) never start a worker.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     processes = min(processes, len(tasks))
     methods = multiprocessing.get_all_start_methods()
     # fork starts in milliseconds and inherits the imported modules; elsewhere, the default.
@@ -74,15 +72,22 @@ def _die_with_parent(parent: int) -> None:
     timeout, the OOM killer), a worker left behind would keep writing feeds and
     hold the output folder's lock."""
     if sys.platform == "linux":
+        import ctypes
+        import signal
+
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     else:
+        import threading
+
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     if os.getppid() != parent:  # the parent died before the line above ran
         os._exit(1)
 
 
 def _watch_parent(parent: int) -> None:
+    import time
+
     while os.getppid() == parent:
         time.sleep(0.2)
     os._exit(1)
