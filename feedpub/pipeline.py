@@ -185,8 +185,8 @@ def _unchanged_since_last_build(
         if any(local_image_stamp(url, config) != stamp for url, stamp in last["images"].items()):
             return None
         posts = tuple(
-            PostReport(p["path"], p["status"], tuple(Problem.from_dict(d) for d in p["problems"]))
-            for p in last["report"]["posts"]
+            PostReport(path, status, tuple(map(Problem.from_dict, problems)) if problems else ())
+            for path, status, problems in last["posts"]
         )
     except (
         OSError,
@@ -223,13 +223,13 @@ def _read(
         results, fresh = {}, list(files)
     processes = workers.worker_count(config.jobs, len(fresh), PARALLEL_POSTS)
     tasks = workers.batches(fresh, processes * _BATCHES_PER_WORKER)
-    rows = []
     read_batch = functools.partial(_read_batch, config=config)
     for batch in _with_progress(read_batch, tasks, processes, progress, "Reading posts"):
-        for file, post, problems, encoded in batch:
+        for file, post, problems, _ in batch:
             results[file.rel] = (file.rel, post, problems)
-            rows.append((file, *encoded))
-    state.remember_posts(rows)
+        state.remember_posts(
+            (file, *encoded) for file, _, _, encoded in batch
+        )  # as they come: less held
     state.forget_posts(set(cached) - {f.rel for f in files})
     for problem in folder_problems:
         results.setdefault(problem.path, (problem.path, None, [problem]))
@@ -448,7 +448,8 @@ def _last_build(
         "due": due.isoformat() if due else None,
         "outputs": outputs,
         "images": images,
-        "report": report.as_json(),
+        # [path, status, problems]: compact, since it is read back on every unchanged build
+        "posts": [[p.path, p.status, [pr.as_dict() for pr in p.problems]] for p in report.posts],
     }
 
 

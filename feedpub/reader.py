@@ -13,8 +13,10 @@ import codecs
 import datetime as dt
 import functools
 import hashlib
+import os
 import posixpath
 import re
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -71,7 +73,7 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
             raise PostError(
                 f"{file.size:,} bytes is more than max_post_bytes ({config.max_post_bytes:,}); not read"
             )
-        data = _read_bytes(file.path)
+        data = _read_bytes(os.path.join(config.posts, file.rel))
         text = decode(data, config.encoding)
         if not text.strip():
             raise PostError("empty file")
@@ -295,7 +297,8 @@ def _names(value: object, field: str, warn: Any, nested_ok: bool = False) -> tup
             kind = "an empty value" if item is None else f"a {type(item).__name__}"
             warn(f"{field}: {item!r} is {kind}, not a name; dropped", field)
             continue
-        name = _clean(str(item), field, warn)
+        # Interned: tens of thousands of posts share a few hundred names.
+        name = sys.intern(_clean(str(item), field, warn))
         if not name:
             warn(f"{field}: empty name dropped", field)
         elif name not in names:

@@ -22,8 +22,8 @@ POST_SUFFIXES = (".md", ".markdown")
 class SourceFile:
     """A post file found on disk, with the stat facts the incremental state keys on."""
 
-    path: str
     rel: str
+    """Path relative to the posts folder, with '/' separators."""
     size: int
     mtime_ns: int
     ctime_ns: int
@@ -70,7 +70,6 @@ def find_posts(root: Path) -> tuple[list[SourceFile], list[Problem]]:
                     stat = entry.stat()
                     found.append(
                         SourceFile(
-                            entry.path,
                             entry_rel,
                             stat.st_size,
                             stat.st_mtime_ns,

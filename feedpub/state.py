@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -273,7 +274,7 @@ def _names(value: Any) -> tuple[str, ...]:
     """A list of names, checked: a state file is never trusted to hold what we wrote."""
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise ValueError(f"not a list of names: {value!r:.60}")
-    return tuple(value)
+    return tuple(map(sys.intern, value))  # a few hundred names, shared by every post
 
 
 def encode_problems(problems: list[Problem]) -> str:
