@@ -48,8 +48,14 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
     urls, problems = _unique_urls(live)
     updates = _distinct_updates(live)
     members: dict[tuple[str, ...], list[Post]] = defaultdict(list)
+    nodes_of: dict[
+        tuple[tuple[str, ...], ...], list[tuple[str, ...]]
+    ] = {}  # most posts share theirs
     for post in live:
-        for node in _nodes(post, config):
+        nodes = nodes_of.get(post.categories)
+        if nodes is None:
+            nodes = nodes_of[post.categories] = _nodes(post.categories, config)
+        for node in nodes:
             if len(members[node]) < config.limit:
                 members[node].append(post)
     feeds = [_feed((), live[: config.limit], urls, updates, config)]
@@ -63,10 +69,10 @@ def _newest_first(post: Post) -> tuple[float, str]:
     return (-post.date.timestamp(), post.source)
 
 
-def _nodes(post: Post, config: Config) -> list[tuple[str, ...]]:
-    """Every category node the post belongs to: each path and, in a tree, its ancestors."""
+def _nodes(categories: tuple[tuple[str, ...], ...], config: Config) -> list[tuple[str, ...]]:
+    """Every category node a post belongs to: each path and, in a tree, its ancestors."""
     nodes: list[tuple[str, ...]] = []
-    for path in post.categories:
+    for path in categories:
         prefixes = (
             [path] if config.categories == "flat" else [path[:i] for i in range(1, len(path) + 1)]
         )
@@ -77,10 +83,13 @@ def _nodes(post: Post, config: Config) -> list[tuple[str, ...]]:
 def _unique_urls(posts: Sequence[Post]) -> tuple[dict[str, str], list[Problem]]:
     """One URL per post. Posts that share a permalink keep distinct ids: the oldest keeps
     it, the others get a suffix made from their path, which no later post can change."""
-    claimed: dict[str, list[Post]] = defaultdict(list)
+    first: dict[str, Post] = {}
+    claimed: dict[str, list[Post]] = {}  # only the URLs more than one post has
     for post in posts:
-        claimed[post.url].append(post)
-    urls: dict[str, str] = {}
+        owner = first.setdefault(post.url, post)
+        if owner is not post:
+            claimed.setdefault(post.url, [owner]).append(post)
+    urls = {post.source: post.url for post in posts}
     problems: list[Problem] = []
     for url, owners in claimed.items():
         owners.sort(key=lambda p: (p.date, p.source))

@@ -11,7 +11,6 @@ file's modification time (one documented policy, see README "Dates").
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import re
 from zoneinfo import ZoneInfo
 
@@ -76,6 +75,8 @@ def _aware(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 
 
 def _rfc2822(text: str) -> dt.datetime:
+    import email.utils  # imported when first needed: most builds read no date at all
+
     try:
         parsed = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):

@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import BaseHandler, YAMLHandler
 
+
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """PyYAML's safe loader (libyaml's parser where installed), with a shortcut: a plain
     string scalar becomes its value without the generic construction machinery, which
