@@ -249,7 +249,9 @@ class _Terminal(io.StringIO):
         return self.tty
 
 
-@pytest.mark.parametrize(("tty", "quiet", "shown"), [(True, False, True), (False, False, False), (True, True, False)])
+@pytest.mark.parametrize(
+    ("tty", "quiet", "shown"), [(True, False, True), (False, False, False), (True, True, False)]
+)
 def test_progress_bar_only_on_a_terminal_only_for_long_work(
     monkeypatch: pytest.MonkeyPatch, tty: bool, quiet: bool, shown: bool
 ) -> None:
@@ -267,3 +269,55 @@ def test_progress_bar_only_on_a_terminal_only_for_long_work(
     assert done == list(range(6))
     assert ("Reading posts" in terminal.getvalue()) is shown
     assert "Quick" not in terminal.getvalue()
+
+
+FEEDS = PROJECT / "tests" / "feeds"
+
+
+def test_validate_good_feeds_exit_0_and_bad_ones_1() -> None:
+    good = sorted((FEEDS / "good").glob("*.xml"))
+    code, out, _ = run("validate", *good)
+    assert code == 0, out
+    assert out.count(": valid (0 errors") == len(good)
+    code, out, _ = run("validate", FEEDS / "bad" / "rss-bad-pubdate.xml", good[0])
+    assert code == 1
+    assert "rss-bad-pubdate.xml:" in out and "error: <pubDate>" in out and "[rss-date]" in out
+    assert "INVALID" in out
+
+
+def test_validate_json_stdin_url_and_strict(tmp_path: Path) -> None:
+    feed = (FEEDS / "good" / "minimal-rss.xml").read_bytes()
+    result = CliRunner().invoke(cli, ["validate", "-", "--format", "json"], input=feed)
+    assert result.exit_code == 0
+    findings = json.loads(result.stdout)["<stdin>"]
+    assert [(f["severity"], f["rule"]) for f in findings] == [("warning", "missing-self-link")]
+    assert {"path", "line", "element", "rule", "message"} <= set(findings[0])
+    strict = CliRunner().invoke(cli, ["validate", "-", "--strict"], input=feed)
+    assert strict.exit_code == 1
+    # --url: the self link must name where the feed is published
+    ours = tmp_path / "rss.xml"
+    ours.write_bytes((FEEDS.parent / "golden" / "expected" / "rss.xml").read_bytes())
+    assert run("validate", ours, "--url", "https://golden.example.org/blog/rss.xml")[0] == 0
+    code, out, _ = run("validate", ours, "--url", "https://elsewhere.example.org/rss.xml")
+    assert code == 1 and "self-link-mismatch" in out
+
+
+def test_validate_refuses_xxe_without_reading_the_file_it_names(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-VALUE")
+    attack = tmp_path / "attack.xml"
+    attack.write_text(
+        f'<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY x SYSTEM "file://{secret}">]>\n'
+        '<rss version="2.0"><channel><title>&x;</title><link>https://a.example/</link>'
+        "<description>d</description></channel></rss>\n"
+    )
+    code, out, _ = run("validate", attack, "--format", "json")
+    assert code == 1
+    assert "TOP-SECRET-VALUE" not in out
+    assert json.loads(out)[str(attack)][0]["rule"] == "entity-declaration"
+
+
+def test_validate_usage_errors() -> None:
+    assert run("validate")[0] == 2
+    code, _, err = run("validate", "no/such/feed.xml")
+    assert code == 2 and "Traceback" not in err

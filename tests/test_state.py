@@ -144,7 +144,7 @@ def _foreign(path: Path) -> None:
 def _poisoned(path: Path) -> None:
     """Rows that look like ours but lie: a cached post no file backs, a fake last build."""
     db = sqlite3.connect(path)
-    db.execute("UPDATE posts SET categories = '{\"not\": \"a list\"}'")
+    db.execute('UPDATE posts SET categories = \'{"not": "a list"}\'')
     db.execute("UPDATE meta SET value = '{\"scan\": 5}' WHERE key = 'last_build'")
     db.commit()
     db.close()
