@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from . import __version__, workers
 from .builder import Build, build_feeds
@@ -188,13 +188,8 @@ def _unchanged_since_last_build(
             PostReport(path, status, tuple(map(Problem.from_dict, problems)) if problems else ())
             for path, status, problems in last["posts"]
         )
-    except (
-        OSError,
-        OutputError,
-        KeyError,
-        TypeError,
-        ValueError,
-    ):  # gone, moved, or not what we wrote
+    # A feed gone or moved, or a record that is not what we wrote: build.
+    except (OSError, OutputError, KeyError, TypeError, ValueError):
         return None
     return Report(posts, unchanged=tuple(sorted(last["outputs"])))
 
@@ -227,9 +222,8 @@ def _read(
     for batch in _with_progress(read_batch, tasks, processes, progress, "Reading posts"):
         for file, post, problems, _ in batch:
             results[file.rel] = (file.rel, post, problems)
-        state.remember_posts(
-            (file, *encoded) for file, _, _, encoded in batch
-        )  # as they come: less held
+        # Stored as they come, so the encoded rows of a big site are never all held at once.
+        state.remember_posts((file, *encoded) for file, _, _, encoded in batch)
     state.forget_posts(set(cached) - {f.rel for f in files})
     for problem in folder_problems:
         results.setdefault(problem.path, (problem.path, None, [problem]))
@@ -360,8 +354,8 @@ class _Job:
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     file: str
-    status: str
-    """written, unchanged, invalid (kept back), failed (could not write) or stale (a post broke)."""
+    status: Literal["written", "unchanged", "invalid", "failed", "stale"]
+    """invalid: kept back; failed: could not be written; stale: one of its posts broke."""
     fingerprint: str
     problems: tuple[Problem, ...] = ()
     broken_posts: dict[str, Problem] = dataclasses.field(default_factory=dict)
@@ -400,7 +394,7 @@ def _publish_group(jobs: Sequence[_Job], config: Config) -> list[_Outcome]:
             source = entry.post.source
             if source not in contents and source not in broken:
                 try:
-                    contents[source] = load_content(entry.post, entry.url, config, config.posts)
+                    contents[source] = load_content(entry.post, entry.url, config)
                 except PostError as e:
                     broken[source] = Problem(source, f"changed during the build: {e}", line=e.line)
         if any(entry.post.source in broken for entry in job.feed.entries):
@@ -437,10 +431,10 @@ def _last_build(
         stat = folder.stat(rel)
         outputs[rel] = [stat.st_size, stat.st_mtime_ns] if stat else [-1, -1]
     images = {
-        e.post.thumbnail: local_image_stamp(e.post.thumbnail, config)
+        e.post.thumbnail: stamp
         for f in built.feeds
         for e in f.entries
-        if e.post.thumbnail and local_image_stamp(e.post.thumbnail, config)
+        if (stamp := local_image_stamp(e.post.thumbnail, config))
     }
     due = min((p.date for p in built.scheduled), default=None)
     return {

@@ -18,7 +18,7 @@ import posixpath
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from . import content
@@ -47,6 +47,14 @@ _WHITESPACE = re.compile(r"\s+")
 _XML_SAFE_BYTES = bytes(b for b in range(256) if b >= 0x20 or b in (0x09, 0x0A, 0x0D))
 _BINARY_PROBE = 8192
 _FAR_FUTURE = dt.timedelta(days=3653)
+
+
+class Warn(Protocol):
+    """Records a warning about the post being read (and which field it is about)."""
+
+    def __call__(
+        self, message: str, element: str | None = None, line: int | None = None
+    ) -> None: ...
 
 
 class PostError(Exception):
@@ -143,7 +151,7 @@ def _encoding_hint(data: bytes, encoding: str) -> str:
 
 
 def _make_post(
-    file: SourceFile, data: bytes, meta: dict[str, Any], body: str, config: Config, warn: Any
+    file: SourceFile, data: bytes, meta: dict[str, Any], body: str, config: Config, warn: Warn
 ) -> Post:
     stem = posixpath.splitext(posixpath.basename(file.rel))[0]
     illegal = len(_XML_ILLEGAL.findall(body)) if _may_hold_illegal(data, config.encoding) else 0
@@ -178,7 +186,7 @@ def _may_hold_illegal(data: bytes, encoding: str) -> bool:
     return b"\xef\xbf" in data and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
 
 
-def _url(meta: dict[str, Any], source: str, date: dt.datetime, config: Config, warn: Any) -> str:
+def _url(meta: dict[str, Any], source: str, date: dt.datetime, config: Config, warn: Warn) -> str:
     own = _text(meta.get("permalink"), "permalink", warn)
     if own:
         url = absolute_url(own, config.base_url)
@@ -196,7 +204,7 @@ def _is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name == "utf-8"
 
 
-def _clean(value: str, field: str, warn: Any) -> str:
+def _clean(value: str, field: str, warn: Warn) -> str:
     """Text safe for XML, on one line: what every feed field needs."""
     if _XML_ILLEGAL.search(value):
         value = _XML_ILLEGAL.sub("", value)
@@ -207,7 +215,7 @@ def _clean(value: str, field: str, warn: Any) -> str:
     return _WHITESPACE.sub(" ", value).strip()
 
 
-def _title(value: object, stem: str, warn: Any) -> str:
+def _title(value: object, stem: str, warn: Warn) -> str:
     if isinstance(value, str):
         title = _clean(value, "title", warn)
         if title:
@@ -229,7 +237,7 @@ def _title(value: object, stem: str, warn: Any) -> str:
     return _clean(stem, "title", warn) or stem
 
 
-def _date(meta: dict[str, Any], file: SourceFile, config: Config, warn: Any) -> dt.datetime:
+def _date(meta: dict[str, Any], file: SourceFile, config: Config, warn: Warn) -> dt.datetime:
     saved = dt.datetime.fromtimestamp(file.mtime_ns // 1_000_000_000, dt.UTC)
     value = meta.get("date")
     if value is None:
@@ -247,7 +255,7 @@ def _date(meta: dict[str, Any], file: SourceFile, config: Config, warn: Any) -> 
     return date
 
 
-def _updated(meta: dict[str, Any], config: Config, warn: Any) -> dt.datetime | None:
+def _updated(meta: dict[str, Any], config: Config, warn: Warn) -> dt.datetime | None:
     value = meta.get("updated")
     if value is None or value == "":
         return None
@@ -258,7 +266,7 @@ def _updated(meta: dict[str, Any], config: Config, warn: Any) -> dt.datetime | N
         return None
 
 
-def _categories(meta: dict[str, Any], config: Config, warn: Any) -> tuple[tuple[str, ...], ...]:
+def _categories(meta: dict[str, Any], config: Config, warn: Warn) -> tuple[tuple[str, ...], ...]:
     value = meta.get("categories", meta.get("category"))
     if value is None:
         return ()
@@ -283,7 +291,7 @@ def _categories(meta: dict[str, Any], config: Config, warn: Any) -> tuple[tuple[
     return tuple(result)
 
 
-def _names(value: object, field: str, warn: Any, nested_ok: bool = False) -> tuple[str, ...]:
+def _names(value: object, field: str, warn: Warn, nested_ok: bool = False) -> tuple[str, ...]:
     """Category or tag names from a scalar or list; unusable items are dropped with a warning."""
     if value is None:
         return ()
@@ -306,7 +314,7 @@ def _names(value: object, field: str, warn: Any, nested_ok: bool = False) -> tup
     return tuple(names)
 
 
-def _text(value: object, field: str, warn: Any) -> str | None:
+def _text(value: object, field: str, warn: Warn) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, dict) and isinstance(value.get("name"), str):
@@ -326,7 +334,7 @@ def _flag(value: object) -> bool | None:
     return None
 
 
-def _thumbnail(meta: dict[str, Any], config: Config, warn: Any) -> str | None:
+def _thumbnail(meta: dict[str, Any], config: Config, warn: Warn) -> str | None:
     for key in THUMBNAIL_KEYS:
         value = meta.get(key)
         if not isinstance(value, str) or not value.strip():
@@ -338,13 +346,13 @@ def _thumbnail(meta: dict[str, Any], config: Config, warn: Any) -> str | None:
     return None
 
 
-def load_content(post: Post, url: str, config: Config, root: Path) -> Content:
+def load_content(post: Post, url: str, config: Config) -> Content:
     """Read the body of a post a feed shows and make it fit for feeds.
 
     Raises PostError if the file changed into something unreadable since
     `read_post` saw it (the caller leaves the post out of this build).
     """
-    text = decode(_read_bytes(root / post.source), config.encoding)
+    text = decode(_read_bytes(os.path.join(config.posts, post.source)), config.encoding)
     try:
         body = _XML_ILLEGAL.sub("", body_of(text))
     except FrontMatterError as e:

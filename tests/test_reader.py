@@ -235,7 +235,7 @@ def test_summary_from_front_matter_or_more_marker(write_post: WritePost, posts: 
     summaries = {}
     for path, (post, _) in read(posts).items():
         assert post is not None
-        summaries[path] = load_content(post, BASE_URL + path, config, posts).summary
+        summaries[path] = load_content(post, BASE_URL + path, config).summary
     assert summaries == {
         "a.md": "From the field.",
         "b.md": "<p>Intro <strong>here</strong>.</p>",
@@ -255,7 +255,7 @@ def test_markdown_and_html_bodies(write_post: WritePost, posts: Path) -> None:
     html = {}
     for path, (post, _) in read(posts).items():
         assert post is not None
-        html[path] = load_content(post, BASE_URL, config, posts).html
+        html[path] = load_content(post, BASE_URL, config).html
     assert html["md.md"] == "<h1>Head</h1>\n<p>Some <em>text</em> with a_b_c.</p>"
     # HTML bodies are not run through Markdown: no code block from the indent, nothing lost
     assert html["html.md"] == "<div>\n    indented <em>html</em> a_b_c {\n</div>"
