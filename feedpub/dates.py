@@ -86,6 +86,8 @@ def _rfc2822(text: str) -> dt.datetime:
 
 
 def _from_timestamp(value: float) -> dt.datetime:
+    if value != value or value in (float("inf"), float("-inf")):  # YAML's .nan and .inf
+        raise DateError(f"{value!r} is not a date")
     whole = int(value)
     if whole in _EPOCH_MILLIS:
         value /= 1000

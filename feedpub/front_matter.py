@@ -157,6 +157,9 @@ def _load(handler: BaseHandler, block: str, first_line: int) -> dict[str, Any]:
         raise FrontMatterError(f"front matter is not valid YAML: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise FrontMatterError(f"front matter is not valid TOML: {e}") from None
+    except (ValueError, OverflowError) as e:
+        # YAML read a value it cannot build, e.g. the timestamp 2021-02-30 or a +99:00 offset.
+        raise FrontMatterError(f"front matter has a value YAML cannot read: {e}") from None
     except RecursionError:
         raise FrontMatterError("front matter is nested too deeply") from None
     if data is None:

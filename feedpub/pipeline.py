@@ -396,7 +396,7 @@ def _publish_group(jobs: Sequence[_Job], config: Config) -> list[_Outcome]:
                 try:
                     contents[source] = load_content(entry.post, entry.url, config)
                 except PostError as e:
-                    broken[source] = Problem(source, f"changed during the build: {e}", line=e.line)
+                    broken[source] = Problem(source, f"body cannot be published: {e}", line=e.line)
         if any(entry.post.source in broken for entry in job.feed.entries):
             outcomes.append(_Outcome(rel, "stale", job.fingerprint, broken_posts=dict(broken)))
             continue

@@ -99,7 +99,13 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
         post = _make_post(file, data, parts.metadata, parts.body, config, warn)
     except PostError as e:
         return None, [Problem(file.rel, str(e), line=e.line, element=e.element), *warnings]
+    except Exception as e:  # a bug of ours must cost one post, not the whole site's feeds
+        return None, [Problem(file.rel, f"cannot be read: {_unexpected(e)}"), *warnings]
     return post, warnings
+
+
+def _unexpected(error: Exception) -> str:
+    return f"{type(error).__name__}: {error} (a bug in feedpub: please report it with this file)"
 
 
 def _read_bytes(path: str | Path) -> bytes:
@@ -352,6 +358,15 @@ def load_content(post: Post, url: str, config: Config) -> Content:
     Raises PostError if the file changed into something unreadable since
     `read_post` saw it (the caller leaves the post out of this build).
     """
+    try:
+        return _load_content(post, url, config)
+    except PostError:
+        raise
+    except Exception as e:  # as in read_post: one post, not the build
+        raise PostError(_unexpected(e)) from e
+
+
+def _load_content(post: Post, url: str, config: Config) -> Content:
     text = decode(_read_bytes(os.path.join(config.posts, post.source)), config.encoding)
     try:
         body = _XML_ILLEGAL.sub("", body_of(text))

@@ -41,19 +41,32 @@ def find_posts(root: Path) -> tuple[list[SourceFile], list[Problem]]:
     problems: list[Problem] = []
     real_root = root.resolve()
     visited = {real_root}
-
-    def walk(folder: str, rel: str) -> None:
+    folders = [
+        (str(root), "")
+    ]  # a stack, not recursion: a folder tree can be deeper than Python's stack
+    while folders:
+        folder, rel = folders.pop()
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as e:
             problems.append(Problem(rel or ".", f"cannot list folder: {e.strerror}"))
-            return
+            continue
+        subfolders = []
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             entry_rel = f"{rel}/{entry.name}" if rel else entry.name
             is_post = entry.name.lower().endswith(POST_SUFFIXES)
             try:
+                if not _is_utf8(entry.name):
+                    # Its name could not go into a URL, a feed or a report: say so and go on.
+                    shown = entry_rel.encode("utf-8", "surrogateescape").decode(
+                        "utf-8", "backslashreplace"
+                    )
+                    problems.append(
+                        Problem(shown, "the name is not valid UTF-8; rename it", rule="bad-name")
+                    )
+                    continue
                 if entry.is_symlink():
                     target = Path(entry.path).resolve()
                     if not target.is_relative_to(real_root):
@@ -65,23 +78,32 @@ def find_posts(root: Path) -> tuple[list[SourceFile], list[Problem]]:
                         continue  # a loop, or a folder already read
                     visited.add(target)
                 if entry.is_dir():
-                    walk(entry.path, entry_rel)
+                    subfolders.append((entry.path, entry_rel))
                 elif is_post and entry.is_file():
                     stat = entry.stat()
                     found.append(
                         SourceFile(
-                            entry_rel,
-                            stat.st_size,
-                            stat.st_mtime_ns,
-                            stat.st_ctime_ns,
-                            stat.st_ino,
+                            entry_rel, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
                         )
+                    )
+                elif is_post:  # a FIFO or a device: reading it could block the build forever
+                    problems.append(
+                        Problem(entry_rel, "not a regular file; not read", rule="not-a-file")
                     )
             except OSError as e:
                 problems.append(Problem(entry_rel, f"cannot read: {e.strerror}"))
-
-    walk(str(root), "")
+        folders.extend(reversed(subfolders))
+    found.sort(key=lambda f: f.rel)
     return found, problems
+
+
+def _is_utf8(name: str) -> bool:
+    """False for a file name with bytes that are not UTF-8 (os gives them as surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def local_file(url: str | None, config: Config) -> Path | None:

@@ -116,9 +116,12 @@ def absolute_url(reference: str, base: str) -> str | None:
         return reference  # the common case, already absolute and needing no escapes
     if not reference:
         return None
-    if not _ABSOLUTE.match(reference):
-        reference = urljoin(base, reference)
-    parts = urlsplit(reference)
+    try:
+        if not _ABSOLUTE.match(reference):
+            reference = urljoin(base, reference)
+        parts = urlsplit(reference)
+    except ValueError:  # e.g. "http://[::1": an IPv6 host never closed
+        return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     # Spaces and non-ASCII characters are legal in an IRI but not in an RSS URL.

@@ -332,3 +332,18 @@ def test_unusable_permalink_falls_back_to_the_pattern(write_post: WritePost, pos
     post, problems = one(posts)
     assert post.url == BASE_URL + "2021/08/01/a/"
     assert [p.element for p in problems] == ["permalink"]
+
+
+def test_unusable_names_fifos_and_deep_folders(
+    tmp_path: Path, write_post: WritePost, posts: Path
+) -> None:
+    os.mkfifo(posts / "pipe.md")  # reading it would block the build forever
+    (posts / os.fsdecode(b"bad\xffname.md")).write_text("---\ntitle: t\n---\nx\n")
+    deep = "/".join(["d"] * 300)  # deeper than a recursive walk could go comfortably
+    write_post(f"{deep}/deep.md", title="deep", date="2021-08-09")
+    files, problems = find_posts(posts)
+    assert [f.rel for f in files] == [f"{deep}/deep.md"]
+    assert sorted((p.path, p.rule) for p in problems) == [
+        ("bad\\xffname.md", "bad-name"),
+        ("pipe.md", "not-a-file"),
+    ]
