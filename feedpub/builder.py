@@ -13,8 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .config import Config
-from .errors import CollisionError
-from .models import Entry, Feed, Post, Problem, Severity
+from .models import FEED_FILES, Entry, Feed, Post, Problem, Severity
 from .urls import disambiguate, site_url, slugify
 
 CATEGORY_ROOT = "categories"
@@ -27,15 +26,19 @@ EMPTY_SITE_UPDATED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 @dataclass(frozen=True, slots=True)
 class Build:
     feeds: tuple[Feed, ...]
-    published: int
-    """Posts that appear in at least the site's feed window or are eligible for it."""
+    collisions: tuple[Problem, ...]
+    """Feeds kept back because two categories would share their folder."""
     drafts: tuple[Post, ...]
     scheduled: tuple[Post, ...]
     problems: tuple[Problem, ...]
 
 
 def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Build:
-    """Group posts into feeds. Raises CollisionError if two feeds would share a file."""
+    """Group posts into feeds.
+
+    Feeds of categories that would land in one folder are kept back and reported
+    in `Build.collisions`; every other feed is built.
+    """
     drafts, scheduled, live = [], [], []
     for post in posts:
         if post.draft:
@@ -48,9 +51,8 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
     urls, problems = _unique_urls(live)
     updates = _distinct_updates(live)
     members: dict[tuple[str, ...], list[Post]] = defaultdict(list)
-    nodes_of: dict[
-        tuple[tuple[str, ...], ...], list[tuple[str, ...]]
-    ] = {}  # most posts share theirs
+    # Most posts share their categories with others: work out the nodes once per set.
+    nodes_of: dict[tuple[tuple[str, ...], ...], list[tuple[str, ...]]] = {}
     for post in live:
         nodes = nodes_of.get(post.categories)
         if nodes is None:
@@ -60,8 +62,8 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
                 members[node].append(post)
     feeds = [_feed((), live[: config.limit], urls, updates, config)]
     feeds += [_feed(node, members[node], urls, updates, config) for node in sorted(members)]
-    _check_collisions(feeds)
-    return Build(tuple(feeds), len(live), tuple(drafts), tuple(scheduled), tuple(problems))
+    feeds, collisions = _without_collisions(feeds)
+    return Build(tuple(feeds), tuple(collisions), tuple(drafts), tuple(scheduled), tuple(problems))
 
 
 def _newest_first(post: Post) -> tuple[float, str]:
@@ -167,16 +169,30 @@ def _feed(
     )
 
 
-def _check_collisions(feeds: Sequence[Feed]) -> None:
-    """Two categories whose slugs match (also ignoring case, as macOS and Windows do)
-    would overwrite each other's feeds: refuse before anything is written."""
-    seen: dict[str, Feed] = {}
+def _without_collisions(feeds: Sequence[Feed]) -> tuple[list[Feed], list[Problem]]:
+    """Categories whose slugs match (also ignoring case, as macOS and Windows do) would
+    overwrite each other's feeds. Neither is written, and the error names both; the
+    rest of the site is published as usual, so one odd category cannot stop it."""
+    by_folder: dict[str, list[Feed]] = defaultdict(list)
     for feed in feeds:
-        key = "/".join(feed.directory).casefold()
-        other = seen.get(key)
-        if other is not None:
-            raise CollisionError(
-                f"categories {SEPARATOR.join(other.category)!r} and {SEPARATOR.join(feed.category)!r} "
-                f"would both be written to {'/'.join(feed.directory)}/; give one a slug in category_map"
-            )
-        seen[key] = feed
+        by_folder["/".join(feed.directory).casefold()].append(feed)
+    kept: list[Feed] = []
+    collisions: list[Problem] = []
+    for feed in feeds:
+        rivals = by_folder["/".join(feed.directory).casefold()]
+        if len(rivals) == 1:
+            kept.append(feed)
+        elif feed is rivals[0]:
+            names = " and ".join(repr(SEPARATOR.join(f.category)) for f in rivals)
+            folder = "/".join(feed.directory)
+            for fmt in FEED_FILES:
+                collisions.append(
+                    Problem(
+                        f"{folder}/{FEED_FILES[fmt]}",
+                        f"categories {names} would both be written to {folder}/; neither feed is "
+                        "written (give one a slug in category_map)",
+                        element="categories",
+                        rule="category-collision",
+                    )
+                )
+    return kept, collisions

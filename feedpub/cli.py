@@ -30,7 +30,9 @@ Exit codes:
   1  feeds were written, but some posts were skipped
      (with --strict: or warned about)
   2  configuration or usage error; nothing was written
-  3  a feed failed validation; its previous file was kept
+  3  a feed was kept back (it failed validation, or two
+     categories would share its folder); its previous
+     file was kept
   4  feeds could not be written (permissions, full disk);
      previous files are intact
   5  another build held the output folder too long (--wait)

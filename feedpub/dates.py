@@ -32,6 +32,17 @@ _EPOCH_MILLIS = range(10**11, 10**13)
 
 def parse_date(value: object, zone: ZoneInfo) -> dt.datetime:
     """Read one front-matter date value; naive results are placed in `zone`."""
+    date = _parse(value, zone)
+    # RFC 822 has four-digit years; and no feed reader sorts the year 999 sensibly.
+    if date.year < _FIRST_YEAR:
+        raise DateError(f"{value!r} is before the year {_FIRST_YEAR}: not a plausible date")
+    return date
+
+
+_FIRST_YEAR = 1000
+
+
+def _parse(value: object, zone: ZoneInfo) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return _aware(value, zone)
     if isinstance(value, dt.date):

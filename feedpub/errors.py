@@ -2,7 +2,6 @@
 
     FeedpubError                 any failure that stops a command (message, exit code)
     ├── ConfigError              bad feedpub.toml or option            → 2
-    ├── CollisionError           two feeds would share one file        → 2
     ├── LockTimeout              another build holds the output folder → 5
     └── OutputError              the output folder cannot be written   → 4
 
@@ -24,8 +23,9 @@ class ExitCode(enum.IntEnum):
     """Feeds were written, but some posts were skipped (or, with --strict, warned about)."""
     USAGE = 2
     """Configuration or usage error: nothing was written."""
-    FEED_INVALID = 3
-    """A feed failed validation and was kept back; its previous file is still in place."""
+    FEED_KEPT_BACK = 3
+    """A feed was kept back (it failed validation, or two categories would share its
+    folder); its previous file is still in place."""
     OUTPUT_FAILED = 4
     """Feeds could not be written (permissions, full disk); previous files are intact."""
     LOCKED = 5
@@ -37,10 +37,6 @@ class FeedpubError(Exception):
 
 
 class ConfigError(FeedpubError):
-    exit_code = ExitCode.USAGE
-
-
-class CollisionError(FeedpubError):
     exit_code = ExitCode.USAGE
 
 

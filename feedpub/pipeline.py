@@ -28,7 +28,7 @@ from . import __version__, workers
 from .builder import Build, build_feeds
 from .config import Config
 from .errors import ConfigError, ExitCode, OutputError
-from .models import Content, Feed, Post, Problem, Severity
+from .models import FEED_FILES, Content, Feed, Post, Problem, Severity
 from .sources import SourceFile, find_posts, local_image_stamp
 from .state import State, encode_post, encode_problems
 from .writer import OutputFolder
@@ -78,7 +78,7 @@ class Report:
         if any(p.rule == "write-failed" for p in self.feed_problems):
             return ExitCode.OUTPUT_FAILED
         if self.feed_problems:
-            return ExitCode.FEED_INVALID
+            return ExitCode.FEED_KEPT_BACK
         if self.count("skipped") or (strict and (self.warnings() or self.count("ignored"))):
             return ExitCode.POSTS_SKIPPED
         return ExitCode.OK
@@ -300,8 +300,13 @@ def _build(
     current = {f.file(fmt) for f in built.feeds for fmt in config.formats}
     written = sorted(f for f, o in outcomes.items() if o.status == "written" and f in current)
     feed_problems = [p for f, o in outcomes.items() if f in current for p in o.problems]
+    kept_back = [
+        p for p in built.collisions if p.path.endswith(tuple(FEED_FILES[f] for f in config.formats))
+    ]
+    feed_problems += kept_back
+    current |= {p.path for p in kept_back}  # a kept-back feed keeps its previous file
     unchanged = sorted(
-        (current - attempted)
+        (current - attempted - {p.path for p in kept_back})
         | {f for f, o in outcomes.items() if o.status == "unchanged" and f in current}
     )
     old = folder.manifest()

@@ -13,12 +13,14 @@ import codecs
 import datetime as dt
 import functools
 import hashlib
+import html
 import os
 import posixpath
 import re
 import sys
+import unicodedata
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from . import content
@@ -47,6 +49,13 @@ _WHITESPACE = re.compile(r"\s+")
 _XML_SAFE_BYTES = bytes(b for b in range(256) if b >= 0x20 or b in (0x09, 0x0A, 0x0D))
 _BINARY_PROBE = 8192
 _FAR_FUTURE = dt.timedelta(days=3653)
+MAX_NAMES = 64
+"""Category paths (or tags) a post may have; more are dropped with a warning."""
+FEED_BODY_BYTES = 1024 * 1024
+"""A body bigger than this goes into feeds as its summary: feed readers choke on items of
+many megabytes, and a few such posts would push a feed past what validators accept."""
+_EXCERPT_CHARACTERS = 64 * 1024
+T = TypeVar("T")
 
 
 class Warn(Protocol):
@@ -163,6 +172,11 @@ def _make_post(
     illegal = len(_XML_ILLEGAL.findall(body)) if _may_hold_illegal(data, config.encoding) else 0
     if illegal:
         warn(f"body: removed {illegal} character(s) that XML 1.0 does not allow", "body")
+    if len(data) > FEED_BODY_BYTES:
+        warn(
+            f"body: {len(data):,} bytes is more than feeds carry; they show its beginning and a link",
+            "body",
+        )
     date = _date(meta, file, config, warn)
     return Post(
         source=file.rel,
@@ -170,7 +184,7 @@ def _make_post(
         date=date,
         updated=_updated(meta, config, warn),
         categories=_categories(meta, config, warn),
-        tags=_names(meta.get("tags"), "tags", warn),
+        tags=_capped(_names(meta.get("tags"), "tags", warn), "tags", warn),
         author=_text(meta.get("author"), "author", warn) or config.author or None,
         thumbnail=_thumbnail(meta, config, warn),
         summary=_text(meta.get("description") or meta.get("excerpt"), "description", warn),
@@ -282,7 +296,7 @@ def _categories(meta: dict[str, Any], config: Config, warn: Warn) -> tuple[tuple
     raw = value if isinstance(value, list) else [value]
     if config.categories == "flat":
         names = _names(raw, "categories", warn, nested_ok=True)
-        return tuple((name,) for name in names)
+        return _capped(tuple((name,) for name in names), "categories", warn)
     # Hexo: a list of names is one path; as soon as one item is a list, every item is a path.
     paths = (
         [raw]
@@ -294,7 +308,14 @@ def _categories(meta: dict[str, Any], config: Config, warn: Warn) -> tuple[tuple
         names = _names(path, "categories", warn)
         if names and names not in result:
             result.append(names)
-    return tuple(result)
+    return _capped(tuple(result), "categories", warn)
+
+
+def _capped(values: tuple[T, ...], field: str, warn: Warn) -> tuple[T, ...]:
+    """At most MAX_NAMES values: a post claiming thousands of categories would make as many feeds."""
+    if len(values) > MAX_NAMES:
+        warn(f"{field}: only the first {MAX_NAMES} of {len(values)} are used", field)
+    return values[:MAX_NAMES]
 
 
 def _names(value: object, field: str, warn: Warn, nested_ok: bool = False) -> tuple[str, ...]:
@@ -311,8 +332,9 @@ def _names(value: object, field: str, warn: Warn, nested_ok: bool = False) -> tu
             kind = "an empty value" if item is None else f"a {type(item).__name__}"
             warn(f"{field}: {item!r} is {kind}, not a name; dropped", field)
             continue
-        # Interned: tens of thousands of posts share a few hundred names.
-        name = sys.intern(_clean(str(item), field, warn))
+        # NFC, so that é typed two ways is one category; interned, since tens of
+        # thousands of posts share a few hundred names.
+        name = sys.intern(unicodedata.normalize("NFC", _clean(str(item), field, warn)))
         if not name:
             warn(f"{field}: empty name dropped", field)
         elif name not in names:
@@ -372,14 +394,20 @@ def _load_content(post: Post, url: str, config: Config) -> Content:
         body = _XML_ILLEGAL.sub("", body_of(text))
     except FrontMatterError as e:
         raise PostError(str(e), e.line) from None
+    # A quick bound in characters first: a character is at most four bytes of UTF-8.
+    cut = len(body) > FEED_BODY_BYTES // 4 and len(body.encode()) > FEED_BODY_BYTES
+    if cut:
+        body = body[:_EXCERPT_CHARACTERS]  # the sanitiser closes what the cut leaves open
     full = content.to_html(body, post.body_format)
+    if cut:
+        full += f'\n<p><a href="{html.escape(url)}">…</a></p>'
     more, full = content.split_summary(full)
     summary_source = post.summary or more
     summary = content.sanitize(summary_source, url) if summary_source else None
-    html = content.with_image(content.sanitize(full, url), post.thumbnail, post.title)
+    page = content.with_image(content.sanitize(full, url), post.thumbnail, post.title)
     if config.content == "summary" and not summary:
-        summary = content.plain_summary(html)
-    return Content(html=html, summary=summary, enclosure=_enclosure(post.thumbnail, config))
+        summary = content.plain_summary(page)
+    return Content(html=page, summary=summary, enclosure=_enclosure(post.thumbnail, config))
 
 
 def _enclosure(url: str | None, config: Config) -> Enclosure | None:

@@ -122,8 +122,18 @@ def absolute_url(reference: str, base: str) -> str | None:
         parts = urlsplit(reference)
     except ValueError:  # e.g. "http://[::1": an IPv6 host never closed
         return None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
+    if not parts.netloc.isascii():  # an internationalised host name: IDNA, not percent-encoding
+        try:
+            host = parts.hostname.encode("idna").decode("ascii")
+            port = f":{parts.port}" if parts.port else ""
+        except (
+            UnicodeError,
+            ValueError,
+        ):  # not a host name IDNA can write; a port that is no number
+            return None
+        reference = parts._replace(netloc=host + port).geturl()
     # Spaces and non-ASCII characters are legal in an IRI but not in an RSS URL.
     return quote(reference, safe="/:?#[]@!$&'()*+,;=%~-._")
 

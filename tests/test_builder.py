@@ -11,7 +11,6 @@ import pytest
 
 from feedpub.builder import EMPTY_SITE_UPDATED, build_feeds
 from feedpub.config import Config, load_config
-from feedpub.errors import CollisionError
 from feedpub.models import BodyFormat, Feed, Post
 from feedpub.urls import pattern_url
 from tests.conftest import BASE_URL
@@ -130,10 +129,29 @@ def test_category_map_and_unsafe_names() -> None:
             assert part not in ("", ".", "..") and "/" not in part and "%" not in part
 
 
-@pytest.mark.parametrize(("first", "second"), [("Tech", "tech"), ("a/b", "a-b"), ("a b", "a-b")])
-def test_categories_landing_on_one_path_are_an_error(first: str, second: str) -> None:
-    with pytest.raises(CollisionError, match="category_map"):
-        build_feeds([post("a.md", 1, (first,)), post("b.md", 1, (second,))], config(), NOW)
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Tech", "tech"),
+        ("a/b", "a-b"),
+        ("a b", "a-b"),
+        ("e\u0301", "\u00e9"),
+    ],  # the last: NFD and NFC
+)
+def test_categories_landing_on_one_path_are_kept_back_and_the_rest_built(
+    first: str, second: str
+) -> None:
+    build = build_feeds(
+        [post("a.md", 1, (first,)), post("b.md", 1, (second,)), post("c.md", 1, ("Other",))],
+        config(),
+        NOW,
+    )
+    assert sorted(f.category for f in build.feeds) == [(), ("Other",)]
+    assert [p.rule for p in build.collisions] == ["category-collision"] * 2
+    assert "category_map" in build.collisions[0].message
+    assert (
+        repr(first) in build.collisions[0].message and repr(second) in build.collisions[0].message
+    )
 
 
 def test_shared_permalinks_get_stable_distinct_ids() -> None:

@@ -119,8 +119,19 @@ def test_five_megabyte_body_is_published_and_oversized_posts_are_refused(
         body=paragraph * (5 * 1024 * 1024 // len(paragraph.encode())),
     )
     assert (posts / "huge.md").stat().st_size > 5_000_000
-    code, out, _ = build(posts, tmp_path / "out")
+    code, out, err = build(posts, tmp_path / "out")
     assert code == 0 and "1 published" in out
+    assert "huge.md: warning: body: 5," in err and "more than feeds carry" in err
+    feed = (tmp_path / "out" / "rss.xml").read_bytes()
+    assert len(feed) < 1_000_000  # the feed carries the beginning and a link, not 5 MB twice
+    parsed, _ = parse_back(feed)
+    assert (
+        parsed.entries[0]
+        .content[0]
+        .value.endswith(
+            '<a href="https://news.example.org/2021/08/09/huge/" rel="noopener noreferrer">…</a></p>'
+        )
+    )
     code, _, err = build(
         posts, tmp_path / "out2", "--config", _config(tmp_path, "max_post_bytes = 1048576")
     )
@@ -202,7 +213,7 @@ def test_invalid_feed_is_never_written_and_the_old_one_stays(
 
     monkeypatch.setattr(render, "render", broken)
     code, _, err = build(site, out)
-    assert code == ExitCode.FEED_INVALID
+    assert code == ExitCode.FEED_KEPT_BACK
     assert "rss.xml" in err and "pubDate" in err
     assert (out / "rss.xml").read_bytes() == before["rss.xml"]
     assert (out / "atom.xml").read_bytes() != before["atom.xml"]  # the valid feeds were published
@@ -231,3 +242,31 @@ def test_feeds_parse_as_xml_with_the_declared_encoding(site: Path, tmp_path: Pat
     for path in feed_files(tmp_path / "out"):
         tree = etree.parse(str(path))
         assert tree.docinfo.encoding == "UTF-8"
+
+
+def test_colliding_categories_keep_back_only_their_feeds(
+    write_post: WritePost, posts: Path, tmp_path: Path
+) -> None:
+    write_post("a.md", title="A", categories=["Tech"], date="2021-08-09")
+    write_post("b.md", title="B", categories=["tech"], date="2021-08-10")
+    write_post("c.md", title="C", categories=["Other"], date="2021-08-11")
+    write_post("d.md", title="D", categories=["caf\u00e9"], date="2021-08-12")
+    write_post(
+        "e.md", title="E", categories=["cafe\u0301"], date="2021-08-12"
+    )  # the same, decomposed
+    code, _, err = build(posts, tmp_path / "out")
+    assert code == ExitCode.FEED_KEPT_BACK
+    assert "categories 'Tech' and 'tech' would both be written to categories/Tech/" in err
+    out = tmp_path / "out"
+    assert sorted(snapshot(out)) == [
+        "atom.xml",
+        "categories/Other/atom.xml",
+        "categories/Other/rss.xml",
+        "categories/café/atom.xml",
+        "categories/café/rss.xml",
+        "rss.xml",
+    ]
+    parsed, _ = parse_back((out / "rss.xml").read_bytes())
+    assert len(parsed.entries) == 5
+    cafe, _ = parse_back((out / "categories" / "café" / "rss.xml").read_bytes())
+    assert len(cafe.entries) == 2
