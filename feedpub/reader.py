@@ -45,6 +45,7 @@ _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 # Bidirectional embeddings, overrides and isolates: they can make a title read as something else.
 _BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 _WHITESPACE = re.compile(r"\s+")
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--.*?-->")
 # Bytes other than the C0 controls XML forbids: deleting them leaves only those controls.
 _XML_SAFE_BYTES = bytes(b for b in range(256) if b >= 0x20 or b in (0x09, 0x0A, 0x0D))
 _BINARY_PROBE = 8192
@@ -238,6 +239,11 @@ def _clean(value: str, field: str, warn: Warn) -> str:
 def _title(value: object, stem: str, warn: Warn) -> str:
     if isinstance(value, str):
         title = _clean(value, "title", warn)
+        if _TAG.search(title):
+            # Titles are text, but readers differ on markup in them (some show it, some
+            # strip it, some run it): like jekyll-feed, take the tags out.
+            title = _WHITESPACE.sub(" ", _TAG.sub(" ", title)).strip()
+            warn("title: removed HTML tags (titles are plain text in feeds)", "title")
         if title:
             return title
         warn(f"title is empty; using the file name {stem!r}", "title")

@@ -20,10 +20,12 @@ from urllib.parse import quote, urljoin, urlsplit
 if TYPE_CHECKING:
     from .config import Config
 
-# Characters that are unsafe in a path segment on Linux, macOS or Windows, or that
-# change a URL's meaning (?, #, %), plus whitespace and control characters.
+# Characters that are unsafe in a path segment on Linux, macOS or Windows, that change a
+# URL's meaning (?, #, %) or that URLs may or may not escape (the sub-delims & ; = + … and
+# @ ! ~), plus whitespace and control characters. What is left is unreserved or Unicode.
 _UNSAFE = re.compile(
-    r'[\x00-\x20\x7f/\\?#%*:|"<>\[\]{}^`\u0085\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f\u3000\ufeff]+'
+    r"""[\x00-\x20\x7f/\\?#%*:|"<>\[\]{}^`&'()+,;=!$@~"""
+    r"\u0085\u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f\u3000\ufeff]+"
 )
 _DASHES = re.compile(r"-{2,}")
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
