@@ -186,7 +186,9 @@ def _make_post(
         updated=_updated(meta, config, warn),
         categories=_categories(meta, config, warn),
         tags=_capped(_names(meta.get("tags"), "tags", warn), "tags", warn),
-        author=_text(meta.get("author"), "author", warn) or config.author or None,
+        # Every item names an author: readers that copy the feed's onto items and readers that
+        # do not then show the same thing.
+        author=_text(meta.get("author"), "author", warn) or config.author or config.title,
         thumbnail=_thumbnail(meta, config, warn),
         summary=_text(meta.get("description") or meta.get("excerpt"), "description", warn),
         draft=_flag(meta.get("draft")) is True or _flag(meta.get("published")) is False,
