@@ -6,8 +6,8 @@
 
 For each corpus size it times real `feedpub build` processes: a cold build (no
 output, no state), a build where nothing changed, one after a post was edited and
-one after a post was added, and reports the median wall time of each and the peak
-memory (proportional set size of feedpub and its worker processes together, sampled
+one after a post was added, and reports the median wall time of each, and the peak
+memory of a cold and an unchanged build run apart from the timed ones (proportional set size of feedpub and its worker processes together, sampled
 from /proc on Linux: pages the forked workers share with their parent count once). Corpora are generated once by corpus.py into benchmarks/corpora/.
 This is a measurement, not a test: nothing here fails on a slow machine.
 """
@@ -89,6 +89,10 @@ def measure(size: int, repeat: int) -> tuple[int, float, float, float, float, fl
     ]
     command += ["--base-url", BASE_URL, "--quiet"]
     cold, same, edited, added, peaks = [], [], [], [], []
+    # Memory is sampled in runs of their own: reading /proc costs CPU the timed runs would lose.
+    shutil.rmtree(output, ignore_errors=True)
+    for _ in range(2):  # a cold build, then one where nothing changed
+        timed(command, peaks, sample=True)
     newest = max(posts.rglob("*.md"), key=lambda p: p.name)
     original = newest.read_bytes()
     extra = posts / "bench-added"
@@ -115,24 +119,28 @@ def measure(size: int, repeat: int) -> tuple[int, float, float, float, float, fl
     return row
 
 
-def timed(command: list[str], peaks: list[float]) -> float:
-    """Wall time of one run; appends the run's peak memory (MB) to `peaks`."""
+def timed(command: list[str], peaks: list[float], sample: bool = False) -> float:
+    """Wall time of one run; with `sample`, appends the run's peak memory (MB) to `peaks`."""
     started = time.perf_counter()
     process = subprocess.Popen(command)
     sampler = _TreeMemory(process.pid)
-    sampler.start()
+    if sample:
+        sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
-    sampler.stop()
+    if sample:
+        sampler.stop()
+        peaks.append(
+            (sampler.peak_kb or usage.ru_maxrss) / 1024
+        )  # ru_maxrss where /proc is not there
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode not in (0, 1):  # 1: some posts skipped, which a benchmark corpus may have
         raise SystemExit(f"feedpub failed with exit code {process.returncode}: {' '.join(command)}")
-    peaks.append((sampler.peak_kb or usage.ru_maxrss) / 1024)  # ru_maxrss where /proc is not there
     return elapsed
 
 
 class _TreeMemory(threading.Thread):
-    """Samples the summed memory (PSS) of a process and its children, every 25 ms."""
+    """Samples the summed memory (PSS) of a process and its children, every 5 ms."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -141,7 +149,7 @@ class _TreeMemory(threading.Thread):
     def run(self) -> None:
         while not self._done.is_set():
             self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in _tree(self.pid)))
-            self._done.wait(0.025)  # reading smaps_rollup costs CPU the build would use
+            self._done.wait(0.005)
 
     def stop(self) -> None:
         self._done.set()
