@@ -7,6 +7,7 @@ Commands stay thin: everything they do is a call into `pipeline` or
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -205,9 +206,8 @@ def _finish(
 
 
 def _located(problem: Problem, posts: Path) -> str:
-    where = posts / problem.path
-    line = f":{problem.line}" if problem.line else ""
-    return f"{where}{line}: {problem.severity}: {problem.message}"
+    """The problem as `str(problem)` says it, with the path a shell can open."""
+    return str(dataclasses.replace(problem, path=str(posts / problem.path)))
 
 
 def _summary(result: pipeline.Report, verb: str) -> str:

@@ -113,7 +113,7 @@ _ABSOLUTE_PREFIXES = tuple(
 )
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=2)  # the shared cleaner, and the one post that needed its own
 def _cleaner(base: str | None) -> nh3.Cleaner:
     import nh3  # imported when first needed, as markdown_it is
 
