@@ -275,11 +275,12 @@ def _build(
     attempted: set[str] = set()
     while True:  # again only if a post changed into something unreadable mid-build
         built = build_feeds(posts.values(), config, now)
+        images = _image_stamps(built.feeds, config)
         jobs = [
             _Job(feed, fmt, fingerprint)
             for feed in built.feeds
             for fmt in config.formats
-            if (fingerprint := _fingerprint(feed, fmt, config)) != known.get(feed.file(fmt))
+            if (fingerprint := _fingerprint(feed, fmt, images)) != known.get(feed.file(fmt))
             or folder.stat(feed.file(fmt)) is None
         ]
         attempted.update(job.feed.file(job.fmt) for job in jobs)
@@ -324,12 +325,12 @@ def _build(
         files_read=parsed,
     )
     state.remember_last_build(
-        None if feed_problems else _last_build(report, scan, built, folder, config)
+        None if feed_problems else _last_build(report, scan, built, folder, images)
     )
     return report
 
 
-def _fingerprint(feed: Feed, fmt: str, config: Config) -> str:
+def _fingerprint(feed: Feed, fmt: str, images: dict[str, str]) -> str:
     """Everything a feed file's bytes depend on, except what the state's stamp already covers."""
     h = hashlib.sha256()
     for part in (
@@ -342,11 +343,23 @@ def _fingerprint(feed: Feed, fmt: str, config: Config) -> str:
     ):
         h.update(part.encode() + b"\0")
     for entry in feed.entries:
-        stamp = local_image_stamp(entry.post.thumbnail, config)
+        stamp = images.get(entry.post.thumbnail or "", "")
         h.update(
             f"{entry.url}\0{entry.post.digest}\0{entry.updated.isoformat()}\0{stamp}\0".encode()
         )
     return h.hexdigest()
+
+
+def _image_stamps(feeds: Sequence[Feed], config: Config) -> dict[str, str]:
+    """The stamp of every local image behind an enclosure, taken once per build: a post is
+    in several feeds, each in two formats, and each stamp costs a resolve and a stat."""
+    stamps: dict[str, str] = {}
+    for feed in feeds:
+        for entry in feed.entries:
+            url = entry.post.thumbnail
+            if url and url not in stamps:
+                stamps[url] = local_image_stamp(url, config)
+    return stamps
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,25 +441,19 @@ def _publish_group(jobs: Sequence[_Job], config: Config) -> list[_Outcome]:
 
 
 def _last_build(
-    report: Report, scan: str, built: Build, folder: OutputFolder, config: Config
+    report: Report, scan: str, built: Build, folder: OutputFolder, images: dict[str, str]
 ) -> dict[str, Any]:
     """What the next build compares against to know that nothing changed."""
     outputs = {}
     for rel in (*report.written, *report.unchanged):
         stat = folder.stat(rel)
         outputs[rel] = [stat.st_size, stat.st_mtime_ns] if stat else [-1, -1]
-    images = {
-        e.post.thumbnail: stamp
-        for f in built.feeds
-        for e in f.entries
-        if (stamp := local_image_stamp(e.post.thumbnail, config))
-    }
     due = min((p.date for p in built.scheduled), default=None)
     return {
         "scan": scan,
         "due": due.isoformat() if due else None,
         "outputs": outputs,
-        "images": images,
+        "images": {url: stamp for url, stamp in images.items() if stamp},
         # [path, status, problems]: compact, since it is read back on every unchanged build
         "posts": [[p.path, p.status, [pr.as_dict() for pr in p.problems]] for p in report.posts],
     }
