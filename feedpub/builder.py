@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .config import Config
-from .models import FEED_FILES, Entry, Feed, Post, Problem, Severity
+from .formats import Format
+from .models import Entry, Feed, Post, Problem, Severity
 from .urls import disambiguate, site_url, slugify
 
 CATEGORY_ROOT = "categories"
@@ -24,9 +25,32 @@ EMPTY_SITE_UPDATED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
+class Collision:
+    """Categories whose feeds would share one folder: none of them is written."""
+
+    folder: str
+    """The folder they would share, relative to the output folder."""
+    categories: tuple[tuple[str, ...], ...]
+
+    def problems(self, formats: Sequence[Format]) -> list[Problem]:
+        """One error per feed file kept back, naming the rival categories."""
+        names = " and ".join(repr(SEPARATOR.join(c)) for c in self.categories)
+        return [
+            Problem(
+                f"{self.folder}/{fmt.file_name}",
+                f"categories {names} would both be written to {self.folder}/; neither feed is "
+                "written (give one a slug in category_map)",
+                element="categories",
+                rule="category-collision",
+            )
+            for fmt in formats
+        ]
+
+
+@dataclass(frozen=True, slots=True)
 class Build:
     feeds: tuple[Feed, ...]
-    collisions: tuple[Problem, ...]
+    collisions: tuple[Collision, ...]
     """Feeds kept back because two categories would share their folder."""
     drafts: tuple[Post, ...]
     scheduled: tuple[Post, ...]
@@ -169,30 +193,20 @@ def _feed(
     )
 
 
-def _without_collisions(feeds: Sequence[Feed]) -> tuple[list[Feed], list[Problem]]:
+def _without_collisions(feeds: Sequence[Feed]) -> tuple[list[Feed], list[Collision]]:
     """Categories whose slugs match (also ignoring case, as macOS and Windows do) would
-    overwrite each other's feeds. Neither is written, and the error names both; the
-    rest of the site is published as usual, so one odd category cannot stop it."""
+    overwrite each other's feeds. Neither is written; the rest of the site is published
+    as usual, so one odd category cannot stop it."""
     by_folder: dict[str, list[Feed]] = defaultdict(list)
     for feed in feeds:
         by_folder["/".join(feed.directory).casefold()].append(feed)
     kept: list[Feed] = []
-    collisions: list[Problem] = []
+    collisions: list[Collision] = []
     for feed in feeds:
         rivals = by_folder["/".join(feed.directory).casefold()]
         if len(rivals) == 1:
             kept.append(feed)
         elif feed is rivals[0]:
-            names = " and ".join(repr(SEPARATOR.join(f.category)) for f in rivals)
             folder = "/".join(feed.directory)
-            for fmt in FEED_FILES:
-                collisions.append(
-                    Problem(
-                        f"{folder}/{FEED_FILES[fmt]}",
-                        f"categories {names} would both be written to {folder}/; neither feed is "
-                        "written (give one a slug in category_map)",
-                        element="categories",
-                        rule="category-collision",
-                    )
-                )
+            collisions.append(Collision(folder, tuple(f.category for f in rivals)))
     return kept, collisions

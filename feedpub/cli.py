@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -22,23 +23,22 @@ from . import __version__, pipeline
 from .config import load_config
 from .errors import ExitCode, FeedpubError
 from .models import Problem, Severity
+from .report import PostStatus, Report, validation_exit_code
+from .workers import Progress
 
 T = TypeVar("T")
 
-EXIT_CODES = """\b
-Exit codes:
-  0  everything was published (or is valid)
-  1  feeds were written, but some posts were skipped
-     (with --strict: or warned about)
-  2  configuration or usage error; nothing was written
-  3  a feed was kept back (it failed validation, or two
-     categories would share its folder); its previous
-     file was kept
-  4  feeds could not be written (permissions, full disk);
-     previous files are intact
-  5  another build held the output folder too long (--wait)
- 70  internal error in feedpub (please report it)"""
-INTERNAL_ERROR = 70
+
+def _exit_code_table() -> str:
+    """The help text's table, made from ExitCode (click keeps a \\b paragraph as it is)."""
+    lines = ["\b", "Exit codes:"]
+    for code in ExitCode:
+        first, *rest = textwrap.wrap(code.meaning, 60)
+        lines += [f"{code.value:>3}  {first}", *(f"     {line}" for line in rest)]
+    return "\n".join(lines)
+
+
+EXIT_CODES = _exit_code_table()
 _PROGRESS_DELAY = 0.5
 
 
@@ -60,7 +60,7 @@ class _Group(click.Group):
             _fail(
                 ctx,
                 f"internal error: {e!r}; please report it (FEEDPUB_DEBUG=1 shows the traceback)",
-                INTERNAL_ERROR,
+                ExitCode.INTERNAL,
             )
 
 
@@ -184,7 +184,7 @@ def check(
 
 
 def _finish(
-    result: pipeline.Report, posts: Path, strict: bool, quiet: bool, report: Path | None, verb: str
+    result: Report, posts: Path, strict: bool, quiet: bool, report: Path | None, verb: str
 ) -> None:
     code = result.exit_code(strict)
     for post in result.posts:
@@ -210,13 +210,13 @@ def _located(problem: Problem, posts: Path) -> str:
     return str(dataclasses.replace(problem, path=str(posts / problem.path)))
 
 
-def _summary(result: pipeline.Report, verb: str) -> str:
-    parts = [f"{result.count('published')} {verb}"]
+def _summary(result: Report, verb: str) -> str:
+    parts = [f"{result.count(PostStatus.PUBLISHED)} {verb}"]
     for status, label in (
-        ("draft", "drafts"),
-        ("scheduled", "scheduled"),
-        ("skipped", "skipped"),
-        ("ignored", "not posts"),
+        (PostStatus.DRAFT, "drafts"),
+        (PostStatus.SCHEDULED, "scheduled"),
+        (PostStatus.SKIPPED, "skipped"),
+        (PostStatus.IGNORED, "not posts"),
     ):
         if result.count(status):
             parts.append(f"{result.count(status)} {label}")
@@ -235,7 +235,7 @@ def _summary(result: pipeline.Report, verb: str) -> str:
     return "\n".join(lines)
 
 
-def _progress(quiet: bool) -> pipeline.Progress[Any]:
+def _progress(quiet: bool) -> Progress:
     """A progress bar on an interactive terminal, for work that takes more than a moment."""
     enabled = not quiet and sys.stderr.isatty()
 
@@ -267,8 +267,7 @@ def _delayed_bar(items: Sequence[T], label: str) -> Iterator[T]:
     type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
 )
 @click.option(
-    "--format",
-    "output_format",
+    "--output-format",
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
@@ -291,17 +290,15 @@ def validate(
     \b
     Examples:
       feedpub validate output/rss.xml output/atom.xml
-      curl -s https://example.org/feed.xml | feedpub validate - --format json
+      curl -s https://example.org/feed.xml | feedpub validate - --output-format json
     """
-    from .validate import validate_feed  # lxml is imported only by the commands that need it
+    from .validation import validate_feed  # lxml is imported only by the commands that need it
 
     findings: dict[str, list[Problem]] = {}
     for file in files:
         name = "<stdin>" if str(file) == "-" else str(file)
         findings[name] = validate_feed(_read_feed(file), name, self_url=self_url)
-    failing = [
-        p for found in findings.values() for p in found if p.severity is Severity.ERROR or strict
-    ]
+    every = [p for found in findings.values() for p in found]
     if output_format == "json":
         click.echo(
             json.dumps(
@@ -313,19 +310,19 @@ def validate(
     else:
         for name, found in findings.items():
             for problem in found:
-                if not quiet or problem in failing:
+                if not quiet or problem.severity is Severity.ERROR or strict:
                     click.echo(str(problem))
             if not quiet:
                 errors = sum(p.severity is Severity.ERROR for p in found)
                 warnings = len(found) - errors
                 verdict = "valid" if not errors else "INVALID"
                 click.echo(f"{name}: {verdict} ({errors} errors, {warnings} warnings)")
-    sys.exit(1 if failing else 0)
+    sys.exit(int(validation_exit_code(every, strict)))
 
 
 def _read_feed(file: Path) -> bytes:
     """At most MAX_FEED_BYTES + 1 bytes: enough for the validator to say the file is too big."""
-    from .validate import MAX_FEED_BYTES
+    from .validation import MAX_FEED_BYTES
 
     if str(file) == "-":
         return sys.stdin.buffer.read(MAX_FEED_BYTES + 1)

@@ -20,9 +20,9 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
+from .formats import DEFAULT_FORMATS, Format
 
 CONFIG_NAME = "feedpub.toml"
-FORMATS = ("rss", "atom")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class Config:
     output: Path = Path("output")
     static: Path = Path("static")
     """Files published at the site's root, used to find the size of local thumbnails."""
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[Format, ...] = DEFAULT_FORMATS
     limit: int = 20
     """Items per feed (newest first)."""
     content: Literal["full", "summary"] = "full"
@@ -164,12 +164,17 @@ def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
         if value not in choices:
             raise wrong(" or ".join(repr(c) for c in choices))
         return value
-    if origin_type is tuple:
+    if hint == tuple[Format, ...]:
         if isinstance(value, str):
             value = [part.strip() for part in value.split(",") if part.strip()]
-        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise wrong("a list of strings")
-        return tuple(value)
+        names = [f.value for f in Format]
+        if not isinstance(value, list | tuple):
+            raise wrong(f"a list of {', '.join(names)}")
+        if not value or not all(isinstance(v, str) and v in names for v in value):
+            raise ConfigError(
+                f"{origin}: {key!r} must be some of {', '.join(names)}, not {list(value)}"
+            )
+        return tuple(dict.fromkeys(Format(v) for v in value))
     if hint == Mapping[str, str]:
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -193,11 +198,6 @@ def _check(config: Config, origin: str) -> None:
         raise ConfigError(
             f"{origin}: 'timezone' {config.timezone!r} is not an IANA time zone"
         ) from None
-    unknown = [f for f in config.formats if f not in FORMATS]
-    if unknown or not config.formats:
-        raise ConfigError(
-            f"{origin}: 'formats' must be some of {', '.join(FORMATS)}, not {list(config.formats)}"
-        )
     if config.limit < 1:
         raise ConfigError(f"{origin}: 'limit' must be at least 1, not {config.limit}")
     if config.jobs < 0:

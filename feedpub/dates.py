@@ -105,7 +105,3 @@ def _from_timestamp(value: float) -> dt.datetime:
     elif whole not in _EPOCH_SECONDS:
         raise DateError(f"{value!r} is not a plausible Unix timestamp")
     return dt.datetime.fromtimestamp(value, dt.UTC)
-
-
-def to_utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC)

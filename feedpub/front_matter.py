@@ -1,5 +1,4 @@
-(
-    """Split a post's text into front matter and body, and parse the front matter.
+"""Split a post's text into front matter and body, and parse the front matter.
 
 Parsing goes through python-frontmatter's handlers (YAML between `---`, TOML
 between `+++`), with two guards it does not have: YAML is read with the safe
@@ -8,14 +7,12 @@ or a recursive anchor cannot make feedpub use unbounded time or memory; and
 TOML is read with the standard library's `tomllib` instead of the unmaintained
 `toml` package.
 
-Many posts written by scraper bots have front matter that YAML refuses
-(`title: """
-    "'第1集'"
-    """`). When YAML fails and the block is nothing but
-`key: value` lines and `- item` lists, it is read line by line instead and the
-post is published with a warning: losing a post over its quoting helps no one.
+Many posts written by scraper bots have front matter that YAML refuses, such as
+`title: ''第1集''` written with its quotes doubled over and over. When YAML fails
+and the block is nothing but `key: value` lines and `- item` lists, it is read
+line by line instead and the post is published with a warning: losing a post over
+its quoting helps no one.
 """
-)
 
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .formats import Format
+
 
 class Severity(enum.StrEnum):
     """How bad a problem is. An error drops the post (or keeps a feed back);
@@ -75,7 +77,7 @@ class Post:
     """One publishable post's metadata; the body stays on disk until a feed needs it.
 
     Keeping bodies out of `Post` is what lets a build over tens of thousands of
-    posts hold only what the feeds need in memory (see `reader.load_content`).
+    posts hold only what the feeds need in memory (see `bodies.load_content`).
     """
 
     source: str
@@ -138,19 +140,15 @@ class Feed:
     directory: tuple[str, ...]
     """Where the feed's files go, as path segments (slugs) below the output folder."""
     url: str
-    """Public URL of the feed's folder; the files are `rss.xml` and `atom.xml` in it."""
+    """Public URL of the feed's folder; each format's file is in it (`Format.file_name`)."""
     alternate: str
     """The HTML page the feed stands for (site home or Hexo-style category page)."""
     updated: datetime
     entries: tuple[Entry, ...] = field(default=())
 
-    def file(self, fmt: str) -> str:
+    def file(self, fmt: Format) -> str:
         """The feed's file for one format, relative to the output folder."""
-        return "/".join((*self.directory, FEED_FILES[fmt]))
+        return "/".join((*self.directory, fmt.file_name))
 
-    def file_url(self, fmt: str) -> str:
-        return self.url + FEED_FILES[fmt]
-
-
-FEED_FILES = {"rss": "rss.xml", "atom": "atom.xml"}
-"""Output format → file name; the only place these names are spelled."""
+    def file_url(self, fmt: Format) -> str:
+        return self.url + fmt.file_name

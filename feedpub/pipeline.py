@@ -1,15 +1,15 @@
 """One build: files → posts → feeds → bytes → files, doing only the work that changed.
 
-The stages stay separate (reader, builder, render, validate, writer); this
-module runs them in order under the output folder's lock and gathers a
-`Report` of what happened to every post and feed. It also decides how little
-work a build can get away with:
+`build` is the phases in order, under the output folder's lock:
 
-- a build that finds the same files, settings and outputs as the last one, with
-  no scheduled post come due, returns the last report and touches nothing;
-- unchanged post files are not parsed again (the incremental state remembers them);
-- only feeds whose items changed are rendered, validated and written;
-- big batches of parsing and publishing are spread over the cores (workers.py).
+    scan      find the post files (sources.py)
+    (nothing changed since the last build? return its report: incremental.py)
+    read      files → Posts, from the incremental state where unchanged (reader.py)
+    publish   Posts → Feeds (builder.py); the feeds that changed → bytes → files (writer.py)
+    reconcile the manifest: remove the feeds of emptied categories (output.py)
+    report    what happened to every post and feed (report.py)
+
+`check` is scan → read → group, writing nothing.
 """
 
 from __future__ import annotations
@@ -17,93 +17,25 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import hashlib
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
 
-from . import __version__, workers
+from . import workers
 from .builder import Build, build_feeds
 from .config import Config
-from .errors import ConfigError, ExitCode, OutputError
-from .models import FEED_FILES, Content, Feed, Post, Problem, Severity
-from .sources import SourceFile, find_posts, local_image_stamp
-from .state import State, encode_post, encode_problems
-from .writer import OutputFolder
+from .errors import ConfigError
+from .incremental import LastBuild, feed_fingerprint, image_stamps, scan_digest
+from .models import Post, Problem, Severity
+from .output import OutputFolder
+from .report import FeedStatus, PostReport, PostStatus, Report
+from .sources import SourceFile, find_posts
+from .state import PostRow, State, encode_row
+from .writer import FeedOutcome, PublishJob, publish
 
-T = TypeVar("T")
-Progress = Callable[[Sequence[T], str], Iterable[T]]
-"""Wraps work that may take a while (items, label) → the same items, e.g. with a progress bar."""
-
-# Below these amounts of work, starting worker processes costs more than it saves.
 PARALLEL_POSTS = 400
-PARALLEL_FEED_FILES = 24
+"""Below this many files to parse, starting worker processes costs more than it saves."""
 _BATCHES_PER_WORKER = 4
-
-
-def no_progress(items: Sequence[T], label: str) -> Iterable[T]:
-    return items
-
-
-@dataclass(frozen=True, slots=True)
-class PostReport:
-    path: str
-    status: str
-    """published, draft, scheduled, skipped (an error) or ignored (not a post)."""
-    problems: tuple[Problem, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    posts: tuple[PostReport, ...]
-    written: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
-    removed: tuple[str, ...] = ()
-    feed_problems: tuple[Problem, ...] = ()
-    """Feeds kept back because they failed validation, or could not be written."""
-    notices: tuple[str, ...] = ()
-    seconds: float = 0.0
-    files_read: int = 0
-    """Post files parsed this build (the others came from the incremental state)."""
-
-    def count(self, status: str) -> int:
-        return sum(1 for p in self.posts if p.status == status)
-
-    def warnings(self) -> list[Problem]:
-        return [pr for p in self.posts for pr in p.problems if pr.severity is Severity.WARNING]
-
-    def exit_code(self, strict: bool = False) -> ExitCode:
-        if any(p.rule == "write-failed" for p in self.feed_problems):
-            return ExitCode.OUTPUT_FAILED
-        if self.feed_problems:
-            return ExitCode.FEED_KEPT_BACK
-        if self.count("skipped") or (strict and (self.warnings() or self.count("ignored"))):
-            return ExitCode.POSTS_SKIPPED
-        return ExitCode.OK
-
-    def as_json(self, strict: bool = False) -> dict[str, Any]:
-        return {
-            "generator": f"feedpub {__version__}",
-            "exit_code": int(self.exit_code(strict)),
-            "seconds": round(self.seconds, 3),
-            "posts": [
-                {
-                    "path": p.path,
-                    "status": p.status,
-                    "problems": [pr.as_dict() for pr in p.problems],
-                }
-                for p in self.posts
-            ],
-            "feeds": {
-                "written": list(self.written),
-                "unchanged": list(self.unchanged),
-                "removed": list(self.removed),
-                "problems": [p.as_dict() for p in self.feed_problems],
-            },
-            "notices": list(self.notices),
-        }
 
 
 def build(
@@ -111,7 +43,7 @@ def build(
     *,
     now: dt.datetime | None = None,
     use_state: bool = True,
-    progress: Progress[Any] = no_progress,
+    progress: workers.Progress = workers.no_progress,
 ) -> Report:
     """Publish the site's feeds into `config.output`."""
     started = time.perf_counter()
@@ -120,366 +52,249 @@ def build(
     with folder.locked(config.lock_timeout):
         state = State.open(folder.state_dir, config.fingerprint(), enabled=use_state)
         try:
-            files, folder_problems = _scan(config)
-            scan = _scan_digest(files, folder_problems)
-            report = _unchanged_since_last_build(state.last_build(), scan, now, folder, config)
+            scan = _scan(config)
+            last = LastBuild.from_json(state.last_build() or "null", scan.digest)
+            report = last.unchanged_report(scan.digest, now, folder, config) if last else None
             if report is None:
-                report = _build(config, folder, state, files, folder_problems, scan, now, progress)
+                files = _read(scan, config, state, progress)
+                published = _publish(files, config, folder, state, now, progress)
+                report = _reconcile(published, files, folder, config)
+                state.remember_feeds(published.kept_fingerprints())
+                state.remember_last_build(
+                    None
+                    if report.feed_problems
+                    else LastBuild.of(
+                        report, scan.digest, published.due(), folder, published.images
+                    ).to_json()
+                )
         finally:
             state.save()
     notices = ((state.warning,) if state.warning else ()) + report.notices
     return dataclasses.replace(report, notices=notices, seconds=time.perf_counter() - started)
 
 
-def check(config: Config, progress: Progress[Any] = no_progress) -> Report:
+def check(config: Config, progress: workers.Progress = workers.no_progress) -> Report:
     """Read every post as a build would and group them into feeds; write nothing."""
     started = time.perf_counter()
-    files, folder_problems = _scan(config)
-    results, parsed = _read(files, folder_problems, config, State(None), progress)
-    posts = {path: post for path, post, _ in results if post is not None}
-    problems = {path: list(probs) for path, _, probs in results}
-    built = build_feeds(posts.values(), config, dt.datetime.now(dt.UTC))
-    reports = _post_reports(results, problems, posts, built)
-    return Report(reports, seconds=time.perf_counter() - started, files_read=parsed)
+    files = _read(_scan(config), config, State(None), progress)
+    built = build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC))
+    return Report(
+        _post_reports(files, built, {}),
+        seconds=time.perf_counter() - started,
+        files_read=files.parsed,
+    )
 
 
-def _scan(config: Config) -> tuple[list[SourceFile], list[Problem]]:
+# -- scan ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    files: list[SourceFile]
+    problems: list[Problem]
+    """Files and folders that could not even be looked at (bad names, FIFOs, …)."""
+    digest: str
+
+
+def _scan(config: Config) -> _Scan:
     if not config.posts.is_dir():
         raise ConfigError(f"{config.posts}: posts folder does not exist")
-    return find_posts(config.posts)
+    files, problems = find_posts(config.posts)
+    return _Scan(files, problems, scan_digest(files, problems))
 
 
-def _scan_digest(files: Sequence[SourceFile], problems: Sequence[Problem]) -> str:
-    h = hashlib.sha256()
-    for f in files:
-        h.update(
-            f"{f.rel}\0{f.size}\0{f.mtime_ns}\0{f.ctime_ns}\0{f.inode}\n".encode(
-                "utf-8", "surrogateescape"
-            )
-        )
-    for p in problems:
-        h.update(f"{p}\n".encode("utf-8", "surrogateescape"))
-    return h.hexdigest()
+# -- read ---------------------------------------------------------------------------
 
 
-def _unchanged_since_last_build(
-    last: dict[str, Any] | None, scan: str, now: dt.datetime, folder: OutputFolder, config: Config
-) -> Report | None:
-    """The last build's report if rebuilding could not change a byte, else None.
+@dataclass(frozen=True, slots=True)
+class _ReadFile:
+    """One file as the reader saw it: a Post, or None, and what is wrong with it."""
 
-    Same post files (path, size, times, inode), same settings and version (the
-    state's stamp), no scheduled post come due, every feed file as it was written
-    and every local image behind an enclosure as it was.
-    """
-    try:
-        if (
-            not last
-            or last["scan"] != scan
-            or (last["due"] and now >= dt.datetime.fromisoformat(last["due"]))
-        ):
-            return None
-        for rel, (size, mtime_ns) in last["outputs"].items():
-            stat = folder.stat(rel)
-            if stat is None or (stat.st_size, stat.st_mtime_ns) != (size, mtime_ns):
-                return None
-        if any(local_image_stamp(url, config) != stamp for url, stamp in last["images"].items()):
-            return None
-        posts = tuple(
-            PostReport(path, status, tuple(map(Problem.from_dict, problems)) if problems else ())
-            for path, status, problems in last["posts"]
-        )
-    # A feed gone or moved, or a record that is not what we wrote: build.
-    except (OSError, OutputError, KeyError, TypeError, ValueError):
-        return None
-    return Report(posts, unchanged=tuple(sorted(last["outputs"])))
+    path: str
+    post: Post | None
+    problems: tuple[Problem, ...]
 
 
-def _read(
-    files: Sequence[SourceFile],
-    folder_problems: Sequence[Problem],
-    config: Config,
-    state: State,
-    progress: Progress[Any],
-) -> tuple[list[tuple[str, Post | None, list[Problem]]], int]:
-    """Every post file → (path, Post or None, problems), from the state where unchanged;
-    and how many files had to be parsed."""
+@dataclass(frozen=True, slots=True)
+class _ReadFiles:
+    files: tuple[_ReadFile, ...]
+    """Every file and scan problem, sorted by path."""
+    parsed: int
+    """How many files had to be parsed (the others came from the state)."""
+
+    def posts(self) -> dict[str, Post]:
+        return {f.path: f.post for f in self.files if f.post is not None}
+
+
+def _read(scan: _Scan, config: Config, state: State, progress: workers.Progress) -> _ReadFiles:
+    """Every post file → a _ReadFile, from the state where the file is unchanged."""
     cached = state.cached_posts()
-    results: dict[str, tuple[str, Post | None, list[Problem]]] = {}
+    results: dict[str, _ReadFile] = {}
     fresh: list[SourceFile] = []
     try:
-        for file in files:
+        for file in scan.files:
             hit = cached.get(file.rel)
             if hit is not None and hit.matches(file):
-                results[file.rel] = (file.rel, *hit.load())
+                post, problems = hit.load()
+                results[file.rel] = _ReadFile(file.rel, post, tuple(problems))
             else:
                 fresh.append(file)
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none of them
         state.discard(f"{type(e).__name__}: {e}")
-        results, fresh = {}, list(files)
+        results, fresh = {}, list(scan.files)
     processes = workers.worker_count(config.jobs, len(fresh), PARALLEL_POSTS)
     tasks = workers.batches(fresh, processes * _BATCHES_PER_WORKER)
     read_batch = functools.partial(_read_batch, config=config)
-    for batch in _with_progress(read_batch, tasks, processes, progress, "Reading posts"):
-        for file, post, problems, _ in batch:
-            results[file.rel] = (file.rel, post, problems)
+    for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
+        for read, _ in batch:
+            results[read.path] = read
         # Stored as they come, so the encoded rows of a big site are never all held at once.
-        state.remember_posts((file, *encoded) for file, _, _, encoded in batch)
-    state.forget_posts(set(cached) - {f.rel for f in files})
-    for problem in folder_problems:
-        results.setdefault(problem.path, (problem.path, None, [problem]))
-    return [results[path] for path in sorted(results)], len(fresh)
+        state.remember_posts(row for _, row in batch)
+    state.forget_posts(set(cached) - {f.rel for f in scan.files})
+    for problem in scan.problems:
+        results.setdefault(problem.path, _ReadFile(problem.path, None, (problem,)))
+    return _ReadFiles(tuple(results[path] for path in sorted(results)), len(fresh))
 
 
-def _with_progress(
-    function: Callable[[T], Any],
-    tasks: Sequence[T],
-    processes: int,
-    progress: Progress[Any],
-    label: str,
-) -> Iterable[Any]:
-    """Results of workers.run, advancing the progress bar as each one arrives."""
-    results = workers.run(function, tasks, processes)
-    for _ in progress(tasks, label):
-        yield next(results)
-
-
-def _read_batch(
-    files: Sequence[SourceFile], config: Config
-) -> list[tuple[SourceFile, Post | None, list[Problem], tuple[tuple[Any, ...], str]]]:
+def _read_batch(files: Sequence[SourceFile], config: Config) -> list[tuple[_ReadFile, PostRow]]:
     """Parse files, and encode them for the state here too: in a worker, that is parallel."""
     from .reader import read_post  # the parsers are imported only when a post has to be read
 
     batch = []
     for file in files:
         post, problems = read_post(file, config)
-        encoded = (encode_post(post), encode_problems(problems))
-        batch.append((file, post, problems, encoded))
+        batch.append((_ReadFile(file.rel, post, tuple(problems)), encode_row(file, post, problems)))
     return batch
 
 
-def _build(
+# -- publish ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Published:
+    """The feeds a build settled on and what became of each feed file it tried to write."""
+
+    built: Build
+    broken: dict[str, Problem]
+    """Posts left out because their body turned unreadable mid-build: source → error."""
+    outcomes: dict[str, FeedOutcome]
+    attempted: frozenset[str]
+    """Feed files that needed writing (the others were unchanged since the last build)."""
+    fingerprints: dict[str, str]
+    """Feed file → the fingerprint of what is on disk now."""
+    images: dict[str, str]
+    feed_files: frozenset[str]
+    """Every file of the built feeds, in every configured format."""
+
+    def due(self) -> dt.datetime | None:
+        return min((p.date for p in self.built.scheduled), default=None)
+
+    def kept_fingerprints(self) -> dict[str, str]:
+        """The fingerprints worth keeping: those of the feeds this build still has."""
+        return {f: fp for f, fp in self.fingerprints.items() if f in self.feed_files}
+
+
+def _publish(
+    files: _ReadFiles,
     config: Config,
     folder: OutputFolder,
     state: State,
-    files: Sequence[SourceFile],
-    folder_problems: Sequence[Problem],
-    scan: str,
     now: dt.datetime,
-    progress: Progress[Any],
-) -> Report:
-    results, parsed = _read(files, folder_problems, config, state, progress)
-    problems: dict[str, list[Problem]] = {path: list(probs) for path, _, probs in results}
-    posts = {path: post for path, post, _ in results if post is not None}
+    progress: workers.Progress,
+) -> _Published:
+    """Group the posts into feeds and write the feed files whose fingerprint changed.
+
+    Done again without a post whose body turned unreadable since it was read (it
+    changed mid-build): the feeds that held it are built without it.
+    """
+    posts = files.posts()
     known = state.feed_fingerprints()
-    outcomes: dict[str, _Outcome] = {}
+    outcomes: dict[str, FeedOutcome] = {}
     attempted: set[str] = set()
-    while True:  # again only if a post changed into something unreadable mid-build
+    broken: dict[str, Problem] = {}
+    while True:
         built = build_feeds(posts.values(), config, now)
-        images = _image_stamps(built.feeds, config)
+        images = image_stamps(built.feeds, config)
         jobs = [
-            _Job(feed, fmt, fingerprint)
+            PublishJob(feed, fmt, fingerprint)
             for feed in built.feeds
             for fmt in config.formats
-            if (fingerprint := _fingerprint(feed, fmt, images)) != known.get(feed.file(fmt))
+            if (fingerprint := feed_fingerprint(feed, fmt, images)) != known.get(feed.file(fmt))
             or folder.stat(feed.file(fmt)) is None
         ]
-        attempted.update(job.feed.file(job.fmt) for job in jobs)
-        broken: dict[str, Problem] = {}
-        for outcome in _publish(jobs, config, progress):
+        attempted.update(job.file for job in jobs)
+        newly_broken: dict[str, Problem] = {}
+        for outcome in publish(jobs, config, progress):
             outcomes[outcome.file] = outcome
-            broken.update(outcome.broken_posts)
-            if outcome.status in ("written", "unchanged"):
+            newly_broken.update(outcome.broken_posts)
+            if outcome.status in (FeedStatus.WRITTEN, FeedStatus.UNCHANGED):
                 known[outcome.file] = outcome.fingerprint
-            if outcome.status == "failed":
+            if outcome.status is FeedStatus.FAILED:
                 break  # a full or read-only disk fails every later write too
-        if not broken:
+        if not newly_broken:
             break
-        for source, problem in broken.items():
-            problems[source].append(problem)
+        broken.update(newly_broken)
+        for source in newly_broken:
             del posts[source]
+    every_file = frozenset(f.file(fmt) for f in built.feeds for fmt in config.formats)
+    return _Published(built, broken, outcomes, frozenset(attempted), known, images, every_file)
 
-    current = {f.file(fmt) for f in built.feeds for fmt in config.formats}
-    written = sorted(f for f, o in outcomes.items() if o.status == "written" and f in current)
-    feed_problems = [p for f, o in outcomes.items() if f in current for p in o.problems]
-    kept_back = [
-        p for p in built.collisions if p.path.endswith(tuple(FEED_FILES[f] for f in config.formats))
-    ]
-    feed_problems += kept_back
-    current |= {p.path for p in kept_back}  # a kept-back feed keeps its previous file
+
+# -- reconcile and report -----------------------------------------------------------
+
+
+def _reconcile(
+    published: _Published, files: _ReadFiles, folder: OutputFolder, config: Config
+) -> Report:
+    """Remove the feeds that no category has any more, save the manifest, and say what is
+    on disk: feeds written, unchanged, removed and kept back."""
+    current = published.feed_files
+    outcomes = {f: o for f, o in published.outcomes.items() if f in current}
+    written = sorted(f for f, o in outcomes.items() if o.status is FeedStatus.WRITTEN)
+    feed_problems = [p for o in outcomes.values() for p in o.problems]
+    collisions = [p for c in published.built.collisions for p in c.problems(config.formats)]
+    kept_back = {p.path for p in collisions}
     unchanged = sorted(
-        (current - attempted - {p.path for p in kept_back})
-        | {f for f, o in outcomes.items() if o.status == "unchanged" and f in current}
+        (current - published.attempted)
+        | {f for f, o in outcomes.items() if o.status is FeedStatus.UNCHANGED}
     )
+    current |= kept_back  # a kept-back feed keeps its previous file
     old = folder.manifest()
     removed = sorted(old - current)
     for rel in removed:
         folder.remove(rel)
     folder.save_manifest((old & current) | set(written) | set(unchanged))
-    state.remember_feeds({f: fp for f, fp in known.items() if f in current})
-    report = Report(
-        _post_reports(results, problems, posts, built),
+    return Report(
+        _post_reports(files, published.built, published.broken),
         tuple(written),
         tuple(unchanged),
         tuple(removed),
-        tuple(feed_problems),
-        files_read=parsed,
+        tuple(feed_problems + collisions),
+        output_failed=any(o.status is FeedStatus.FAILED for o in outcomes.values()),
+        files_read=files.parsed,
     )
-    state.remember_last_build(
-        None if feed_problems else _last_build(report, scan, built, folder, images)
-    )
-    return report
-
-
-def _fingerprint(feed: Feed, fmt: str, images: dict[str, str]) -> str:
-    """Everything a feed file's bytes depend on, except what the state's stamp already covers."""
-    h = hashlib.sha256()
-    for part in (
-        fmt,
-        feed.title,
-        feed.description,
-        feed.url,
-        feed.alternate,
-        feed.updated.isoformat(),
-    ):
-        h.update(part.encode() + b"\0")
-    for entry in feed.entries:
-        stamp = images.get(entry.post.thumbnail or "", "")
-        h.update(
-            f"{entry.url}\0{entry.post.digest}\0{entry.updated.isoformat()}\0{stamp}\0".encode()
-        )
-    return h.hexdigest()
-
-
-def _image_stamps(feeds: Sequence[Feed], config: Config) -> dict[str, str]:
-    """The stamp of every local image behind an enclosure, taken once per build: a post is
-    in several feeds, each in two formats, and each stamp costs a resolve and a stat."""
-    stamps: dict[str, str] = {}
-    for feed in feeds:
-        for entry in feed.entries:
-            url = entry.post.thumbnail
-            if url and url not in stamps:
-                stamps[url] = local_image_stamp(url, config)
-    return stamps
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    feed: Feed
-    fmt: str
-    fingerprint: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    file: str
-    status: Literal["written", "unchanged", "invalid", "failed", "stale"]
-    """invalid: kept back; failed: could not be written; stale: one of its posts broke."""
-    fingerprint: str
-    problems: tuple[Problem, ...] = ()
-    broken_posts: dict[str, Problem] = dataclasses.field(default_factory=dict)
-
-
-def _publish(jobs: Sequence[_Job], config: Config, progress: Progress[Any]) -> Iterable[_Outcome]:
-    """Render, validate and write every job's feed file, spread over the cores when it pays.
-
-    Jobs are grouped by top-level category: the feeds of one subtree share their
-    posts, so each post's body is read and sanitised once per group.
-    """
-    groups: dict[tuple[str, ...], list[_Job]] = defaultdict(list)
-    for job in jobs:
-        groups[job.feed.category[:1]].append(job)
-    tasks = sorted(groups.values(), key=len, reverse=True)  # biggest first, for an even spread
-    processes = workers.worker_count(config.jobs, len(jobs), PARALLEL_FEED_FILES)
-    publish_group = functools.partial(_publish_group, config=config)
-    for outcomes in _with_progress(publish_group, tasks, processes, progress, "Writing feeds"):
-        yield from outcomes
-
-
-def _publish_group(jobs: Sequence[_Job], config: Config) -> list[_Outcome]:
-    # The renderer (feedgen), the validator (lxml) and the body sanitiser are imported
-    # only when a feed has to be written.
-    from .reader import PostError, load_content
-    from .render import render
-    from .validate import validate_feed
-
-    folder = OutputFolder(config.output)
-    contents: dict[str, Content] = {}
-    broken: dict[str, Problem] = {}
-    outcomes = []
-    for job in jobs:
-        rel = job.feed.file(job.fmt)
-        for entry in job.feed.entries:
-            source = entry.post.source
-            if source not in contents and source not in broken:
-                try:
-                    contents[source] = load_content(entry.post, entry.url, config)
-                except PostError as e:
-                    broken[source] = Problem(source, f"body cannot be published: {e}", line=e.line)
-        if any(entry.post.source in broken for entry in job.feed.entries):
-            outcomes.append(_Outcome(rel, "stale", job.fingerprint, broken_posts=dict(broken)))
-            continue
-        data = render(job.feed, job.fmt, contents, config)
-        errors = [
-            p
-            for p in validate_feed(data, rel, self_url=job.feed.file_url(job.fmt))
-            if p.severity is Severity.ERROR
-        ]
-        if errors:
-            outcomes.append(_Outcome(rel, "invalid", job.fingerprint, tuple(errors)))
-            continue
-        try:
-            changed = folder.write(rel, data)
-        except OutputError as e:
-            outcomes.append(
-                _Outcome(
-                    rel, "failed", job.fingerprint, (Problem(rel, str(e), rule="write-failed"),)
-                )
-            )
-            break
-        outcomes.append(_Outcome(rel, "written" if changed else "unchanged", job.fingerprint))
-    return outcomes
-
-
-def _last_build(
-    report: Report, scan: str, built: Build, folder: OutputFolder, images: dict[str, str]
-) -> dict[str, Any]:
-    """What the next build compares against to know that nothing changed."""
-    outputs = {}
-    for rel in (*report.written, *report.unchanged):
-        stat = folder.stat(rel)
-        outputs[rel] = [stat.st_size, stat.st_mtime_ns] if stat else [-1, -1]
-    due = min((p.date for p in built.scheduled), default=None)
-    return {
-        "scan": scan,
-        "due": due.isoformat() if due else None,
-        "outputs": outputs,
-        "images": {url: stamp for url, stamp in images.items() if stamp},
-        # [path, status, problems]: compact, since it is read back on every unchanged build
-        "posts": [[p.path, p.status, [pr.as_dict() for pr in p.problems]] for p in report.posts],
-    }
 
 
 def _post_reports(
-    results: Sequence[tuple[str, Post | None, list[Problem]]],
-    problems: dict[str, list[Problem]],
-    posts: dict[str, Post],
-    built: Build,
+    files: _ReadFiles, built: Build, broken: dict[str, Problem]
 ) -> tuple[PostReport, ...]:
     drafts = {p.source for p in built.drafts}
     scheduled = {p.source for p in built.scheduled}
-    for problem in built.problems:
-        problems[problem.path].append(problem)
+    later: dict[str, list[Problem]] = {}
+    for problem in (*broken.values(), *built.problems):
+        later.setdefault(problem.path, []).append(problem)
     reports = []
-    for path, _, _ in results:
-        if path in drafts:
-            status = "draft"
-        elif path in scheduled:
-            status = "scheduled"
-        elif path in posts:
-            status = "published"
-        elif any(p.severity is Severity.ERROR for p in problems[path]):
-            status = "skipped"
+    for file in files.files:
+        problems = (*file.problems, *later.get(file.path, ()))
+        if file.path in drafts:
+            status = PostStatus.DRAFT
+        elif file.path in scheduled:
+            status = PostStatus.SCHEDULED
+        elif file.post is not None and file.path not in broken:
+            status = PostStatus.PUBLISHED
+        elif any(p.severity is Severity.ERROR for p in problems):
+            status = PostStatus.SKIPPED
         else:
-            status = "ignored"
-        reports.append(PostReport(path, status, tuple(problems[path])))
+            status = PostStatus.IGNORED
+        reports.append(PostReport(file.path, status, problems))
     return tuple(reports)

@@ -1,5 +1,5 @@
-"""Where things are on disk: the post files under the posts folder, and the site's own
-files (images under `static`) that feeds point to.
+"""Where things are on disk: the post files under the posts folder (found, then read as
+text), and the site's own files (images under `static`) that feeds point to.
 
 Finding files is kept apart from parsing them (reader.py) so that a build in
 which nothing changed can stat every post and stop, without loading a parser.
@@ -7,12 +7,14 @@ which nothing changed can stat every post and stop, without loading a parser.
 
 from __future__ import annotations
 
+import codecs
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .config import Config
+from .errors import PostError
 from .models import Problem
 
 POST_SUFFIXES = (".md", ".markdown")
@@ -95,6 +97,58 @@ def find_posts(root: Path) -> tuple[list[SourceFile], list[Problem]]:
         folders.extend(reversed(subfolders))
     found.sort(key=lambda f: f.rel)
     return found, problems
+
+
+def read_bytes(config: Config, rel: str) -> bytes:
+    """The bytes of the post file at `rel`; PostError if it cannot be read."""
+    try:
+        with open(os.path.join(config.posts, rel), "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise PostError("the file disappeared while it was being read") from None
+    except IsADirectoryError:
+        raise PostError("is a folder, not a post") from None
+    except OSError as e:
+        raise PostError(f"cannot read: {e.strerror}") from None
+
+
+_BINARY_PROBE = 8192
+
+
+def decode(data: bytes, encoding: str) -> str:
+    """Bytes → text with LF newlines; a BOM wins over the configured encoding."""
+    for bom, name in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            encoding = name
+            if name == "utf-8":
+                data = data[len(bom) :]
+            break
+    else:
+        if b"\x00" in data[:_BINARY_PROBE]:
+            raise PostError("binary file (it contains NUL bytes), not a text post")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise PostError(
+            f"not valid {encoding}: byte 0x{data[e.start]:02x} at offset {e.start}{_encoding_hint(data, encoding)}",
+            line,
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _encoding_hint(data: bytes, encoding: str) -> str:
+    if codecs.lookup(encoding).name == "gb18030":
+        return ""
+    try:
+        data.decode("gb18030")
+    except UnicodeDecodeError:
+        return ""
+    return '; it reads as GB18030 (GBK): set encoding = "gb18030" in feedpub.toml'
 
 
 def _is_utf8(name: str) -> bool:

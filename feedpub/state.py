@@ -32,14 +32,16 @@ STATE_FILE = "state.sqlite3"
 SCHEMA_VERSION = 3
 _APPLICATION_ID = 0x46505542  # "FPUB": marks the file as ours
 
+PostRow = tuple[Any, ...]
+"""A row of the posts table: path, size, mtime_ns, ctime_ns, inode, the POST_COLUMNS, problems."""
+
 
 @dataclass(frozen=True, slots=True)
 class Cached:
     """One post file as an earlier build read it: a row of the posts table, decoded
     only if the file is unchanged."""
 
-    row: tuple[Any, ...]
-    """path, size, mtime_ns, ctime_ns, inode, the POST_COLUMNS, problems."""
+    row: PostRow
 
     def matches(self, file: SourceFile) -> bool:
         # ctime cannot be set back by touch or rsync, so an edit that keeps size and mtime is still seen.
@@ -94,19 +96,13 @@ class State:
         )
         return {row[0]: Cached(row) for row in rows}
 
-    def remember_posts(self, rows: Iterable[tuple[SourceFile, tuple[Any, ...], str]]) -> None:
-        """Store (file, encode_post(post), encode_problems(problems)) rows."""
+    def remember_posts(self, rows: Iterable[PostRow]) -> None:
+        """Store rows made by `encode_row`."""
         if self._db is None:
             return
         columns = f"path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems"
         marks = ", ".join("?" * (len(POST_COLUMNS) + 6))
-        self._db.executemany(
-            f"INSERT OR REPLACE INTO posts ({columns}) VALUES ({marks})",
-            [
-                (f.rel, f.size, f.mtime_ns, f.ctime_ns, f.inode, *post, problems)
-                for f, post, problems in rows
-            ],
-        )
+        self._db.executemany(f"INSERT OR REPLACE INTO posts ({columns}) VALUES ({marks})", rows)
 
     def forget_posts(self, paths: Iterable[str]) -> None:
         """Drop the rows of files that are gone."""
@@ -134,25 +130,19 @@ class State:
             stamp = _read_stamp(self._db) or ""
             _reset(self._db, stamp)
 
-    def last_build(self) -> dict[str, Any] | None:
-        """What the last complete build saw and wrote (see pipeline), or None."""
+    def last_build(self) -> str | None:
+        """The last complete build's record (incremental.LastBuild as JSON), or None."""
         if self._db is None:
             return None
         row = self._db.execute("SELECT value FROM meta WHERE key = 'last_build'").fetchone()
-        try:
-            return json.loads(row[0]) if row else None
-        except ValueError:
-            return None
+        return row[0] if row else None
 
-    def remember_last_build(self, record: dict[str, Any] | None) -> None:
+    def remember_last_build(self, record: str | None) -> None:
         if self._db is None:
             return
         self._db.execute("DELETE FROM meta WHERE key = 'last_build'")
         if record is not None:
-            self._db.execute(
-                "INSERT INTO meta (key, value) VALUES ('last_build', ?)",
-                (json.dumps(record, ensure_ascii=False),),
-            )
+            self._db.execute("INSERT INTO meta (key, value) VALUES ('last_build', ?)", (record,))
 
     def save(self) -> None:
         if self._db is None:
@@ -215,7 +205,21 @@ _POST_COLUMNS = ", ".join(POST_COLUMNS)
 _NO_POST = (None,) * len(POST_COLUMNS)
 
 
-def encode_post(post: Post | None) -> tuple[Any, ...]:
+def encode_row(file: SourceFile, post: Post | None, problems: Sequence[Problem]) -> PostRow:
+    """The state's row for one file as the reader read it."""
+    problems_json = json.dumps([p.as_dict() for p in problems], ensure_ascii=False)
+    return (
+        file.rel,
+        file.size,
+        file.mtime_ns,
+        file.ctime_ns,
+        file.inode,
+        *_encode_post(post),
+        problems_json,
+    )
+
+
+def _encode_post(post: Post | None) -> tuple[Any, ...]:
     """The post's POST_COLUMNS values (all None for a file that is not a post)."""
     if post is None:
         return _NO_POST
@@ -275,7 +279,3 @@ def _names(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise ValueError(f"not a list of names: {value!r:.60}")
     return tuple(map(sys.intern, value))  # a few hundred names, shared by every post
-
-
-def encode_problems(problems: list[Problem]) -> str:
-    return json.dumps([p.as_dict() for p in problems], ensure_ascii=False)

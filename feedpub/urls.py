@@ -17,6 +17,9 @@ import unicodedata
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
 
+from .formats import Format
+from .output import STATE_DIR
+
 if TYPE_CHECKING:
     from .config import Config
 
@@ -31,7 +34,7 @@ _DASHES = re.compile(r"-{2,}")
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
 _MAX_SLUG_BYTES = 120
 # Names feedpub itself writes inside a category's folder.
-RESERVED_SLUGS = frozenset({"rss.xml", "atom.xml", ".feedpub"})
+RESERVED_SLUGS = frozenset({fmt.file_name for fmt in Format} | {STATE_DIR})
 # Percent-encode everything but unreserved characters and the sub-delims a path may hold.
 _PATH_SAFE = "/-._~!$&'()*+,;=:@"
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")

@@ -1,4 +1,5 @@
-"""Spreading a big build's heavy work (parsing posts, publishing feeds) over the cores.
+"""Spreading a big build's heavy work (parsing posts, publishing feeds) over the cores,
+and reporting its progress.
 
 Parsing YAML and rendering feeds is CPU-bound Python, so threads would not help;
 worker processes do. Starting them costs tens of milliseconds, so small builds
@@ -10,11 +11,18 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+Progress = Callable[[Sequence[Any], str], Iterable[Any]]
+"""Wraps work that may take a while (items, label) → the same items, e.g. with a progress bar."""
+
+
+def no_progress(items: Sequence[T], label: str) -> Iterable[T]:
+    return items
 
 
 def available_cores() -> int:
@@ -65,6 +73,19 @@ def run(function: Callable[[T], R], tasks: Sequence[T], processes: int) -> Itera
         futures = {i: pool.submit(function, task) for i, task in enumerate(tasks) if i % processes}
         for i, task in enumerate(tasks):
             yield function(task) if i % processes == 0 else futures[i].result()
+
+
+def run_with_progress(
+    function: Callable[[T], R],
+    tasks: Sequence[T],
+    processes: int,
+    progress: Progress,
+    label: str,
+) -> Iterator[R]:
+    """`run`, advancing the progress bar as each result arrives."""
+    results = run(function, tasks, processes)
+    for _ in progress(tasks, label):
+        yield next(results)
 
 
 def _die_with_parent(parent: int) -> None:

@@ -1,150 +1,106 @@
-"""The output folder, which feedpub owns: atomic writes, a manifest, and a lock.
+"""Publish jobs: for each feed file that must change, bodies → render → validate → write.
 
-- Writes are atomic: bytes go to a temporary file in the target's folder, are
-  flushed to disk, then `os.replace` puts them in place. A build killed at any
-  moment leaves every feed either its old or its new complete file.
-- A file whose bytes did not change is not rewritten (its mtime stays, so HTTP
-  caches and `If-Modified-Since` keep working).
-- feedpub only ever writes below the output folder, and only removes files its
-  manifest says it wrote: the feeds of a category that has no posts any more go
-  away, and anything else in the folder is never touched.
-- An advisory lock (fcntl) keeps two builds on one folder from interleaving.
+A job is one feed in one format. Jobs are grouped by top-level category, since
+the feeds of one subtree share their posts: each post's body is read and
+sanitised once per group. Groups are spread over the cores when it pays.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import fcntl
-import json
-import os
-import time
-from collections.abc import Iterable, Iterator
-from pathlib import Path
+import functools
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from .errors import LockTimeout, OutputError
+from . import workers
+from .config import Config
+from .errors import OutputError, PostError
+from .formats import Format
+from .models import Content, Feed, Problem, Severity
+from .output import OutputFolder
+from .report import FeedStatus
 
-STATE_DIR = ".feedpub"
-MANIFEST = "manifest.json"
-LOCK = "lock"
-TEMP_SUFFIX = ".feedpub-tmp"
-_LOCK_POLL_SECONDS = 0.05
+PARALLEL_FEED_FILES = 24
+"""Below this many feed files, starting worker processes costs more than it saves."""
 
 
-class OutputFolder:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.state_dir = root / STATE_DIR
+@dataclass(frozen=True, slots=True)
+class PublishJob:
+    feed: Feed
+    fmt: Format
+    fingerprint: str
+    """incremental.feed_fingerprint of the feed in this format, remembered once written."""
 
-    def prepare(self) -> None:
-        """Create the folder (and feedpub's hidden state folder in it)."""
-        if self.root.exists() and not self.root.is_dir():
-            raise OutputError(f"{self.root}: output is not a folder")
-        try:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutputError(
-                f"{self.root}: cannot create the output folder: {e.strerror}"
-            ) from None
+    @property
+    def file(self) -> str:
+        return self.feed.file(self.fmt)
 
-    @contextlib.contextmanager
-    def locked(self, timeout: float) -> Iterator[None]:
-        """Hold the folder's lock; wait up to `timeout` seconds for another build to finish."""
-        self.prepare()
-        path = self.state_dir / LOCK
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise OutputError(f"{path}: cannot open the lock file: {e.strerror}") from None
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    file: str
+    status: FeedStatus
+    fingerprint: str
+    problems: tuple[Problem, ...] = ()
+    broken_posts: dict[str, Problem] = field(default_factory=dict)
+    """Posts whose body could not be read (status STALE): source → the error."""
+
+
+def publish(
+    jobs: Sequence[PublishJob], config: Config, progress: workers.Progress
+) -> Iterable[FeedOutcome]:
+    """Render, validate and write every job's feed file, spread over the cores when it pays."""
+    groups: dict[tuple[str, ...], list[PublishJob]] = defaultdict(list)
+    for job in jobs:
+        groups[job.feed.category[:1]].append(job)
+    tasks = sorted(groups.values(), key=len, reverse=True)  # biggest first, for an even spread
+    processes = workers.worker_count(config.jobs, len(jobs), PARALLEL_FEED_FILES)
+    group = functools.partial(_publish_group, config=config)
+    for outcomes in workers.run_with_progress(group, tasks, processes, progress, "Writing feeds"):
+        yield from outcomes
+
+
+def _publish_group(jobs: Sequence[PublishJob], config: Config) -> list[FeedOutcome]:
+    # The body sanitiser, the renderer (feedgen) and the validator (lxml) are imported
+    # only when a feed has to be written.
+    from .bodies import load_content
+    from .render import render
+    from .validation import validate_feed
+
+    folder = OutputFolder(config.output)
+    contents: dict[str, Content] = {}
+    broken: dict[str, Problem] = {}
+    outcomes = []
+    for job in jobs:
+        for entry in job.feed.entries:
+            source = entry.post.source
+            if source not in contents and source not in broken:
                 try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise LockTimeout(
-                            f"{self.root}: another feedpub build has held the output folder "
-                            f"for more than {timeout:g} s; giving up (see lock_timeout / --wait)"
-                        ) from None
-                    time.sleep(_LOCK_POLL_SECONDS)
-            yield
-        finally:
-            os.close(fd)  # closing releases the lock
-
-    def path_of(self, rel: str) -> Path:
-        """The file for a path relative to the folder; refuses anything that would leave it."""
-        target = self.root / rel
-        root = self.root.resolve()
-        resolved = target.resolve()
-        if ".." in Path(rel).parts or Path(rel).is_absolute() or not resolved.is_relative_to(root):
-            raise OutputError(f"{rel}: refusing to write outside the output folder {self.root}")
-        return target
-
-    def stat(self, rel: str) -> os.stat_result | None:
-        """A file's stat, or None if it is not there (no symlink check: nothing is written)."""
+                    contents[source] = load_content(entry.post, entry.url, config)
+                except PostError as e:
+                    broken[source] = Problem(source, f"body cannot be published: {e}", line=e.line)
+        if any(entry.post.source in broken for entry in job.feed.entries):
+            outcomes.append(
+                FeedOutcome(job.file, FeedStatus.STALE, job.fingerprint, broken_posts=dict(broken))
+            )
+            continue
+        data = render(job.feed, job.fmt, contents, config)
+        errors = [
+            p
+            for p in validate_feed(data, job.file, self_url=job.feed.file_url(job.fmt))
+            if p.severity is Severity.ERROR
+        ]
+        if errors:
+            outcomes.append(
+                FeedOutcome(job.file, FeedStatus.INVALID, job.fingerprint, tuple(errors))
+            )
+            continue
         try:
-            return os.stat(os.path.join(self.root, rel))
-        except OSError:
-            return None
-
-    def read(self, rel: str) -> bytes | None:
-        try:
-            return self.path_of(rel).read_bytes()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            return None
-
-    def write(self, rel: str, data: bytes) -> bool:
-        """Atomically replace `rel` with `data`; False (and nothing written) if unchanged."""
-        if self.read(rel) == data:
-            return False
-        target = self.path_of(rel)
-        temp = target.with_name(f".{target.name}{TEMP_SUFFIX}")
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(temp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp, target)
-        except OSError as e:
-            with contextlib.suppress(OSError):
-                temp.unlink()
-            reason = "the disk is full" if e.errno == errno.ENOSPC else e.strerror
-            raise OutputError(
-                f"{rel}: cannot write: {reason}; the previous file is unchanged"
-            ) from None
-        return True
-
-    def remove(self, rel: str) -> None:
-        """Remove a file feedpub wrote, and the folders it leaves empty."""
-        target = self.path_of(rel)
-        with contextlib.suppress(FileNotFoundError):
-            target.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            target.with_name(f".{target.name}{TEMP_SUFFIX}").unlink()
-        folder = target.parent
-        root = self.root.resolve()
-        while folder.resolve() != root and folder.resolve().is_relative_to(root):
-            try:
-                folder.rmdir()
-            except OSError:  # not empty (or not ours to remove)
-                break
-            folder = folder.parent
-
-    def manifest(self) -> set[str]:
-        """Files an earlier build wrote. A missing or damaged manifest is empty: then
-        nothing is removed, which is the safe way to be wrong."""
-        try:
-            data = json.loads((self.state_dir / MANIFEST).read_text("utf-8"))
-            files = data["files"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return set()
-        return {f for f in files if isinstance(f, str)}
-
-    def save_manifest(self, files: Iterable[str]) -> None:
-        data = {"generator": "feedpub", "files": sorted(files)}
-        self.write(
-            f"{STATE_DIR}/{MANIFEST}", json.dumps(data, ensure_ascii=False, indent=1).encode()
-        )
+            changed = folder.write(job.file, data)
+        except OutputError as e:
+            problem = Problem(job.file, str(e), rule="write-failed")
+            outcomes.append(FeedOutcome(job.file, FeedStatus.FAILED, job.fingerprint, (problem,)))
+            break  # a full or read-only disk fails every later write too
+        status = FeedStatus.WRITTEN if changed else FeedStatus.UNCHANGED
+        outcomes.append(FeedOutcome(job.file, status, job.fingerprint))
+    return outcomes

@@ -4,21 +4,15 @@ writes is valid (issue: "every feed written anywhere in the test suite passes
 
 from __future__ import annotations
 
-import io
 import shutil
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import feedparser
 import pytest
-from lxml import etree
 
-from feedpub.validate import validate_feed
-
-PROJECT = Path(__file__).resolve().parent.parent
-SHARED_CORPUS = PROJECT.parent / "shared" / "corpus" / "real"
-BASE_URL = "https://news.example.org/"
+from feedpub.validation import validate_feed
+from tests.helpers import SHARED_CORPUS, WritePost, feed_files
 
 
 @pytest.fixture
@@ -26,9 +20,6 @@ def posts(tmp_path: Path) -> Path:
     folder = tmp_path / "posts"
     folder.mkdir()
     return folder
-
-
-WritePost = Callable[..., Path]
 
 
 @pytest.fixture
@@ -70,17 +61,6 @@ def real_corpus(tmp_path: Path) -> Path:
     copy = tmp_path / "real"
     shutil.copytree(SHARED_CORPUS, copy)
     return copy
-
-
-def parse_back(data: bytes) -> tuple[feedparser.FeedParserDict, etree._Element]:
-    """Parse feed bytes as a reader would (feedparser, from bytes) and as XML (lxml)."""
-    parsed = feedparser.parse(io.BytesIO(data))
-    assert not parsed.bozo, parsed.get("bozo_exception")
-    return parsed, etree.fromstring(data)
-
-
-def feed_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*.xml") if p.name in ("rss.xml", "atom.xml"))
 
 
 @pytest.fixture(autouse=True)

@@ -11,33 +11,11 @@ import pytest
 
 from feedpub.builder import EMPTY_SITE_UPDATED, build_feeds
 from feedpub.config import Config, load_config
-from feedpub.models import BodyFormat, Feed, Post
-from feedpub.urls import pattern_url
-from tests.conftest import BASE_URL
+from feedpub.formats import Format
+from feedpub.models import Feed, Post
+from tests.helpers import BASE_URL, post
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-
-
-def post(source: str, day: int = 1, *paths: tuple[str, ...], **fields: Any) -> Post:
-    defaults: dict[str, Any] = {
-        "source": source,
-        "title": source,
-        "date": dt.datetime(2021, 8, day, 12, tzinfo=dt.UTC),
-        "updated": None,
-        "categories": paths,
-        "tags": (),
-        "author": None,
-        "thumbnail": None,
-        "summary": None,
-        "draft": False,
-        "url": "",
-        "body_format": BodyFormat.HTML,
-        "digest": "0" * 32,
-    }
-    defaults.update(fields)
-    if not defaults["url"]:
-        defaults["url"] = pattern_url(config(), source, defaults["date"], None)
-    return Post(**defaults)
 
 
 def config(**settings: Any) -> Config:
@@ -110,8 +88,8 @@ def test_titles_urls_and_updated() -> None:
         feed.url
         == BASE_URL + "categories/%E6%96%B0%E5%AA%92%E4%BD%93/%E8%A7%82%E5%AF%9F%E8%80%85%E7%BD%91/"
     )
-    assert feed.file("rss") == "categories/新媒体/观察者网/rss.xml"
-    assert feed.file_url("atom") == feed.url + "atom.xml"
+    assert feed.file(Format.RSS) == "categories/新媒体/观察者网/rss.xml"
+    assert feed.file_url(Format.ATOM) == feed.url + "atom.xml"
     # the newest item's date, updated included: never the clock
     assert feed.updated == dt.datetime(2021, 9, 1, tzinfo=dt.UTC)
     assert feeds_by_category([])[()].updated == EMPTY_SITE_UPDATED
@@ -147,11 +125,13 @@ def test_categories_landing_on_one_path_are_kept_back_and_the_rest_built(
         NOW,
     )
     assert sorted(f.category for f in build.feeds) == [(), ("Other",)]
-    assert [p.rule for p in build.collisions] == ["category-collision"] * 2
-    assert "category_map" in build.collisions[0].message
-    assert (
-        repr(first) in build.collisions[0].message and repr(second) in build.collisions[0].message
-    )
+    (collision,) = build.collisions
+    assert sorted(collision.categories) == sorted([(first,), (second,)])
+    problems = collision.problems(list(Format))
+    assert [p.path for p in problems] == [f"{collision.folder}/{f.file_name}" for f in Format]
+    assert {p.rule for p in problems} == {"category-collision"}
+    assert "category_map" in problems[0].message
+    assert repr(first) in problems[0].message and repr(second) in problems[0].message
 
 
 def test_shared_permalinks_get_stable_distinct_ids() -> None:

@@ -20,7 +20,7 @@ import pytest
 
 from feedpub import pipeline
 from feedpub.config import load_config
-from tests.conftest import BASE_URL, parse_back
+from tests.helpers import BASE_URL, parse_back
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.md"))
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)

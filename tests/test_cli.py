@@ -15,16 +15,12 @@ from click.testing import CliRunner
 
 from feedpub import __version__
 from feedpub.cli import cli
-from tests.conftest import BASE_URL, PROJECT, WritePost, feed_files, parse_back
-
-
-def run(*args: str | Path) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
+from feedpub.errors import ExitCode
+from tests.helpers import BASE_URL, PROJECT, WritePost, build, feed_files, parse_back, run
 
 
 @pytest.fixture
-def site(write_post: WritePost, posts: Path) -> Path:
+def sample_posts(write_post: WritePost, posts: Path) -> Path:
     write_post(
         "新媒体/观察者网/首页/guancha.md",
         title="河南省委书记",
@@ -45,12 +41,8 @@ def site(write_post: WritePost, posts: Path) -> Path:
     return posts
 
 
-def build(posts: Path, output: Path, *extra: str) -> tuple[int, str, str]:
-    return run("build", "--posts", posts, "--output", output, "--base-url", BASE_URL, *extra)
-
-
-def test_build_writes_valid_feeds_readers_agree_on(site: Path, tmp_path: Path) -> None:
-    code, out, _ = build(site, tmp_path / "out")
+def test_build_writes_valid_feeds_readers_agree_on(sample_posts: Path, tmp_path: Path) -> None:
+    code, out, _ = build(sample_posts, tmp_path / "out")
     assert code == 0
     assert (
         "2 published, 1 drafts" in out
@@ -85,23 +77,25 @@ def test_build_writes_valid_feeds_readers_agree_on(site: Path, tmp_path: Path) -
     )  # relative link made absolute
 
 
-def test_second_build_writes_nothing_and_bytes_are_identical(site: Path, tmp_path: Path) -> None:
-    build(site, tmp_path / "out")
+def test_second_build_writes_nothing_and_bytes_are_identical(
+    sample_posts: Path, tmp_path: Path
+) -> None:
+    build(sample_posts, tmp_path / "out")
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in feed_files(tmp_path / "out")}
-    code, out, _ = build(site, tmp_path / "out")
+    code, out, _ = build(sample_posts, tmp_path / "out")
     assert code == 0 and "Feeds: 0 written, 10 unchanged" in out
     assert {
         p: (p.read_bytes(), p.stat().st_mtime_ns) for p in feed_files(tmp_path / "out")
     } == before
-    code, out, _ = build(site, tmp_path / "out", "--full")
+    code, out, _ = build(sample_posts, tmp_path / "out", "--full")
     assert "Feeds: 0 written, 10 unchanged" in out and "(3 parsed)" in out
     assert {p: p.read_bytes() for p in feed_files(tmp_path / "out")} == {
         p: b for p, (b, _) in before.items()
     }
 
 
-def test_formats_and_limit_options(site: Path, tmp_path: Path) -> None:
-    code, _, _ = build(site, tmp_path / "out", "--format", "atom", "--limit", "1")
+def test_formats_and_limit_options(sample_posts: Path, tmp_path: Path) -> None:
+    code, _, _ = build(sample_posts, tmp_path / "out", "--format", "atom", "--limit", "1")
     assert code == 0
     assert {p.name for p in feed_files(tmp_path / "out")} == {"atom.xml"}
     parsed, _ = parse_back((tmp_path / "out" / "atom.xml").read_bytes())
@@ -109,23 +103,23 @@ def test_formats_and_limit_options(site: Path, tmp_path: Path) -> None:
 
 
 def test_category_without_posts_loses_its_feeds_and_foreign_files_stay(
-    site: Path, tmp_path: Path
+    sample_posts: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    build(site, out)
+    build(sample_posts, out)
     (out / "categories" / "编程" / "index.html").write_text("written by Hexo")
-    (site / "编程" / "md.md").unlink()
-    code, stdout, _ = build(site, out)
+    (sample_posts / "编程" / "md.md").unlink()
+    code, stdout, _ = build(sample_posts, out)
     assert code == 0 and "2 removed" in stdout
     assert not (out / "categories" / "编程" / "rss.xml").exists()
     assert (out / "categories" / "编程" / "index.html").read_text() == "written by Hexo"
 
 
 def test_bad_post_is_named_others_are_published(
-    site: Path, tmp_path: Path, write_post: WritePost
+    sample_posts: Path, tmp_path: Path, write_post: WritePost
 ) -> None:
     write_post("broken.md", raw="---\ntitle: [unclosed\n---\nbody\n")
-    code, out, err = build(site, tmp_path / "out", "--report", tmp_path / "report.json")
+    code, out, err = build(sample_posts, tmp_path / "out", "--report", tmp_path / "report.json")
     assert code == 1
     assert "broken.md:2: error: front matter is not valid YAML" in err
     assert "2 published" in out and "1 skipped" in out
@@ -141,23 +135,23 @@ def test_bad_post_is_named_others_are_published(
 
 
 def test_quiet_prints_nothing_unless_something_is_wrong(
-    site: Path, tmp_path: Path, write_post: WritePost
+    sample_posts: Path, tmp_path: Path, write_post: WritePost
 ) -> None:
     write_post("warned.md", title="w", date="Invalid Date")
-    code, out, err = build(site, tmp_path / "out", "--quiet")
+    code, out, err = build(sample_posts, tmp_path / "out", "--quiet")
     assert (code, out, err) == (0, "", "")
-    code, _, err = build(site, tmp_path / "out", "--quiet", "--strict")
+    code, _, err = build(sample_posts, tmp_path / "out", "--quiet", "--strict")
     assert code == 1 and "warned.md: warning:" in err
 
 
 def test_check_writes_nothing_and_says_whether_posts_would_be_skipped(
-    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sample_posts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out, _ = run("check", "--posts", site)
+    code, out, _ = run("check", "--posts", sample_posts)
     assert code == 0 and "2 would be published" in out
-    (site / "bad.md").write_bytes(b"---\ntitle: \xff\n---\n")
-    code, _, err = run("check", "--posts", site)
+    (sample_posts / "bad.md").write_bytes(b"---\ntitle: \xff\n---\n")
+    code, _, err = run("check", "--posts", sample_posts)
     assert code == 1 and "bad.md:2: error: not valid utf-8: byte 0xff at offset 11" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["posts"]
 
@@ -180,18 +174,18 @@ def test_usage_errors_are_messages_with_exit_code_2(
     assert message in err and "Traceback" not in err
 
 
-def test_unknown_or_mistyped_config_key_is_named(tmp_path: Path, site: Path) -> None:
+def test_unknown_or_mistyped_config_key_is_named(tmp_path: Path, sample_posts: Path) -> None:
     config = tmp_path / "feedpub.toml"
     config.write_text('titel = "x"\n')
-    code, _, err = run("build", "--config", config, "--posts", site)
+    code, _, err = run("build", "--config", config, "--posts", sample_posts)
     assert code == 2 and "unknown key 'titel'" in err
     config.write_text('limit = "20"\n')
-    code, _, err = run("build", "--config", config, "--posts", site)
+    code, _, err = run("build", "--config", config, "--posts", sample_posts)
     assert code == 2 and "'limit' must be an integer" in err
 
 
 def test_config_file_folders_are_relative_to_the_file(
-    tmp_path: Path, site: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sample_posts: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "feedpub.toml").write_text(
         f'base_url = "{BASE_URL}"\nposts = "posts"\noutput = "public"\ntitle = "T"\n'
@@ -213,10 +207,13 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme(command: st
 def test_version_and_exit_codes_in_help() -> None:
     assert run("--version")[1].strip() == f"feedpub, version {__version__}"
     help_text = run("--help")[1]
-    assert "Exit codes" in help_text and "another build held the output folder" in help_text
+    assert "Exit codes" in help_text
+    flat = " ".join(help_text.split())
+    for code in ExitCode:  # the table is made from the enum, every code with its meaning
+        assert f"{code.value} {code.meaning}" in flat
 
 
-def test_real_subprocesses(site: Path, tmp_path: Path) -> None:
+def test_real_subprocesses(sample_posts: Path, tmp_path: Path) -> None:
     python = sys.executable
     script = Path(python).with_name("feedpub")
     for command in ([python, "-m", "feedpub"], [str(script)]):
@@ -225,7 +222,7 @@ def test_real_subprocesses(site: Path, tmp_path: Path) -> None:
                 *command,
                 "build",
                 "--posts",
-                str(site),
+                str(sample_posts),
                 "--output",
                 str(tmp_path / "out"),
                 "--base-url",
@@ -287,7 +284,7 @@ def test_validate_good_feeds_exit_0_and_bad_ones_1() -> None:
 
 def test_validate_json_stdin_url_and_strict(tmp_path: Path) -> None:
     feed = (FEEDS / "good" / "minimal-rss.xml").read_bytes()
-    result = CliRunner().invoke(cli, ["validate", "-", "--format", "json"], input=feed)
+    result = CliRunner().invoke(cli, ["validate", "-", "--output-format", "json"], input=feed)
     assert result.exit_code == 0
     findings = json.loads(result.stdout)["<stdin>"]
     assert [(f["severity"], f["rule"]) for f in findings] == [("warning", "missing-self-link")]
@@ -311,7 +308,7 @@ def test_validate_refuses_xxe_without_reading_the_file_it_names(tmp_path: Path) 
         '<rss version="2.0"><channel><title>&x;</title><link>https://a.example/</link>'
         "<description>d</description></channel></rss>\n"
     )
-    code, out, _ = run("validate", attack, "--format", "json")
+    code, out, _ = run("validate", attack, "--output-format", "json")
     assert code == 1
     assert "TOP-SECRET-VALUE" not in out
     assert json.loads(out)[str(attack)][0]["rule"] == "entity-declaration"

@@ -9,9 +9,8 @@ from pathlib import Path
 from lxml import etree
 
 from feedpub.models import Severity
-from feedpub.validate import validate_feed
-from tests.conftest import feed_files, parse_back
-from tests.test_cli import run
+from feedpub.validation import validate_feed
+from tests.helpers import feed_files, parse_back, run
 
 BASE = "https://news.example.org/"
 GUANCHA_URL = BASE + "2021/08/09/000-guancha/"

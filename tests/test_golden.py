@@ -14,16 +14,16 @@ from pathlib import Path
 
 from feedpub import pipeline
 from feedpub.config import load_config
-from tests.conftest import feed_files
+from tests.helpers import feed_files
 
 GOLDEN = Path(__file__).parent / "golden"
 NOW = dt.datetime(2024, 6, 1, tzinfo=dt.UTC)
 
 
 def test_golden_site(tmp_path: Path) -> None:
-    site = tmp_path / "site"
-    shutil.copytree(GOLDEN / "site", site)
-    config = load_config(site / "feedpub.toml", {"output": str(tmp_path / "out")})
+    golden_site = tmp_path / "site"
+    shutil.copytree(GOLDEN / "site", golden_site)
+    config = load_config(golden_site / "feedpub.toml", {"output": str(tmp_path / "out")})
     report = pipeline.build(config, now=NOW)
     assert report.exit_code() == 0
     produced = {

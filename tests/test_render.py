@@ -11,10 +11,10 @@ from lxml import etree
 
 from feedpub.builder import build_feeds
 from feedpub.config import load_config
+from feedpub.formats import Format
 from feedpub.models import Content, Enclosure, Feed
 from feedpub.render import render
-from tests.conftest import BASE_URL, parse_back
-from tests.test_builder import post
+from tests.helpers import BASE_URL, parse_back, post
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 NS = {
@@ -27,7 +27,7 @@ IMAGE = "https://img.example.org/cover.jpg"
 MEDIA = NS["media"]
 
 
-def site(**settings: Any) -> tuple[Feed, dict[str, Content], Any]:
+def sample_feed(**settings: Any) -> tuple[Feed, dict[str, Content], Any]:
     config = load_config(None, {"base_url": BASE_URL, "title": "Site", **settings})
     posts = [
         post("old.md", 1, ("a",), author="Ana", thumbnail=IMAGE),
@@ -45,13 +45,13 @@ def site(**settings: Any) -> tuple[Feed, dict[str, Content], Any]:
     return feed, contents, config
 
 
-def rendered(fmt: str, **settings: Any) -> tuple[Any, etree._Element]:
-    feed, contents, config = site(**settings)
+def rendered(fmt: Format, **settings: Any) -> tuple[Any, etree._Element]:
+    feed, contents, config = sample_feed(**settings)
     return parse_back(render(feed, fmt, contents, config))
 
 
-@pytest.mark.parametrize("fmt", ["rss", "atom"])
-def test_entries_keep_the_builders_order(fmt: str) -> None:
+@pytest.mark.parametrize("fmt", list(Format))
+def test_entries_keep_the_builders_order(fmt: Format) -> None:
     # Trap: feedgen prepends entries unless order="append".
     parsed, _ = rendered(fmt)
     assert [e.link for e in parsed.entries] == [
@@ -61,10 +61,10 @@ def test_entries_keep_the_builders_order(fmt: str) -> None:
     ]
 
 
-@pytest.mark.parametrize("fmt", ["rss", "atom"])
-def test_no_date_comes_from_the_clock(fmt: str) -> None:
+@pytest.mark.parametrize("fmt", list(Format))
+def test_no_date_comes_from_the_clock(fmt: Format) -> None:
     # Trap: feed updated, lastBuildDate and entry updated default to now().
-    feed, contents, config = site()
+    feed, contents, config = sample_feed()
     first = render(feed, fmt, contents, config)
     assert render(feed, fmt, contents, config) == first
     parsed, _ = parse_back(first)
@@ -78,7 +78,7 @@ def test_no_date_comes_from_the_clock(fmt: str) -> None:
 
 def test_rss_channel_link_is_the_site_not_the_feed() -> None:
     # Trap: the RSS channel <link> is the LAST link added.
-    _, root = rendered("rss")
+    _, root = rendered(Format.RSS)
     assert root.findtext("channel/link") == BASE_URL
     assert root.find("channel/atom:link", NS).get("href") == BASE_URL + "rss.xml"
     assert root.find("channel/atom:link", NS).get("rel") == "self"
@@ -88,7 +88,7 @@ def test_rss_channel_link_is_the_site_not_the_feed() -> None:
 def test_atom_entry_links_keep_rel_type_and_length() -> None:
     # Trap (feedgen issue 135): rel, type and length are dropped, so the enclosure
     # becomes a second alternate link and readers open the image as the post.
-    parsed, root = rendered("atom")
+    parsed, root = rendered(Format.ATOM)
     mid = root.findall("atom:entry", NS)[1]
     links = [dict(link.attrib) for link in mid.findall("atom:link", NS)]
     assert links == [
@@ -101,7 +101,7 @@ def test_atom_entry_links_keep_rel_type_and_length() -> None:
 
 def test_atom_content_is_html_and_not_overwritten_by_the_summary() -> None:
     # Traps: content(type="CDATA") writes an invalid Atom type; description() overwrites content.
-    _, root = rendered("atom")
+    _, root = rendered(Format.ATOM)
     mid = root.findall("atom:entry", NS)[1]
     assert mid.find("atom:content", NS).get("type") == "html"
     assert mid.findtext("atom:content", namespaces=NS) == "<p>mid <b>full</b></p>"
@@ -110,7 +110,7 @@ def test_atom_content_is_html_and_not_overwritten_by_the_summary() -> None:
 
 
 def test_rss_description_is_the_summary_or_the_content() -> None:
-    _, root = rendered("rss")
+    _, root = rendered(Format.RSS)
     new, mid, _ = root.findall("channel/item")
     assert mid.findtext("description") == "<p>short</p>"
     assert mid.findtext("content:encoded", namespaces=NS) == "<p>mid <b>full</b></p>"
@@ -119,15 +119,15 @@ def test_rss_description_is_the_summary_or_the_content() -> None:
 
 
 def test_summary_only_feeds() -> None:
-    _, rss = rendered("rss", content="summary")
-    _, atom = rendered("atom", content="summary")
+    _, rss = rendered(Format.RSS, content="summary")
+    _, atom = rendered(Format.ATOM, content="summary")
     assert rss.find("channel/item/content:encoded", NS) is None
     assert atom.find("atom:entry/atom:content", NS) is None
 
 
 def test_enclosure_length_is_never_none() -> None:
     # Trap: enclosure() without a length writes length="None".
-    _, root = rendered("rss")
+    _, root = rendered(Format.RSS)
     lengths = [e.get("length") for e in root.iter("enclosure")]
     assert lengths == ["1234", "0"]
     assert all(
@@ -135,8 +135,8 @@ def test_enclosure_length_is_never_none() -> None:
     )
 
 
-@pytest.mark.parametrize("fmt", ["rss", "atom"])
-def test_media_elements_are_not_grouped(fmt: str) -> None:
+@pytest.mark.parametrize("fmt", list(Format))
+def test_media_elements_are_not_grouped(fmt: Format) -> None:
     # Trap: the media extension wraps everything in <media:group> by default.
     _, root = rendered(fmt)
     assert not list(root.iter(f"{{{MEDIA}}}group"))
@@ -150,7 +150,7 @@ def test_media_elements_are_not_grouped(fmt: str) -> None:
 
 
 def test_rss_items_carry_guid_author_and_categories() -> None:
-    parsed, root = rendered("rss")
+    parsed, root = rendered(Format.RSS)
     old = root.findall("channel/item")[2]
     assert old.find("guid").get("isPermaLink") == "true"
     assert old.findtext("guid") == old.findtext("link") == BASE_URL + "2021/08/01/old/"
@@ -162,7 +162,7 @@ def test_rss_items_carry_guid_author_and_categories() -> None:
 
 
 def test_atom_feed_and_entries_have_authors_ids_and_links() -> None:
-    parsed, root = rendered("atom", author="Site Team")
+    parsed, root = rendered(Format.ATOM, author="Site Team")
     assert root.findtext("atom:id", namespaces=NS) == BASE_URL + "atom.xml"
     assert root.findtext("atom:author/atom:name", namespaces=NS) == "Site Team"
     links = {link.get("rel"): link.get("href") for link in root.findall("atom:link", NS)}

@@ -14,38 +14,28 @@ import pytest
 from lxml import etree
 
 from feedpub.errors import ExitCode
-from feedpub.writer import OutputFolder
-from tests.conftest import BASE_URL, WritePost, feed_files, parse_back
-from tests.test_cli import build, run
+from feedpub.output import OutputFolder
+from tests.helpers import (
+    BASE_URL,
+    WritePost,
+    build,
+    feed_files,
+    parse_back,
+    run,
+    snapshot,
+    write_many,
+)
 
 FEEDPUB = [sys.executable, "-m", "feedpub"]
 
 
-def write_many(posts: Path, count: int, start: int = 0, words: int = 400) -> None:
-    """`count` ordinary posts in a small category tree, each with a body of `words` words."""
-    for n in range(start, start + count):
-        folder = posts / f"area{n % 3}" / f"source{n % 7}"
-        folder.mkdir(parents=True, exist_ok=True)
-        body = " ".join(f"word{(n * 7 + i) % 997}" for i in range(words))
-        (folder / f"post-{n}.md").write_text(
-            f"---\ntitle: Post {n}\ncategories: [Area {n % 3}, Source {n % 7}]\n"
-            f"date: 2021-{1 + n % 12:02d}-{1 + n % 28:02d} {n % 24:02d}:00:00\n"
-            f"thumbnail: https://img.example.org/{n}.jpg\n---\n\n<p>{body}</p>\n",
-            "utf-8",
-        )
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in feed_files(folder)}
-
-
+@pytest.mark.slow
 def feedpub(*args: str | Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [*FEEDPUB, *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
 
 
-@pytest.mark.slow
 def test_a_build_killed_at_any_moment_leaves_old_or_new_complete_feeds(tmp_path: Path) -> None:
     posts, out, reference = tmp_path / "posts", tmp_path / "out", tmp_path / "reference"
     write_many(posts, 600)
@@ -84,16 +74,16 @@ def test_a_build_killed_at_any_moment_leaves_old_or_new_complete_feeds(tmp_path:
 
 
 def test_a_second_build_waits_for_the_first_then_gives_up_with_its_own_code(
-    site: Path, tmp_path: Path
+    two_posts: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
     with OutputFolder(out).locked(timeout=1):
         started = time.monotonic()
-        code, _, err = build(site, out, "--wait", "0.5")
+        code, _, err = build(two_posts, out, "--wait", "0.5")
         assert time.monotonic() - started >= 0.5
     assert code == ExitCode.LOCKED
     assert "another feedpub build" in err and "Traceback" not in err
-    assert build(site, out)[0] == 0
+    assert build(two_posts, out)[0] == 0
 
 
 @pytest.mark.slow
@@ -163,10 +153,10 @@ def test_same_titles_and_same_permalinks_are_all_published_with_distinct_ids(
 
 
 def test_full_disk_keeps_every_published_feed(
-    site: Path, tmp_path: Path, write_post: WritePost, monkeypatch: pytest.MonkeyPatch
+    two_posts: Path, tmp_path: Path, write_post: WritePost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "out"
-    build(site, out)
+    build(two_posts, out)
     before = snapshot(out)
     write_post("new.md", title="New", date="2021-08-11", categories=["编程"])
 
@@ -174,29 +164,31 @@ def test_full_disk_keeps_every_published_feed(
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", no_space)
-    code, _, err = build(site, out)
+    code, _, err = build(two_posts, out)
     assert code == ExitCode.OUTPUT_FAILED
     assert "the disk is full; the previous file is unchanged" in err
     assert snapshot(out) == before
     monkeypatch.undo()
-    assert build(site, out)[0] == 0  # and the next run, with room, catches up
+    assert build(two_posts, out)[0] == 0  # and the next run, with room, catches up
     assert snapshot(out) != before
 
 
-def test_output_that_cannot_be_a_folder_is_a_clear_error(site: Path, tmp_path: Path) -> None:
+def test_output_that_cannot_be_a_folder_is_a_clear_error(two_posts: Path, tmp_path: Path) -> None:
     (tmp_path / "out").write_text("a file")
-    code, _, err = run("build", "--posts", site, "--config", _config(tmp_path, 'output = "out"'))
+    code, _, err = run(
+        "build", "--posts", two_posts, "--config", _config(tmp_path, 'output = "out"')
+    )
     assert code == ExitCode.OUTPUT_FAILED
     assert "output is not a folder" in err and "Traceback" not in err
-    code, _, err = build(site, tmp_path / "out")  # on the command line, click says so first
+    code, _, err = build(two_posts, tmp_path / "out")  # on the command line, click says so first
     assert code == ExitCode.USAGE and "is a file" in err
 
 
 def test_invalid_feed_is_never_written_and_the_old_one_stays(
-    site: Path, tmp_path: Path, write_post: WritePost, monkeypatch: pytest.MonkeyPatch
+    two_posts: Path, tmp_path: Path, write_post: WritePost, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "out"
-    build(site, out)
+    build(two_posts, out)
     before = snapshot(out)
     write_post("new.md", title="New", date="2021-08-11")
     from feedpub import render
@@ -212,33 +204,33 @@ def test_invalid_feed_is_never_written_and_the_old_one_stays(
         )
 
     monkeypatch.setattr(render, "render", broken)
-    code, _, err = build(site, out)
+    code, _, err = build(two_posts, out)
     assert code == ExitCode.FEED_KEPT_BACK
     assert "rss.xml" in err and "pubDate" in err
     assert (out / "rss.xml").read_bytes() == before["rss.xml"]
     assert (out / "atom.xml").read_bytes() != before["atom.xml"]  # the valid feeds were published
     monkeypatch.undo()
-    assert build(site, out)[0] == 0
+    assert build(two_posts, out)[0] == 0
 
 
 @pytest.fixture
-def site(write_post: WritePost, posts: Path) -> Path:
+def two_posts(write_post: WritePost, posts: Path) -> Path:
     write_post("a.md", title="A", categories=["编程"], date="2021-08-09 10:00:00")
     write_post("b.md", title="B", categories=["新媒体", "观察者网"], date="2021-08-10 10:00:00")
     return posts
 
 
-def test_nothing_outside_the_output_folder_is_written(site: Path, tmp_path: Path) -> None:
+def test_nothing_outside_the_output_folder_is_written(two_posts: Path, tmp_path: Path) -> None:
     before = {p for p in tmp_path.rglob("*")}
-    build(site, tmp_path / "out")
+    build(two_posts, tmp_path / "out")
     after = {p for p in tmp_path.rglob("*")}
     assert all(p.is_relative_to(tmp_path / "out") for p in after - before)
-    assert run("check", "--posts", site)[0] == 0
+    assert run("check", "--posts", two_posts)[0] == 0
     assert {p for p in tmp_path.rglob("*")} == after
 
 
-def test_feeds_parse_as_xml_with_the_declared_encoding(site: Path, tmp_path: Path) -> None:
-    build(site, tmp_path / "out")
+def test_feeds_parse_as_xml_with_the_declared_encoding(two_posts: Path, tmp_path: Path) -> None:
+    build(two_posts, tmp_path / "out")
     for path in feed_files(tmp_path / "out"):
         tree = etree.parse(str(path))
         assert tree.docinfo.encoding == "UTF-8"

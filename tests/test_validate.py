@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from feedpub import schema, validate
-from feedpub.feedvalues import (
+from feedpub import validation
+from feedpub.models import Problem, Severity
+from feedpub.validation import schema, validate_feed
+from feedpub.validation.values import (
     atom_id_fault,
     relative_references,
     rfc822_fault,
     rfc3339_fault,
     url_fault,
 )
-from feedpub.models import Problem, Severity
-from feedpub.validate import validate_feed
 
 FEEDS = Path(__file__).parent / "feeds"
 
@@ -150,7 +150,7 @@ def test_billion_laughs_returns_at_once() -> None:
 
 def test_too_large_is_refused_unread(monkeypatch: pytest.MonkeyPatch) -> None:
     data = (FEEDS / "bad" / "not-well-formed.xml").read_bytes()
-    monkeypatch.setattr(validate, "MAX_FEED_BYTES", len(data) - 1)
+    monkeypatch.setattr(validation, "MAX_FEED_BYTES", len(data) - 1)
     problems = validate_feed(data, "big.xml")
     assert [(p.severity, p.rule, p.line) for p in problems] == [(Severity.ERROR, "too-large", None)]
 

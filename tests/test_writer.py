@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from feedpub.errors import LockTimeout, OutputError
-from feedpub.writer import OutputFolder
+from feedpub.output import OutputFolder
 
 
 def test_write_is_atomic_and_skips_unchanged_bytes(tmp_path: Path) -> None:

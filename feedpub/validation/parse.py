@@ -1,16 +1,8 @@
-"""Feed bytes → Problems: is this a well-formed, valid RSS 2.0 or Atom 1.0 document?
+"""Feed bytes → an lxml tree, hardened, and which kind of feed it is.
 
-Three layers, each run only if the one before could read the document:
-
-1. Parsing, hardened: a size cap, then lxml with no network, no DTD, no entity
-   expansion. A DOCTYPE is refused before lxml sees the bytes, since entity
-   declarations are how XXE and "billion laughs" attacks get in; no feed needs one.
-2. Structure: RELAX NG schemas of our own, in `feedpub.schema`.
-3. Rules no schema can state (dates, URLs, uniqueness, RFC 4287's prose rules):
-   `feedpub.feedrules`.
-
-feedpub's writer calls `validate_feed` on every feed before writing it, and the
-`feedpub validate` command calls it on anyone's feed.
+lxml reads with no network, no DTD and no entity expansion. A DOCTYPE is refused
+before lxml sees the bytes, since entity declarations are how XXE and "billion
+laughs" attacks get in; no feed needs one.
 """
 
 from __future__ import annotations
@@ -21,57 +13,11 @@ from html.entities import name2codepoint
 
 from lxml import etree
 
-from feedpub.feedrules import (
-    ATOM_NS,
-    Element,
-    Findings,
-    check_atom,
-    check_rss,
-    written_name,
-)
-from feedpub.models import Problem
-from feedpub.schema import check_structure
-
-__all__ = ["MAX_FEED_BYTES", "validate_feed"]
-
-MAX_FEED_BYTES = 64 * 1024 * 1024
-"""Feeds larger than this are refused unread: far beyond any real feed, small enough
-that checking one never takes more than a moment or much memory."""
+from .findings import ATOM_NS, Element, Findings, written_name
 
 _ATOM_03_NS = "http://purl.org/atom/ns#"
 _RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-_RNG = "{http://relaxng.org/ns/structure/1.0}"
 
-
-def validate_feed(data: bytes, name: str, self_url: str | None = None) -> list[Problem]:
-    """Check one RSS 2.0 or Atom 1.0 document; errors and warnings sorted by line.
-
-    `name` goes into every Problem's `path`. `self_url`, for feeds feedpub publishes,
-    is the URL the feed will have: its `atom:link rel="self"` must be exactly that.
-    """
-    out = Findings(name)
-    if len(data) > MAX_FEED_BYTES:
-        out.add(
-            None,
-            "too-large",
-            f"the feed has {len(data):,} bytes; feedpub checks feeds of at most {MAX_FEED_BYTES:,}",
-        )
-        return out.problems
-    doctype = _doctype(data)
-    if doctype is not None and doctype[1]:
-        _report_doctype(doctype, out)  # an internal subset: never let libxml2 read it
-        return out.problems
-    root = _parse(data, out, doctype is not None)
-    kind = None if root is None else _kind(root, out)
-    if kind is not None:
-        if doctype is not None:
-            _report_doctype(doctype, out)
-        check_structure(root, kind, out)
-        (check_rss if kind == "rss" else check_atom)(root, out, self_url)
-    return sorted(out.problems, key=lambda problem: problem.line or 0)
-
-
-# -- 1. parsing ---------------------------------------------------------------------
 
 _DOCTYPE = re.compile(
     r"""\ufeff? (?>\s+|<\?.*?\?>|<!--.*?-->)*+   # the prolog: a BOM, space, <?xml ...?>, comments
@@ -83,7 +29,7 @@ _DOCTYPE = re.compile(
 _PROLOG_SCAN = 64 * 1024
 
 
-def _doctype(data: bytes) -> tuple[int, bool, bool] | None:
+def find_doctype(data: bytes) -> tuple[int, bool, bool] | None:
     """Where the document's DOCTYPE is, if it has one: (line, internal subset?, entities?).
 
     Looked for in the bytes, so that an internal subset, where XXE attacks and entity
@@ -110,7 +56,7 @@ def _doctype(data: bytes) -> tuple[int, bool, bool] | None:
     return line, internal, internal and "<!ENTITY" in text[match.end() :]
 
 
-def _report_doctype(doctype: tuple[int, bool, bool], out: Findings) -> None:
+def report_doctype(doctype: tuple[int, bool, bool], out: Findings) -> None:
     line, _, entities = doctype
     if entities:
         out.add(
@@ -130,7 +76,7 @@ def _report_doctype(doctype: tuple[int, bool, bool], out: Findings) -> None:
         )
 
 
-def _parse(data: bytes, out: Findings, has_doctype: bool) -> Element | None:
+def parse(data: bytes, out: Findings, has_doctype: bool) -> Element | None:
     """The document's root element, or None after reporting why it cannot be read."""
     parser = etree.XMLParser(
         resolve_entities=False,
@@ -145,8 +91,8 @@ def _parse(data: bytes, out: Findings, has_doctype: bool) -> Element | None:
         _report_syntax_error(parser.error_log, out)
         return None
     dtd = root.getroottree().docinfo.internalDTD
-    if dtd is not None and not has_doctype:  # `_doctype` missed it (after 64 KB of comments?)
-        _report_doctype((1, True, any(dtd.iterentities())), out)
+    if dtd is not None and not has_doctype:  # `find_doctype` missed it (after 64 KB of comments?)
+        report_doctype((1, True, any(dtd.iterentities())), out)
         return None
     return root
 
@@ -190,7 +136,7 @@ def _report_syntax_error(log: etree._ListErrorLog, out: Findings) -> None:
     out.add(None, "not-well-formed", f"the feed is not well-formed XML: {message}", line=line)
 
 
-def _kind(root: Element, out: Findings) -> str | None:
+def feed_kind(root: Element, out: Findings) -> str | None:
     """'rss' or 'atom', or None after saying why this document is neither."""
     tag = etree.QName(root)
     if root.tag == "rss":

@@ -2,7 +2,7 @@
 (IRIs), MIME types, e-mail addresses, and relative references in HTML.
 
 Each `*_fault` function says why a value is wrong, or returns None: the rules in
-feedrules.py turn that into a Problem naming the element.
+rules.py turn that into a Problem naming the element.
 """
 
 from __future__ import annotations

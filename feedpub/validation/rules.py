@@ -2,7 +2,7 @@
 
 A schema says which elements go where; it cannot say that a `<pubDate>` is a real
 RFC 822 date, that a guid is unique, or that an Atom entry needs an author only when
-its feed has none. These checks do, on the tree `feedpub.validate` has parsed.
+its feed has none. These checks do, on the tree `parse.py` has read.
 
 Severity follows the W3C Feed Validation Service (validator.w3.org/feed), which is
 what feed authors check against: what it calls an error is an error here, what it
@@ -15,9 +15,9 @@ scanned with one regular expression, never parsed.
 
 from __future__ import annotations
 
-from typing import Any
-
-from feedpub.feedvalues import (
+from ..models import Severity
+from .findings import ATOM_NS, Element, Findings, written_name
+from .values import (
     EMAIL,
     HAS_EMAIL,
     MIME_TYPE,
@@ -28,15 +28,12 @@ from feedpub.feedvalues import (
     rfc3339_fault,
     url_fault,
 )
-from feedpub.models import Problem, Severity
 
-Element = Any
-"""An lxml element. lxml ships no type hints (and the project installs no stubs)."""
-
-ATOM_NS = "http://www.w3.org/2005/Atom"
 _A = "{" + ATOM_NS + "}"
 _CONTENT_ENCODED = "{http://purl.org/rss/1.0/modules/content/}encoded"
-_ATOM_LINK = _A + "link"
+_ID, _UPDATED, _PUBLISHED = _A + "id", _A + "updated", _A + "published"
+_AUTHOR, _CONTRIBUTOR, _LINK = _A + "author", _A + "contributor", _A + "link"
+_ENTRY, _CONTENT, _SUMMARY, _SOURCE = _A + "entry", _A + "content", _A + "summary", _A + "source"
 
 KNOWN_PREFIXES = {
     "atom": ATOM_NS,
@@ -51,36 +48,6 @@ KNOWN_PREFIXES = {
 }
 """Prefixes whose namespace readers look for by name: bound to another namespace (a
 missing slash, a typo), their elements are silently ignored."""
-
-
-def written_name(el: Element) -> str:
-    """An element's name as the document spells it: `pubDate`, `atom:link`, `entry`."""
-    local = str(el.tag).rpartition("}")[2]
-    return f"{el.prefix}:{local}" if el.prefix else local
-
-
-class Findings:
-    """The Problems found in one feed, in the order found; every check reports here."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-
-    def add(
-        self,
-        el: Element | None,
-        rule: str,
-        message: str,
-        severity: Severity = Severity.ERROR,
-        line: int | None = None,
-    ) -> None:
-        if el is not None and line is None:
-            line = el.sourceline
-        element = written_name(el) if el is not None else None
-        self.problems.append(Problem(self.path, message, severity, line, element, rule))
-
-    def warn(self, el: Element, rule: str, message: str) -> None:
-        self.add(el, rule, message, Severity.WARNING)
 
 
 # -- shared checks ------------------------------------------------------------------
@@ -200,7 +167,7 @@ def check_rss(root: Element, out: Findings, self_url: str | None) -> None:
             for sub in child:
                 if sub.tag in ("url", "link"):
                     _check_url(sub, out)
-        elif tag == _ATOM_LINK:
+        elif tag == _LINK:
             links.append(child)
         elif tag == "item":
             _check_rss_item(child, out, guids)
@@ -280,10 +247,6 @@ def _check_enclosure(el: Element, out: Findings) -> None:
 
 
 # -- Atom 1.0 -----------------------------------------------------------------------
-
-_ID, _UPDATED, _PUBLISHED = _A + "id", _A + "updated", _A + "published"
-_AUTHOR, _CONTRIBUTOR, _LINK = _A + "author", _A + "contributor", _A + "link"
-_ENTRY, _CONTENT, _SUMMARY, _SOURCE = _A + "entry", _A + "content", _A + "summary", _A + "source"
 
 
 def _check_atom_value(el: Element, out: Findings) -> None:

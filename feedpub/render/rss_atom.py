@@ -1,4 +1,4 @@
-"""Feed → RSS 2.0 or Atom 1.0 bytes. The only module that imports feedgen.
+"""Feed → RSS 2.0 or Atom 1.0 bytes, with feedgen. The only module that imports it.
 
 feedgen 1.0.0 builds correct XML with lxml, but has traps; each workaround
 below names the trap it avoids. Each format gets its own FeedGenerator, so
@@ -9,26 +9,21 @@ between them: `description()` overwrites Atom content, for one).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension
 from feedgen.feed import FeedEntry, FeedGenerator
 
-from . import __version__
-from .config import Config
-from .models import Content, Entry, Feed
+from .. import __version__
+from ..config import Config
+from ..formats import Format
+from ..models import Content, Entry, Feed
 
 GENERATOR = "feedpub"
-MEDIA_TYPES = {"rss": "application/rss+xml", "atom": "application/atom+xml"}
 
 
-def render(feed: Feed, fmt: str, contents: Mapping[str, Content], config: Config) -> bytes:
-    """The feed's bytes in `fmt` ('rss' or 'atom'); `contents` maps post source → Content."""
-    return _RENDERERS[fmt](feed, contents, config)
-
-
-def _generator(feed: Feed, fmt: str, config: Config) -> FeedGenerator:
+def _generator(feed: Feed, fmt: Format, config: Config) -> FeedGenerator:
     fg = FeedGenerator()
     fg.load_extension("media")
     fg.title(feed.title)
@@ -37,7 +32,7 @@ def _generator(feed: Feed, fmt: str, config: Config) -> FeedGenerator:
     # Trap: feed `updated`/`lastBuildDate` default to now(); the newest item's date
     # keeps a rebuild byte-identical.
     fg.updated(feed.updated.astimezone(dt.UTC))
-    fg.link(href=feed.file_url(fmt), rel="self", type=MEDIA_TYPES[fmt])
+    fg.link(href=feed.file_url(fmt), rel="self", type=fmt.media_type)
     # Trap: the RSS channel <link> is the LAST link added, so the page goes last.
     fg.link(href=feed.alternate, rel="alternate", type="text/html")
     return fg
@@ -66,8 +61,8 @@ def _add_entry(fg: FeedGenerator, entry: Entry, content: Content) -> FeedEntry:
     return fe
 
 
-def _rss(feed: Feed, contents: Mapping[str, Content], config: Config) -> bytes:
-    fg = _generator(feed, "rss", config)
+def rss(feed: Feed, contents: Mapping[str, Content], config: Config) -> bytes:
+    fg = _generator(feed, Format.RSS, config)
     fg.load_extension("dc", atom=False, rss=True)
     fg.description(feed.description)
     for entry in feed.entries:
@@ -102,9 +97,9 @@ class _AtomLinkRepair(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
-def _atom(feed: Feed, contents: Mapping[str, Content], config: Config) -> bytes:
-    fg = _generator(feed, "atom", config)
-    fg.id(feed.file_url("atom"))
+def atom(feed: Feed, contents: Mapping[str, Content], config: Config) -> bytes:
+    fg = _generator(feed, Format.ATOM, config)
+    fg.id(feed.file_url(Format.ATOM))
     fg.subtitle(feed.description)
     # Atom needs an author for every entry; the feed's covers entries that name none.
     fg.author({"name": config.author or config.title})
@@ -124,9 +119,3 @@ def _atom(feed: Feed, contents: Mapping[str, Content], config: Config) -> bytes:
             # Trap: content(type="CDATA") writes an invalid Atom type; "html" escapes instead.
             fe.content(content.html, type="html")
     return bytes(fg.atom_str(pretty=True))
-
-
-_RENDERERS: dict[str, Callable[[Feed, Mapping[str, Content], Config], bytes]] = {
-    "rss": _rss,
-    "atom": _atom,
-}

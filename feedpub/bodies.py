@@ -1,4 +1,7 @@
-"""A post's body → HTML fit for a feed: rendered, sanitised, with absolute URLs.
+"""Post → Content: a post's body made fit for a feed, read when a feed shows it.
+
+The body is read again from its file (the reader kept only metadata), rendered,
+sanitised, split at `<!-- more -->`, and given its enclosure.
 
 Markdown is rendered with markdown-it-py, a CommonMark-compliant renderer that
 is pure Python, maintained and fast enough for every body a feed needs. HTML
@@ -17,23 +20,34 @@ from __future__ import annotations
 
 import functools
 import html
+import posixpath
 import re
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
-from .models import BodyFormat
+from .config import Config
+from .errors import PostError, describe_bug
+from .front_matter import FrontMatterError, body_of
+from .models import BodyFormat, Content, Enclosure, Post
+from .sources import decode, local_file, read_bytes
+from .text import XML_ILLEGAL
+from .urls import absolute_url
 
 if TYPE_CHECKING:
     import nh3
     from markdown_it import MarkdownIt
-from .urls import absolute_url
 
-# A body is HTML when its first line opens an HTML block element (what scrapers
-# and Hexo's HTML posts begin with); Markdown posts begin with text or syntax.
-_HTML_START = re.compile(
-    r"\s*<(?:!--|!doctype|div|p|section|article|main|header|figure|table|ul|ol|dl|"
-    r"blockquote|pre|h[1-6]|img|iframe|video|audio|picture|span|a|br|hr|strong|b|em|i|center|font)\b",
-    re.IGNORECASE,
-)
+FEED_BODY_BYTES = 1024 * 1024
+"""A body bigger than this goes into feeds as its beginning: feed readers choke on items of
+many megabytes, and a few such posts would push a feed past what validators accept."""
+_EXCERPT_CHARACTERS = 64 * 1024
+IMAGE_TYPES = {
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif",
+    ".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml", ".bmp": "image/bmp",
+    ".ico": "image/x-icon", ".tif": "image/tiff", ".tiff": "image/tiff", ".heic": "image/heic",
+}  # fmt: skip
+"""Our own table, not `mimetypes`: that one reads the machine's mime.types, and
+feeds must not change from one machine to the next."""
 _MORE = re.compile(r"<!--\s*more\s*-->", re.IGNORECASE)
 _SUMMARY_CHARS = 280
 
@@ -51,8 +65,50 @@ _EXTRA_ATTRIBUTES = {
 _SRCSET_ATTRIBUTES = {"srcset"}
 
 
-def detect_format(body: str) -> BodyFormat:
-    return BodyFormat.HTML if _HTML_START.match(body) else BodyFormat.MARKDOWN
+def load_content(post: Post, url: str, config: Config) -> Content:
+    """Read the body of a post a feed shows and make it fit for feeds.
+
+    Raises PostError if the file changed into something unreadable since the
+    reader saw it (the caller leaves the post out of this build).
+    """
+    try:
+        return _load_content(post, url, config)
+    except PostError:
+        raise
+    except Exception as e:  # as in the reader: one post, not the build
+        raise PostError(describe_bug(e)) from e
+
+
+def _load_content(post: Post, url: str, config: Config) -> Content:
+    text = decode(read_bytes(config, post.source), config.encoding)
+    try:
+        body = XML_ILLEGAL.sub("", body_of(text))
+    except FrontMatterError as e:
+        raise PostError(str(e), e.line) from None
+    # A quick bound in characters first: a character is at most four bytes of UTF-8.
+    cut = len(body) > FEED_BODY_BYTES // 4 and len(body.encode()) > FEED_BODY_BYTES
+    if cut:
+        body = body[:_EXCERPT_CHARACTERS]  # the sanitiser closes what the cut leaves open
+    full = _to_html(body, post.body_format)
+    if cut:
+        full += f'\n<p><a href="{html.escape(url)}">…</a></p>'
+    more, full = _split_summary(full)
+    summary_source = post.summary or more
+    summary = _sanitize(summary_source, url) if summary_source else None
+    page = _with_image(_sanitize(full, url), post.thumbnail, post.title)
+    if config.content == "summary" and not summary:
+        summary = _plain_summary(page)
+    return Content(html=page, summary=summary, enclosure=_enclosure(post.thumbnail, config))
+
+
+def _enclosure(url: str | None, config: Config) -> Enclosure | None:
+    if not url:
+        return None
+    extension = posixpath.splitext(unquote(urlsplit(url).path))[1].lower()
+    local = local_file(url, config)
+    return Enclosure(
+        url, IMAGE_TYPES.get(extension, config.image_type), local.stat().st_size if local else 0
+    )
 
 
 @functools.cache
@@ -75,11 +131,11 @@ def _allowed_attributes() -> dict[str, set[str]]:
     return allowed
 
 
-def to_html(body: str, fmt: BodyFormat) -> str:
+def _to_html(body: str, fmt: BodyFormat) -> str:
     return _markdown().render(body) if fmt is BodyFormat.MARKDOWN else body
 
 
-def split_summary(body_html: str) -> tuple[str | None, str]:
+def _split_summary(body_html: str) -> tuple[str | None, str]:
     """The part before `<!-- more -->` (Hexo's excerpt), and the body without the marker."""
     parts = _MORE.split(body_html, maxsplit=1)
     if len(parts) == 1:
@@ -87,7 +143,7 @@ def split_summary(body_html: str) -> tuple[str | None, str]:
     return parts[0], parts[0] + parts[1]
 
 
-def sanitize(fragment: str, base: str) -> str:
+def _sanitize(fragment: str, base: str) -> str:
     """Make HTML safe for any feed reader, with every URL absolute against `base`."""
     return _cleaner(None if _all_references_absolute(fragment) else base).clean(fragment).strip()
 
@@ -140,7 +196,7 @@ def _absolute_srcset(value: str, base: str) -> str | None:
     return ", ".join(candidates) or None
 
 
-def with_image(fragment: str, image: str | None, alt: str) -> str:
+def _with_image(fragment: str, image: str | None, alt: str) -> str:
     """Put `image` at the top unless the body already shows it: newsboat and
     NetNewsWire show only images that are in the body."""
     if not image or image in fragment or html.escape(image) in fragment:
@@ -151,7 +207,7 @@ def with_image(fragment: str, image: str | None, alt: str) -> str:
     )
 
 
-def plain_summary(fragment: str) -> str:
+def _plain_summary(fragment: str) -> str:
     """A short plain-text excerpt, for `content = "summary"` posts that have no summary."""
     import nh3
 

@@ -1,5 +1,5 @@
 """The structure of a feed, checked against RELAX NG schemas written for feedpub
-(feedpub/schemas/rss20.rng and atom10.rng), with libxml2's terse messages put into
+(schemas/rss20.rng and atom10.rng beside this file), with libxml2's terse messages put into
 words that name the element at fault.
 """
 
@@ -14,17 +14,17 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from feedpub.feedrules import ATOM_NS, Element, Findings, written_name
+from .findings import ATOM_NS, Element, Findings, written_name
 
 _RNG = "{http://relaxng.org/ns/structure/1.0}"
 
 
 def _schema(file: str, start: str | None = None) -> etree.RelaxNG:
-    """The RELAX NG grammar in feedpub/schemas/`file`, compiled once (per thread: a
+    """The RELAX NG grammar in schemas/`file`, compiled once (per thread: a
     RelaxNG object keeps the error log of its last run, so threads must not share one).
 
     With `start`, the same grammar with its start pattern replaced by the define of
-    that name, to check one <item> or <entry> at a time (see `_check_structure`).
+    that name, to check one <item> or <entry> at a time (see `check_structure`).
     """
     return _compiled(file, start, threading.get_ident())
 
@@ -32,7 +32,7 @@ def _schema(file: str, start: str | None = None) -> etree.RelaxNG:
 @functools.cache
 def _compiled(file: str, start: str | None, thread: int) -> etree.RelaxNG:
     # `thread` only keys the cache
-    grammar = etree.fromstring(files("feedpub").joinpath("schemas", file).read_bytes())
+    grammar = etree.fromstring(files("feedpub.validation").joinpath("schemas", file).read_bytes())
     if start is not None:
         pattern = grammar.find(_RNG + "start")
         pattern[:] = [etree.Element(_RNG + "ref", name=start)]

@@ -1,0 +1,170 @@
+"""How little a build can get away with: what the last build saw and wrote, and the
+fingerprints that tell an unchanged post, feed or image from a changed one.
+
+- `scan_digest`: one hash of every post file's path, size, times and inode.
+- `feed_fingerprint`: everything a feed file's bytes depend on (its items and their
+  versions, the images behind its enclosures), except what the state's stamp covers
+  (settings and feedpub's version).
+- `LastBuild`: the record a build leaves, typed; when the next build finds the same
+  scan, no scheduled post come due, every feed file as written and every local image
+  as it was, it returns the last report and touches nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .config import Config
+from .formats import Format
+from .models import Feed, Problem
+from .output import OutputFolder
+from .report import PostReport, PostStatus, Report
+from .sources import SourceFile, local_image_stamp
+
+
+def scan_digest(files: Sequence[SourceFile], problems: Sequence[Problem]) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(
+            f"{f.rel}\0{f.size}\0{f.mtime_ns}\0{f.ctime_ns}\0{f.inode}\n".encode(
+                "utf-8", "surrogateescape"
+            )
+        )
+    for p in problems:
+        h.update(f"{p}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+def feed_fingerprint(feed: Feed, fmt: Format, images: dict[str, str]) -> str:
+    h = hashlib.sha256()
+    for part in (
+        fmt.value,
+        feed.title,
+        feed.description,
+        feed.url,
+        feed.alternate,
+        feed.updated.isoformat(),
+    ):
+        h.update(part.encode() + b"\0")
+    for entry in feed.entries:
+        stamp = images.get(entry.post.thumbnail or "", "")
+        h.update(
+            f"{entry.url}\0{entry.post.digest}\0{entry.updated.isoformat()}\0{stamp}\0".encode()
+        )
+    return h.hexdigest()
+
+
+def image_stamps(feeds: Iterable[Feed], config: Config) -> dict[str, str]:
+    """The stamp of every local image behind an enclosure, taken once per build: a post is
+    in several feeds, each in several formats, and each stamp costs a resolve and a stat."""
+    stamps: dict[str, str] = {}
+    for feed in feeds:
+        for entry in feed.entries:
+            url = entry.post.thumbnail
+            if url and url not in stamps:
+                stamps[url] = local_image_stamp(url, config)
+    return stamps
+
+
+@dataclass(frozen=True, slots=True)
+class LastBuild:
+    """What a complete build saw and wrote, for the next build to compare against."""
+
+    scan: str
+    due: dt.datetime | None
+    """When the earliest scheduled post comes due."""
+    outputs: dict[str, tuple[int, int]]
+    """Every feed file on disk → (size, mtime_ns) as written."""
+    images: dict[str, str]
+    """Local images behind enclosures → their stamps."""
+    posts: tuple[PostReport, ...]
+
+    @classmethod
+    def of(
+        cls,
+        report: Report,
+        scan: str,
+        due: dt.datetime | None,
+        folder: OutputFolder,
+        images: dict[str, str],
+    ) -> LastBuild:
+        outputs = {}
+        for rel in (*report.written, *report.unchanged):
+            stat = folder.stat(rel)
+            outputs[rel] = (stat.st_size, stat.st_mtime_ns) if stat else (-1, -1)
+        stamps = {url: stamp for url, stamp in images.items() if stamp}
+        return cls(scan, due, outputs, stamps, report.posts)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "scan": self.scan,
+                "due": self.due.isoformat() if self.due else None,
+                "outputs": {rel: list(stat) for rel, stat in self.outputs.items()},
+                "images": self.images,
+                # [path, status, problems]: compact, since it is read back on every unchanged build
+                "posts": [
+                    [p.path, str(p.status), [pr.as_dict() for pr in p.problems]] for p in self.posts
+                ],
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str, scan: str | None = None) -> LastBuild | None:
+        """The record, or None if it is not one this version wrote (then the build runs).
+
+        Given `scan`, also None when the record is of another scan: the posts of a big
+        site are not worth decoding then.
+        """
+        try:
+            data = json.loads(text)
+            if scan is not None and data["scan"] != scan:
+                return None
+            return cls(
+                _typed(data["scan"], str),
+                dt.datetime.fromisoformat(data["due"]) if data["due"] is not None else None,
+                {
+                    _typed(rel, str): (_typed(size, int), _typed(mtime, int))
+                    for rel, (size, mtime) in _typed(data["outputs"], dict).items()
+                },
+                {_typed(u, str): _typed(s, str) for u, s in _typed(data["images"], dict).items()},
+                tuple(
+                    PostReport(
+                        _typed(path, str),
+                        PostStatus(status),
+                        tuple(map(Problem.from_dict, problems)) if problems else (),
+                    )
+                    for path, status, problems in _typed(data["posts"], list)
+                ),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def unchanged_report(
+        self, scan: str, now: dt.datetime, folder: OutputFolder, config: Config
+    ) -> Report | None:
+        """The last build's report if rebuilding could not change a byte, else None."""
+        if self.scan != scan or (self.due is not None and now >= self.due):
+            return None
+        for rel, (size, mtime_ns) in self.outputs.items():
+            stat = folder.stat(rel)
+            if stat is None or (stat.st_size, stat.st_mtime_ns) != (size, mtime_ns):
+                return None
+        try:
+            if any(local_image_stamp(url, config) != stamp for url, stamp in self.images.items()):
+                return None
+        except OSError:  # an image gone between the look and the stat
+            return None
+        return Report(self.posts, unchanged=tuple(sorted(self.outputs)))
+
+
+def _typed(value: Any, kind: type) -> Any:
+    if not isinstance(value, kind):
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return value

@@ -1,0 +1,19 @@
+"""Feed → bytes, one renderer per format; the writer calls `render` and nothing else here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from ..config import Config
+from ..formats import Format
+from ..models import Content, Feed
+from . import rss_atom
+
+Renderer = Callable[[Feed, Mapping[str, Content], Config], bytes]
+
+_RENDERERS: dict[Format, Renderer] = {Format.RSS: rss_atom.rss, Format.ATOM: rss_atom.atom}
+
+
+def render(feed: Feed, fmt: Format, contents: Mapping[str, Content], config: Config) -> bytes:
+    """The feed's bytes in `fmt`; `contents` maps each entry's post source → its Content."""
+    return _RENDERERS[fmt](feed, contents, config)

@@ -1,0 +1,107 @@
+"""What a build or check did, post by post and feed by feed, and the exit code it means.
+
+This is the one place that turns outcomes into exit codes (`Report.exit_code`,
+`validation_exit_code`); exceptions carry their own (errors.py).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from . import __version__
+from .errors import ExitCode
+from .models import Problem, Severity
+
+
+class PostStatus(enum.StrEnum):
+    PUBLISHED = "published"
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SKIPPED = "skipped"
+    """An error: the post is named with its reason."""
+    IGNORED = "ignored"
+    """Not a post (a file with no front matter, such as a README)."""
+
+
+class FeedStatus(enum.StrEnum):
+    """What became of one feed file in a build."""
+
+    WRITTEN = "written"
+    UNCHANGED = "unchanged"
+    INVALID = "invalid"
+    """Kept back: it failed validation; the previous file stays."""
+    FAILED = "failed"
+    """It could not be written (permissions, full disk)."""
+    STALE = "stale"
+    """One of its posts turned unreadable mid-build; built again without it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostReport:
+    path: str
+    status: PostStatus
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    posts: tuple[PostReport, ...]
+    written: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    feed_problems: tuple[Problem, ...] = ()
+    """Feeds kept back because they failed validation, or could not be written."""
+    output_failed: bool = False
+    """A feed could not be written: the output folder is at fault, not the posts."""
+    notices: tuple[str, ...] = ()
+    seconds: float = 0.0
+    files_read: int = 0
+    """Post files parsed this build (the others came from the incremental state)."""
+
+    def count(self, status: PostStatus) -> int:
+        return sum(1 for p in self.posts if p.status is status)
+
+    def warnings(self) -> list[Problem]:
+        return [pr for p in self.posts for pr in p.problems if pr.severity is Severity.WARNING]
+
+    def exit_code(self, strict: bool = False) -> ExitCode:
+        if self.output_failed:
+            return ExitCode.OUTPUT_FAILED
+        if self.feed_problems:
+            return ExitCode.FEED_KEPT_BACK
+        if self.count(PostStatus.SKIPPED) or (
+            strict and (self.warnings() or self.count(PostStatus.IGNORED))
+        ):
+            return ExitCode.PROBLEMS
+        return ExitCode.OK
+
+    def as_json(self, strict: bool = False) -> dict[str, Any]:
+        return {
+            "generator": f"feedpub {__version__}",
+            "exit_code": int(self.exit_code(strict)),
+            "seconds": round(self.seconds, 3),
+            "posts": [
+                {
+                    "path": p.path,
+                    "status": str(p.status),
+                    "problems": [pr.as_dict() for pr in p.problems],
+                }
+                for p in self.posts
+            ],
+            "feeds": {
+                "written": list(self.written),
+                "unchanged": list(self.unchanged),
+                "removed": list(self.removed),
+                "problems": [p.as_dict() for p in self.feed_problems],
+            },
+            "notices": list(self.notices),
+        }
+
+
+def validation_exit_code(findings: Iterable[Problem], strict: bool = False) -> ExitCode:
+    """`feedpub validate`: errors (or, with --strict, any finding) fail."""
+    failing = any(p.severity is Severity.ERROR or strict for p in findings)
+    return ExitCode.PROBLEMS if failing else ExitCode.OK

@@ -1,0 +1,55 @@
+"""Text fit for XML 1.0, on which every field and body a feed carries must stand.
+
+The reader cleans front-matter fields with `clean`; the body stage strips what
+`XML_ILLEGAL` finds from bodies. Neither knows anything else of XML.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+import re
+from typing import Protocol
+
+# Characters XML 1.0 cannot carry at all (TAB, LF and CR are allowed).
+XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Bidirectional embeddings, overrides and isolates: they can make a title read as something else.
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+WHITESPACE = re.compile(r"\s+")
+# Bytes other than the C0 controls XML forbids: deleting them leaves only those controls.
+_XML_SAFE_BYTES = bytes(b for b in range(256) if b >= 0x20 or b in (0x09, 0x0A, 0x0D))
+
+
+class Warn(Protocol):
+    """Records a warning about the post being read (and which field it is about)."""
+
+    def __call__(
+        self, message: str, element: str | None = None, line: int | None = None
+    ) -> None: ...
+
+
+def clean(value: str, field: str, warn: Warn) -> str:
+    """Text safe for XML, on one line: what every feed field needs."""
+    if XML_ILLEGAL.search(value):
+        value = XML_ILLEGAL.sub("", value)
+        warn(f"{field}: removed characters that XML 1.0 does not allow", field)
+    if _BIDI_CONTROLS.search(value):
+        value = _BIDI_CONTROLS.sub("", value)
+        warn(f"{field}: removed bidirectional override characters (they can disguise text)", field)
+    return WHITESPACE.sub(" ", value).strip()
+
+
+def may_hold_illegal(data: bytes, encoding: str) -> bool:
+    """A fast, byte-level look for what XML_ILLEGAL finds, so clean bodies (nearly all)
+    are not scanned character by character. Exact for UTF-8; other encodings get the scan."""
+    if not _is_utf8(encoding) or data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    if data.translate(None, _XML_SAFE_BYTES):
+        return True
+    # U+FFFE and U+FFFF: one search for their common prefix, which Chinese text almost never has
+    return b"\xef\xbf" in data and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
+
+
+@functools.lru_cache(maxsize=4)
+def _is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name == "utf-8"

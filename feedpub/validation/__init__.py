@@ -1,0 +1,55 @@
+"""Feed bytes → Problems: is this a well-formed, valid RSS 2.0 or Atom 1.0 document?
+
+Three layers, each run only if the one before could read the document:
+
+1. Parsing, hardened (parse.py): a size cap, then lxml with no network, no DTD,
+   no entity expansion.
+2. Structure (schema.py): RELAX NG schemas of our own, in `schemas/`.
+3. Rules no schema can state (rules.py, on the value syntax of values.py):
+   dates, URLs, uniqueness, RFC 4287's prose rules.
+
+feedpub's writer calls `validate_feed` on every feed before writing it, and the
+`feedpub validate` command calls it on anyone's feed.
+"""
+
+from __future__ import annotations
+
+from ..models import Problem
+from .findings import Findings
+from .parse import feed_kind, find_doctype, parse, report_doctype
+from .rules import check_atom, check_rss
+from .schema import check_structure
+
+__all__ = ["MAX_FEED_BYTES", "validate_feed"]
+
+MAX_FEED_BYTES = 64 * 1024 * 1024
+"""Feeds larger than this are refused unread: far beyond any real feed, small enough
+that checking one never takes more than a moment or much memory."""
+
+
+def validate_feed(data: bytes, name: str, self_url: str | None = None) -> list[Problem]:
+    """Check one RSS 2.0 or Atom 1.0 document; errors and warnings sorted by line.
+
+    `name` goes into every Problem's `path`. `self_url`, for feeds feedpub publishes,
+    is the URL the feed will have: its `atom:link rel="self"` must be exactly that.
+    """
+    out = Findings(name)
+    if len(data) > MAX_FEED_BYTES:
+        out.add(
+            None,
+            "too-large",
+            f"the feed has {len(data):,} bytes; feedpub checks feeds of at most {MAX_FEED_BYTES:,}",
+        )
+        return out.problems
+    doctype = find_doctype(data)
+    if doctype is not None and doctype[1]:
+        report_doctype(doctype, out)  # an internal subset: never let libxml2 read it
+        return out.problems
+    root = parse(data, out, doctype is not None)
+    kind = None if root is None else feed_kind(root, out)
+    if kind is not None:
+        if doctype is not None:
+            report_doctype(doctype, out)
+        check_structure(root, kind, out)
+        (check_rss if kind == "rss" else check_atom)(root, out, self_url)
+    return sorted(out.problems, key=lambda problem: problem.line or 0)

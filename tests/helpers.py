@@ -1,0 +1,90 @@
+"""Helpers the tests share: paths, feed parsing, the CLI, sample posts. Fixtures are in
+conftest.py; tests import helpers from here, never from each other."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import feedparser
+from click.testing import CliRunner
+from lxml import etree
+
+from feedpub.cli import cli
+from feedpub.config import load_config
+from feedpub.models import BodyFormat, Post
+from feedpub.urls import pattern_url
+
+PROJECT = Path(__file__).resolve().parent.parent
+SHARED_CORPUS = PROJECT.parent / "shared" / "corpus" / "real"
+BASE_URL = "https://news.example.org/"
+
+WritePost = Callable[..., Path]
+"""The write_post fixture: write_post("a.md", title="A", body="text", **front_matter)."""
+
+
+def parse_back(data: bytes) -> tuple[feedparser.FeedParserDict, etree._Element]:
+    """Parse feed bytes as a reader would (feedparser, from bytes) and as XML (lxml)."""
+    parsed = feedparser.parse(io.BytesIO(data))
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    return parsed, etree.fromstring(data)
+
+
+def feed_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*.xml") if p.name in ("rss.xml", "atom.xml"))
+
+
+def run(*args: str | Path) -> tuple[int, str, str]:
+    """The CLI through click's runner: (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def build(posts: Path, output: Path, *extra: str) -> tuple[int, str, str]:
+    return run("build", "--posts", posts, "--output", output, "--base-url", BASE_URL, *extra)
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every feed file below `folder` → its bytes."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in feed_files(folder)}
+
+
+def write_many(posts: Path, count: int, start: int = 0, words: int = 400) -> None:
+    """`count` ordinary posts in a small category tree, each with a body of `words` words."""
+    for n in range(start, start + count):
+        folder = posts / f"area{n % 3}" / f"source{n % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        body = " ".join(f"word{(n * 7 + i) % 997}" for i in range(words))
+        (folder / f"post-{n}.md").write_text(
+            f"---\ntitle: Post {n}\ncategories: [Area {n % 3}, Source {n % 7}]\n"
+            f"date: 2021-{1 + n % 12:02d}-{1 + n % 28:02d} {n % 24:02d}:00:00\n"
+            f"thumbnail: https://img.example.org/{n}.jpg\n---\n\n<p>{body}</p>\n",
+            "utf-8",
+        )
+
+
+def post(source: str, day: int = 1, *paths: tuple[str, ...], **fields: Any) -> Post:
+    """A Post as the reader would make it, dated 2021-08-`day`, in category `paths`."""
+    defaults: dict[str, Any] = {
+        "source": source,
+        "title": source,
+        "date": dt.datetime(2021, 8, day, 12, tzinfo=dt.UTC),
+        "updated": None,
+        "categories": paths,
+        "tags": (),
+        "author": None,
+        "thumbnail": None,
+        "summary": None,
+        "draft": False,
+        "url": "",
+        "body_format": BodyFormat.HTML,
+        "digest": "0" * 32,
+    }
+    defaults.update(fields)
+    if not defaults["url"]:
+        config = load_config(None, {"base_url": BASE_URL})
+        defaults["url"] = pattern_url(config, source, defaults["date"], None)
+    return Post(**defaults)
