@@ -1,0 +1,308 @@
+"""Read a generator's output back into the expectation records of regenerate.py.
+
+Values come from the feeds the generator wrote and from the JSON that the fixture sites'
+own layouts put into every generated page (Hexo theme ``mini``, Jekyll ``_layouts``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+PAGE_DATA = re.compile(
+    r'<script type="application/json" id="(?:hexo|jekyll)-page">(.*?)</script>', re.S
+)
+SECTION = re.compile(r"<h2\b[^>]*>(.*?)</h2>", re.S)
+POST_SUFFIXES = {".md", ".markdown", ".html"}
+
+
+def page_records(published: Path) -> list[dict]:
+    """The JSON record of every generated HTML page, with the page's file path added."""
+    records = []
+    for page in sorted(published.rglob("*.html")):
+        match = PAGE_DATA.search(page.read_text(encoding="utf-8"))
+        if match:
+            record = json.loads(match.group(1))
+            record["file"] = page.relative_to(published).as_posix()
+            records.append(record)
+    return records
+
+
+def read_feed(path: Path) -> dict:
+    """A feed file as the generator wrote it: kind, self link, and its entries in order."""
+    root = ET.parse(path).getroot()
+    if root.tag == f"{ATOM}feed":
+        return _read_atom(root)
+    if root.tag == "rss":
+        return _read_rss(root)
+    raise ValueError(f"{path} is not a feed")
+
+
+def _read_atom(root: ET.Element) -> dict:
+    links = root.findall(f"{ATOM}link")
+    self_link = next((x.get("href") for x in links if x.get("rel") == "self"), None)
+    alternate = next((x.get("href") for x in links if x.get("rel") in (None, "alternate")), None)
+    entries = []
+    for entry in root.findall(f"{ATOM}entry"):
+        link = entry.find(f"{ATOM}link[@rel='alternate']")
+        if link is None:
+            link = entry.find(f"{ATOM}link")
+        content = entry.find(f"{ATOM}content")
+        entries.append(
+            {
+                "url": link.get("href") if link is not None else None,
+                "id": _text(entry, f"{ATOM}id"),
+                "title": _text(entry, f"{ATOM}title"),
+                "published": _text(entry, f"{ATOM}published"),
+                "updated": _text(entry, f"{ATOM}updated"),
+                "categories": [
+                    {"term": c.get("term"), "scheme": c.get("scheme")}
+                    for c in entry.findall(f"{ATOM}category")
+                ],
+                "content": content.text if content is not None else None,
+                "summary": _text(entry, f"{ATOM}summary"),
+            }
+        )
+    return {
+        "format": "atom",
+        "self": self_link,
+        "alternate": alternate,
+        "title": _text(root, f"{ATOM}title"),
+        "entries": entries,
+    }
+
+
+def _read_rss(root: ET.Element) -> dict:
+    channel = root.find("channel")
+    assert channel is not None
+    self_link = next(
+        (x.get("href") for x in channel.findall(f"{ATOM}link") if x.get("rel") == "self"), None
+    )
+    entries = []
+    for item in channel.findall("item"):
+        pub_date = _text(item, "pubDate")
+        entries.append(
+            {
+                "url": _text(item, "link"),
+                "title": _text(item, "title"),
+                "pubDate": pub_date,
+                "published": parsedate_to_datetime(pub_date).isoformat() if pub_date else None,
+                "categories": [c.text for c in item.findall("category")],
+                "content": _text(item, CONTENT),
+            }
+        )
+    return {
+        "format": "rss",
+        "self": self_link,
+        "alternate": _text(channel, "link"),
+        "title": _text(channel, "title"),
+        "language": _text(channel, "language"),
+        "entries": entries,
+    }
+
+
+def _text(element: ET.Element, tag: str) -> str | None:
+    found = element.find(tag)
+    return found.text if found is not None else None
+
+
+def feeds_in(published: Path) -> dict[str, dict]:
+    """Every feed file of the published folder, by its path there."""
+    feeds = {}
+    for path in sorted(published.rglob("*.xml")):
+        try:
+            feeds[path.relative_to(published).as_posix()] = read_feed(path)
+        except (ET.ParseError, ValueError):
+            continue
+    return feeds
+
+
+def tag_sections(html: str | None) -> dict[str, str]:
+    """A post's HTML cut at its <h2> headings: the fixture posts hold one template tag a section."""
+    if not html:
+        return {}
+    parts = SECTION.split(html)
+    sections = {}
+    for i in range(1, len(parts) - 1, 2):
+        heading = re.sub(r"<[^>]+>", "", parts[i]).strip()
+        sections[heading] = parts[i + 1].strip()
+    return sections
+
+
+def post_files(root: Path, folders: tuple[str, ...]) -> list[str]:
+    """Post files under the given folders of root, as paths relative to root."""
+    found = []
+    for folder in folders:
+        for path in sorted((root / folder).rglob("*")) if (root / folder).is_dir() else []:
+            if path.is_file() and path.suffix in POST_SUFFIXES:
+                found.append(path.relative_to(root).as_posix())
+    return found
+
+
+def feed_memberships(feeds: dict[str, dict], source_of: dict[str, str]) -> dict[str, dict]:
+    """Each feed's URL, format and its entries as source paths, in the generator's order."""
+    out = {}
+    for name, feed in feeds.items():
+        out[name] = {
+            "format": feed["format"],
+            "url": feed["self"],
+            "title": feed["title"],
+            "posts": [source_of.get(entry["url"], entry["url"]) for entry in feed["entries"]],
+        }
+    return out
+
+
+def collect_hexo(site: Path, log: str) -> dict:
+    """Expectations from a Hexo build: public/ pages, atom/rss2 feeds and db.json."""
+    public = site / "public"
+    records = page_records(public)
+    index = next(r for r in records if r["layout"] == "index" and r["file"] == "index.html")
+    # Hexo's own list of published posts (site.posts), as the theme's index page wrote it:
+    # complete even when two posts share one URL and so one page.
+    listed = {p["source"]: p for p in index["site_posts"]}
+    feeds = feeds_in(public)
+    atom = next((f for f in feeds.values() if f["format"] == "atom"), None)
+    # A URL may be shared (hexo-abbrlink in hex gives equal titles equal links): the
+    # publication instant tells such entries apart.
+    entry_of = {(e["url"], e["published"]): e for e in atom["entries"]} if atom else {}
+    db = json.loads((site / "db.json").read_text(encoding="utf-8"))["models"]
+    db_posts = {p["source"]: p for p in db["Post"]}
+
+    posts: dict[str, dict] = {}
+    source_of: dict[tuple[str, str], str] = {}
+    for source in post_files(site / "source", ("_posts", "_drafts")):
+        key = f"source/{source}"
+        post = listed.get(source)
+        if post is None:
+            posts[key] = {"published": False, "reason": _hexo_reason(source, db_posts.get(source))}
+            continue
+        entry = entry_of.get((post["permalink"], post["date"]))
+        source_of[(post["permalink"], post["date"])] = key
+        posts[key] = {
+            "published": True,
+            "url": post["permalink"],
+            "path": post["path"],
+            "slug": post["slug"],
+            "title": entry["title"] if entry else post["title"],
+            "date": entry["published"] if entry else post["date"],
+            "updated": entry["updated"] if entry else post["updated"],
+            "categories": [_term(c) for c in post["categories"]],
+            "tags": [_term(t) for t in post["tags"]],
+            "in_feed": entry is not None,
+            "assets": _assets(public, post),
+        }
+        if entry is not None:
+            _check_same(key, entry, post)
+            posts[key]["content"] = entry["content"]
+            sections = tag_sections(entry["content"])
+            if sections:
+                posts[key]["tag_sections"] = sections
+    shared = _shared_urls(posts)
+    non_posts = sorted(
+        f"source/{r['source']}" for r in records if r["layout"] == "page" and "source" in r
+    )
+    return {
+        "site": {
+            "base_url": atom["alternate"] if atom else index["url"],
+            "title": index["title"],
+            "language": index["lang"],
+            "published_dir": "public",
+            "feeds": sorted(feeds),
+            "category_pages": _listing_pages(records, "category"),
+            "tag_pages": _listing_pages(records, "tag"),
+        },
+        "feeds": _hexo_memberships(feeds, source_of),
+        "posts": posts,
+        "shared_urls": shared,
+        "non_posts": non_posts,
+        "log": _log_lines(log),
+    }
+
+
+def _hexo_memberships(feeds: dict[str, dict], source_of: dict[tuple[str, str], str]) -> dict:
+    """Each feed's entries as source paths; RSS gives its dates as RFC 2822 text."""
+    by_url_instant = {
+        (url, datetime.fromisoformat(date).timestamp()): key
+        for (url, date), key in source_of.items()
+    }
+    out = {}
+    for name, feed in feeds.items():
+        keys = []
+        for entry in feed["entries"]:
+            when = datetime.fromisoformat(entry["published"]).timestamp()
+            keys.append(by_url_instant.get((entry["url"], when), entry["url"]))
+        out[name] = {
+            "format": feed["format"],
+            "url": feed["self"],
+            "title": feed["title"],
+            "posts": keys,
+        }
+    return out
+
+
+def _shared_urls(posts: dict[str, dict]) -> dict[str, list[str]]:
+    """URLs that the generator gave to more than one post (their pages overwrite each other)."""
+    by_url: dict[str, list[str]] = {}
+    for key, post in posts.items():
+        if post["published"]:
+            by_url.setdefault(post["url"], []).append(key)
+    return {url: keys for url, keys in by_url.items() if len(keys) > 1}
+
+
+def _hexo_reason(source: str, db_post: dict | None) -> str:
+    if source.startswith("_drafts/"):
+        return "draft"
+    if db_post is not None and not db_post.get("published", True):
+        return "published: false"
+    return "future"
+
+
+def _term(record: dict) -> dict:
+    return {"name": record["name"], "slug": record["slug"], "url": record["permalink"]}
+
+
+def _assets(public: Path, page: dict) -> list[str]:
+    """Files other than pages that the build put into the post's own folder."""
+    folder = public / page["path"]
+    if not page["path"].endswith("/") or not folder.is_dir():
+        return []
+    base = page["permalink"]
+    return sorted(base + p.name for p in folder.iterdir() if p.is_file() and p.name != "index.html")
+
+
+def _check_same(key: str, entry: dict, page: dict) -> None:
+    """The feed and the post's own page must agree, or this script reads one of them wrongly."""
+    terms = [c["name"] for c in page["categories"]] + [t["name"] for t in page["tags"]]
+    if [c["term"] for c in entry["categories"]] != terms:
+        raise AssertionError(f"{key}: feed categories {entry['categories']} but page {terms}")
+    if entry["title"] != page["title"]:
+        raise AssertionError(f"{key}: feed title {entry['title']!r} but page {page['title']!r}")
+
+
+def _listing_pages(records: list[dict], layout: str) -> dict:
+    """Category or tag pages: their file in the published folder and the posts they list."""
+    out = {}
+    for record in records:
+        if record["layout"] == layout:
+            name = record[layout]
+            out[record["file"]] = {
+                "name": name,
+                "posts": [f"source/{s}" for s in record["posts"]],
+            }
+    return out
+
+
+def _log_lines(log: str) -> list[str]:
+    """The generator's warnings, without colour codes (its INFO lines are left out)."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", log)
+    return [line.strip() for line in plain.splitlines() if re.match(r"\s*(WARN|ERROR)", line)]
+
+
+def collect_jekyll(site: Path, log: str) -> dict:
+    raise NotImplementedError

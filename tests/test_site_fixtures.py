@@ -1,0 +1,161 @@
+"""The fixture sites' committed expectations are well-formed and agree with the sites.
+
+The expectations are written by tests/sites/regenerate.py from the real Hexo and Jekyll;
+these checks need neither generator.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+SITES = Path(__file__).parent / "sites"
+EXPECTATIONS = sorted(SITES.glob("*/expected*.json"))
+POST_SUFFIXES = {".md", ".markdown", ".html"}
+# Folders of a fixture site that hold no posts or pages of its own.
+NOT_CONTENT = {"themes", "_layouts", "_includes", "_variants", "node_modules", "public", "_site"}
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def is_absolute(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    assert value.tzinfo is not None, f"{text} has no offset"
+    return value
+
+
+def post_files(site: Path, generator: str) -> set[str]:
+    """Files the generator treats as posts or drafts, relative to the site root."""
+    if generator == "hexo":
+        roots = [site / "source" / "_posts", site / "source" / "_drafts"]
+        candidates = [p for root in roots if root.is_dir() for p in root.rglob("*")]
+    else:
+        candidates = [
+            p
+            for p in site.rglob("*")
+            if {"_posts", "_drafts"} & set(p.relative_to(site).parts[:-1])
+        ]
+    return {
+        p.relative_to(site).as_posix()
+        for p in candidates
+        if p.is_file() and p.suffix in POST_SUFFIXES
+    }
+
+
+def content_files(site: Path) -> set[str]:
+    """Every Markdown file of a site outside its theme and layouts."""
+    return {
+        p.relative_to(site).as_posix()
+        for p in site.rglob("*")
+        if p.is_file()
+        and p.suffix in {".md", ".markdown"}
+        and not NOT_CONTENT & set(p.relative_to(site).parts)
+    }
+
+
+def test_there_are_fixture_sites_for_both_generators() -> None:
+    generators = {load(path)["generator"] for path in EXPECTATIONS}
+    assert "hexo" in generators
+
+
+@pytest.fixture(params=EXPECTATIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def expectation(request: pytest.FixtureRequest) -> tuple[Path, dict]:
+    path: Path = request.param
+    return path.parent, load(path)
+
+
+def test_records_the_build(expectation: tuple[Path, dict]) -> None:
+    site, data = expectation
+    assert data["generator"] in ("hexo", "jekyll")
+    assert data["versions"][data["generator"]], "the generator's version is recorded"
+    assert (site / data["config"]).is_file(), f"{data['config']} is in the site"
+    assert data["environment"]["TZ"]
+    instant(data["environment"]["file_mtime"].replace("Z", "+00:00"))
+
+
+def test_site_values(expectation: tuple[Path, dict]) -> None:
+    _, data = expectation
+    site = data["site"]
+    assert is_absolute(site["base_url"]) and site["base_url"].endswith("/")
+    assert site["title"]
+    assert site["language"]
+    assert site["feeds"], "the generator wrote at least one feed"
+    assert set(data["feeds"]) == set(site["feeds"])
+    for feed in data["feeds"].values():
+        assert feed["format"] in ("atom", "rss")
+        assert is_absolute(feed["url"])
+
+
+def test_every_post_file_has_an_entry(expectation: tuple[Path, dict]) -> None:
+    site, data = expectation
+    posts = set(data["posts"])
+    assert post_files(site, data["generator"]) == posts
+    assert not posts & set(data["non_posts"])
+    assert content_files(site) <= posts | set(data["non_posts"])
+    for name in data["non_posts"]:
+        assert (site / name).is_file()
+
+
+def test_published_posts_are_complete(expectation: tuple[Path, dict]) -> None:
+    _, data = expectation
+    published = {k: v for k, v in data["posts"].items() if v["published"]}
+    assert published
+    for name, post in published.items():
+        assert is_absolute(post["url"]), name
+        assert post["url"].startswith(data["site"]["base_url"]), name
+        assert isinstance(post["title"], str), name
+        instant(post["date"])
+        if post["updated"] is not None:
+            instant(post["updated"])
+        for term in post["categories"] + post["tags"]:
+            assert term["name"], name
+            assert is_absolute(term["url"]), name
+        for asset in post.get("assets", []):
+            assert asset.startswith(post["url"]), name
+    by_url: dict[str, list[str]] = {}
+    for name, post in published.items():
+        by_url.setdefault(post["url"], []).append(name)
+    shared = {url: names for url, names in by_url.items() if len(names) > 1}
+    assert shared == data.get("shared_urls", {}), "posts share a page only where recorded"
+
+
+def test_unpublished_posts_say_why(expectation: tuple[Path, dict]) -> None:
+    _, data = expectation
+    for name, post in data["posts"].items():
+        if not post["published"]:
+            assert post["reason"] in ("draft", "future", "published: false"), name
+            assert "url" not in post, name
+
+
+def test_feeds_hold_only_published_posts(expectation: tuple[Path, dict]) -> None:
+    _, data = expectation
+    published = {k for k, v in data["posts"].items() if v["published"]}
+    in_feed = {k for k, v in data["posts"].items() if v.get("in_feed")}
+    held: set[str] = set()
+    for name, feed in data["feeds"].items():
+        assert set(feed["posts"]) <= published, name
+        held |= set(feed["posts"])
+    assert held == in_feed
+
+
+def test_no_template_tag_reaches_a_feed(expectation: tuple[Path, dict]) -> None:
+    _, data = expectation
+    for name, post in data["posts"].items():
+        assert "{%" not in (post.get("content") or ""), name
+
+
+def test_the_seed_post_has_its_real_url() -> None:
+    data = load(SITES / "hexo-abbrlink" / "expected.json")
+    post = data["posts"]["source/_posts/新媒体/观察者网/首页/000-guancha.md"]
+    assert post["url"] == "https://news.zfe.space/p/fe66.html"
