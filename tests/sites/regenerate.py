@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _collect import collect_hexo, collect_jekyll
+from _collect import collect_hexo, collect_jekyll, jekyll_listed
 
 SITES = Path(__file__).resolve().parent
 
@@ -77,6 +77,8 @@ BUILDS = (
     Build("jekyll-styles", "jekyll", "date", "_variants/date.yml"),
     Build("jekyll-styles", "jekyll", "ordinal", "_variants/ordinal.yml"),
     Build("jekyll-styles", "jekyll", "none", "_variants/none.yml"),
+    Build("jekyll-styles", "jekyll", "tokens", "_variants/tokens.yml"),
+    Build("jekyll-styles", "jekyll", "tokyo", tz="Asia/Tokyo"),
 )
 
 
@@ -128,8 +130,9 @@ def jekyll_versions() -> dict[str, str]:
     if shutil.which("jekyll") is None:
         raise Skip("Jekyll builds need Debian's jekyll (apt-get install jekyll ruby-jekyll-feed)")
     script = (
-        "require 'jekyll'; require 'jekyll-feed';"
-        "puts RUBY_VERSION; puts Jekyll::VERSION; puts JekyllFeed::VERSION"
+        "puts RUBY_VERSION;"
+        "puts Gem::Specification.find_by_name('jekyll').version;"
+        "puts Gem::Specification.find_by_name('jekyll-feed').version"
     )
     try:
         done = subprocess.run(["ruby", "-e", script], capture_output=True, text=True, check=True)
@@ -170,9 +173,18 @@ def run_hexo(build: Build, site: Path, cache: Path) -> dict:
 
 
 def run_jekyll(build: Build, site: Path) -> dict:
+    # A second build with --future tells future posts from `published: false` ones.
+    with tempfile.TemporaryDirectory(prefix="feedpub-jekyll-future-") as other:
+        jekyll_build(build, site, Path(other), "--future")
+        future = jekyll_listed(Path(other))
+    log = jekyll_build(build, site, site / "_site")
+    return collect_jekyll(site, log, future)
+
+
+def jekyll_build(build: Build, site: Path, into: Path, *flags: str) -> str:
     env = dict(os.environ, TZ=build.tz, JEKYLL_ENV="production")
     done = subprocess.run(
-        ["jekyll", "build", "--source", str(site), "--destination", str(site / "_site")],
+        ["jekyll", "build", "--source", str(site), "--destination", str(into), *flags],
         cwd=site,
         env=env,
         capture_output=True,
@@ -180,7 +192,7 @@ def run_jekyll(build: Build, site: Path) -> dict:
     )
     if done.returncode != 0:
         raise RuntimeError(f"jekyll build failed for {build}:\n{done.stdout}\n{done.stderr}")
-    return collect_jekyll(site, done.stdout + done.stderr)
+    return done.stdout + done.stderr
 
 
 def regenerate(build: Build, cache: Path) -> None:
