@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from urllib.parse import quote
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
@@ -98,6 +99,7 @@ def _read_rss(root: ET.Element) -> dict:
                 "published": parsedate_to_datetime(pub_date).isoformat() if pub_date else None,
                 "categories": [c.text for c in item.findall("category")],
                 "content": _text(item, CONTENT),
+                "summary": _text(item, "description"),
             }
         )
     return {
@@ -170,10 +172,14 @@ def collect_hexo(site: Path, log: str) -> dict:
     # complete even when two posts share one URL and so one page.
     listed = {p["source"]: p for p in index["site_posts"]}
     feeds = feeds_in(public)
-    atom = next((f for f in feeds.values() if f["format"] == "atom"), None)
+    # Atom has more to say (updated, categories with their pages); RSS when it is the only one.
+    ranked = sorted(feeds.values(), key=lambda f: f["format"] != "atom")
+    main_feed = ranked[0] if ranked else None
     # A URL may be shared (hexo-abbrlink in hex gives equal titles equal links): the
     # publication instant tells such entries apart.
-    entry_of = {(e["url"], e["published"]): e for e in atom["entries"]} if atom else {}
+    entry_of = (
+        {(e["url"], _epoch(e["published"])): e for e in main_feed["entries"]} if main_feed else {}
+    )
     db = json.loads((site / "db.json").read_text(encoding="utf-8"))["models"]
     db_posts = {p["source"]: p for p in db["Post"]}
 
@@ -185,7 +191,7 @@ def collect_hexo(site: Path, log: str) -> dict:
         if post is None:
             posts[key] = {"published": False, "reason": _hexo_reason(source, db_posts.get(source))}
             continue
-        entry = entry_of.get((post["permalink"], post["date"]))
+        entry = entry_of.get((post["permalink"], _epoch(post["date"])))
         source_of[(post["permalink"], post["date"])] = key
         posts[key] = {
             "published": True,
@@ -194,15 +200,17 @@ def collect_hexo(site: Path, log: str) -> dict:
             "slug": post["slug"],
             "title": entry["title"] if entry else post["title"],
             "date": entry["published"] if entry else post["date"],
-            "updated": entry["updated"] if entry else post["updated"],
+            "updated": entry.get("updated", post["updated"]) if entry else post["updated"],
             "categories": [_term(c) for c in post["categories"]],
             "tags": [_term(t) for t in post["tags"]],
             "in_feed": entry is not None,
-            "assets": _assets(public, post),
+            "assets": _assets(public, post, index["url"]),
         }
-        if entry is not None:
+        if entry is not None and main_feed and main_feed["format"] == "atom":
             _check_same(key, entry, post)
+        if entry is not None:
             posts[key]["content"] = entry["content"]
+            posts[key]["summary"] = entry["summary"]
             sections = tag_sections(entry["content"])
             if sections:
                 posts[key]["tag_sections"] = sections
@@ -212,7 +220,7 @@ def collect_hexo(site: Path, log: str) -> dict:
     )
     return {
         "site": {
-            "base_url": atom["alternate"] if atom else index["url"],
+            "base_url": main_feed["alternate"] if main_feed else index["url"],
             "title": index["title"],
             "language": index["lang"],
             "published_dir": "public",
@@ -228,17 +236,18 @@ def collect_hexo(site: Path, log: str) -> dict:
     }
 
 
+def _epoch(instant: str) -> float:
+    return datetime.fromisoformat(instant).timestamp()
+
+
 def _hexo_memberships(feeds: dict[str, dict], source_of: dict[tuple[str, str], str]) -> dict:
     """Each feed's entries as source paths; RSS gives its dates as RFC 2822 text."""
-    by_url_instant = {
-        (url, datetime.fromisoformat(date).timestamp()): key
-        for (url, date), key in source_of.items()
-    }
+    by_url_instant = {(url, _epoch(date)): key for (url, date), key in source_of.items()}
     out = {}
     for name, feed in feeds.items():
         keys = []
         for entry in feed["entries"]:
-            when = datetime.fromisoformat(entry["published"]).timestamp()
+            when = _epoch(entry["published"])
             keys.append(by_url_instant.get((entry["url"], when), entry["url"]))
         out[name] = {
             "format": feed["format"],
@@ -270,13 +279,20 @@ def _term(record: dict) -> dict:
     return {"name": record["name"], "slug": record["slug"], "url": record["permalink"]}
 
 
-def _assets(public: Path, page: dict) -> list[str]:
-    """Files other than pages that the build put into the post's own folder."""
-    folder = public / page["path"]
-    if not page["path"].endswith("/") or not folder.is_dir():
+def _assets(public: Path, post: dict, site_url: str) -> list[str]:
+    """URLs of the files that the build put into the post's asset folder.
+
+    Hexo writes a post's assets to its path without a trailing .html (hexo#2134).
+    """
+    folder = re.sub(r"\.html?$", "", post["path"]).strip("/")
+    where = public / folder
+    if not where.is_dir():
         return []
-    base = page["permalink"]
-    return sorted(base + p.name for p in folder.iterdir() if p.is_file() and p.name != "index.html")
+    return sorted(
+        f"{site_url.rstrip('/')}/{quote(f'{folder}/{p.name}')}"
+        for p in where.iterdir()
+        if p.is_file() and p.name != "index.html"
+    )
 
 
 def _check_same(key: str, entry: dict, page: dict) -> None:

@@ -47,6 +47,7 @@ HEXO_PACKAGES = (
     "hexo-generator-index@4.0.0",
     "hexo-generator-category@2.0.0",
     "hexo-generator-tag@2.0.0",
+    "hexo-tag-embed@1.0.0",
 )
 
 
@@ -68,9 +69,12 @@ class Build:
 BUILDS = (
     Build("hexo-news", "hexo"),
     Build("hexo-news", "hexo", "tokyo", tz="Asia/Tokyo"),
+    Build("hexo-news", "hexo", "tokens", "_variants/tokens.yml"),
+    Build("hexo-news", "hexo", "rss-only", "_variants/rss-only.yml"),
     Build("hexo-abbrlink", "hexo"),
     Build("hexo-abbrlink", "hexo", "crc32-dec", "_variants/crc32-dec.yml"),
     Build("hexo-abbrlink", "hexo", "shanghai", tz="Asia/Shanghai"),
+    Build("hexo-abbrlink", "hexo", "title-path", "_variants/title-path.yml"),
     Build("jekyll-news", "jekyll"),
     Build("jekyll-news", "jekyll", "tokyo", tz="Asia/Tokyo"),
     Build("jekyll-styles", "jekyll"),
