@@ -6,9 +6,13 @@ these checks need neither generator.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import urlsplit
 
 import pytest
@@ -161,3 +165,40 @@ def test_the_seed_post_has_its_real_url() -> None:
     data = load(SITES / "hexo-abbrlink" / "expected.json")
     post = data["posts"]["source/_posts/新媒体/观察者网/首页/000-guancha.md"]
     assert post["url"] == "https://news.zfe.space/p/fe66.html"
+
+
+def regenerate_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("regenerate", SITES / "regenerate.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_expectation_is_a_build_of_the_script() -> None:
+    builds = regenerate_script().BUILDS
+    made = {SITES / b.site / b.expected_name: b for b in builds}
+    assert set(made) == set(EXPECTATIONS)
+    for path, build in made.items():
+        data = load(path)
+        assert (data["generator"], data["config"], data["environment"]["TZ"]) == (
+            build.generator,
+            build.config,
+            build.tz,
+        )
+
+
+def test_the_script_skips_generators_that_are_not_installed(tmp_path: Path) -> None:
+    before = {path: path.read_bytes() for path in EXPECTATIONS}
+    done = subprocess.run(
+        [sys.executable, str(SITES / "regenerate.py"), "--cache", str(tmp_path / "cache")],
+        env={"PATH": str(tmp_path), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "skipping the hexo sites: Hexo builds need node and npm" in done.stdout
+    assert "skipping the jekyll sites: Jekyll builds need Debian's jekyll" in done.stdout
+    assert {path: path.read_bytes() for path in EXPECTATIONS} == before
