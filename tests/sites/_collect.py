@@ -78,6 +78,8 @@ def _read_atom(root: ET.Element) -> dict:
         "self": self_link,
         "alternate": alternate,
         "title": _text(root, f"{ATOM}title"),
+        "subtitle": _text(root, f"{ATOM}subtitle"),
+        "author": _text(root, f"{ATOM}author/{ATOM}name"),
         "entries": entries,
     }
 
@@ -107,6 +109,8 @@ def _read_rss(root: ET.Element) -> dict:
         "self": self_link,
         "alternate": _text(channel, "link"),
         "title": _text(channel, "title"),
+        "subtitle": _text(channel, "description"),
+        "author": None,
         "language": _text(channel, "language"),
         "entries": entries,
     }
@@ -223,6 +227,8 @@ def collect_hexo(site: Path, log: str) -> dict:
             "base_url": main_feed["alternate"] if main_feed else index["url"],
             "title": index["title"],
             "language": index["lang"],
+            "subtitle": main_feed["subtitle"] if main_feed else None,
+            "author": main_feed["author"] if main_feed else None,
             "published_dir": "public",
             "feeds": sorted(feeds),
             "category_pages": _listing_pages(records, "category"),
@@ -391,6 +397,8 @@ def collect_jekyll(site: Path, log: str, future: set[str]) -> dict:
             "title": index["title"],
             "feed_title": main_feed["title"],
             "language": index["lang"],
+            "subtitle": main_feed["subtitle"],
+            "author": main_feed["author"],
             "timezone": index["timezone"],
             "published_dir": "_site",
             "feeds": sorted(feeds),
