@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -155,10 +156,13 @@ def test_feeds_hold_only_published_posts(expectation: tuple[Path, dict]) -> None
     assert held == in_feed
 
 
-def test_no_template_tag_reaches_a_feed(expectation: tuple[Path, dict]) -> None:
+def test_no_template_tag_reaches_a_feed_outside_code(expectation: tuple[Path, dict]) -> None:
+    # Hexo writes braces in code as &#123; &#125;; Jekyll leaves a {% raw %} block's `{% tag %}`
+    # as it is, and only inside code.
     _, data = expectation
     for name, post in data["posts"].items():
-        assert "{%" not in (post.get("content") or ""), name
+        outside_code = re.sub(r"<code\b.*?</code>", "", post.get("content") or "", flags=re.S)
+        assert "{%" not in outside_code, name
 
 
 def test_the_seed_post_has_its_real_url() -> None:
