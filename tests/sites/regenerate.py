@@ -27,7 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _collect import collect_hexo, collect_jekyll, jekyll_listed
+from _hexo import collect_hexo
+from _jekyll import collect_jekyll, jekyll_listed
 
 SITES = Path(__file__).resolve().parent
 
