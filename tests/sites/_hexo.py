@@ -8,11 +8,15 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from _output import feeds_in, log_lines, page_records, post_files, tag_sections
+from _output import feeds_in, log_lines, page_records, plain, post_files, tag_sections
 
 
-def collect_hexo(site: Path, log: str) -> dict:
-    """Expectations from a Hexo build: public/ pages, atom/rss2 feeds and db.json."""
+def collect_hexo(site: Path, log: str, started: float) -> dict:
+    """Expectations from a Hexo build: public/ pages, atom/rss2 feeds and db.json.
+
+    ``started`` is when the build began: a post dated after it has no date of its own
+    and got its file's birth time, which is only the time of this build's copy.
+    """
     public = site / "public"
     records = page_records(public)
     index = next(r for r in records if r["layout"] == "index" and r["file"] == "index.html")
@@ -30,6 +34,8 @@ def collect_hexo(site: Path, log: str) -> dict:
     )
     db = json.loads((site / "db.json").read_text(encoding="utf-8"))["models"]
     db_posts = {p["source"]: p for p in db["Post"]}
+    # Hexo names a post it could not read (bad YAML) and builds the others.
+    failed = set(re.findall(r"Process failed: (\S.*?)\s*$", plain(log), re.M))
 
     posts: dict[str, dict] = {}
     source_of: dict[tuple[str, str], str] = {}
@@ -37,7 +43,10 @@ def collect_hexo(site: Path, log: str) -> dict:
         key = f"source/{source}"
         post = listed.get(source)
         if post is None:
-            posts[key] = {"published": False, "reason": _hexo_reason(source, db_posts.get(source))}
+            reason = (
+                "unreadable" if source in failed else _hexo_reason(source, db_posts.get(source))
+            )
+            posts[key] = {"published": False, "reason": reason}
             continue
         entry = entry_of.get((post["permalink"], _epoch(post["date"])))
         source_of[(post["permalink"], post["date"])] = key
@@ -54,6 +63,9 @@ def collect_hexo(site: Path, log: str) -> dict:
             "in_feed": entry is not None,
             "assets": _assets(public, post, index["url"]),
         }
+        if _epoch(post["date"]) >= started - 1:
+            posts[key]["date"] = None
+            posts[key]["date_source"] = "birthtime"
         if entry is not None and main_feed and main_feed["format"] == "atom":
             _check_same(key, entry, post)
         if entry is not None:

@@ -165,7 +165,11 @@ def feed_memberships(feeds: dict[str, dict], source_of: dict[str, str]) -> dict[
     return out
 
 
+def plain(log: str) -> str:
+    """A generator's log without its colour codes."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", log)
+
+
 def log_lines(log: str) -> list[str]:
-    """The generator's warnings, without colour codes (its INFO lines are left out)."""
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", log)
-    return [line.strip() for line in plain.splitlines() if re.match(r"\s*(WARN|ERROR)", line)]
+    """The generator's warnings and errors (its INFO lines are left out)."""
+    return [line.strip() for line in plain(log).splitlines() if re.match(r"\s*(WARN|ERROR)", line)]

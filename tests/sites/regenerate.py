@@ -18,10 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,10 @@ from _hexo import collect_hexo
 from _jekyll import collect_jekyll, jekyll_listed
 
 SITES = Path(__file__).resolve().parent
+PROJECT = SITES.parent.parent
+# In the shared folder beside the repository: a real site's config and its real posts.
+SHARED_CONFIG = "../shared/sites/rsshub-page/_config.yml"
+SHARED_POSTS = "../shared/corpus/real"
 
 # Every file of a copied site gets this modification time before the build, so that Hexo's
 # `updated_option: mtime` gives the same instants on every machine.
@@ -61,6 +67,7 @@ class Build:
     variant: str = ""  # "" for the site as committed; else names expected.<variant>.json
     config: str = "_config.yml"  # the site's config for this build, copied over _config.yml
     tz: str = "UTC"  # the TZ of the generator's process (Hexo's URL dates use it)
+    shared: bool = False  # config and posts come from ../shared (SHARED_CONFIG, SHARED_POSTS)
 
     @property
     def expected_name(self) -> str:
@@ -76,6 +83,7 @@ BUILDS = (
     Build("hexo-abbrlink", "hexo", "crc32-dec", "_variants/crc32-dec.yml"),
     Build("hexo-abbrlink", "hexo", "shanghai", tz="Asia/Shanghai"),
     Build("hexo-abbrlink", "hexo", "title-path", "_variants/title-path.yml"),
+    Build("rsshub-page", "hexo", config=SHARED_CONFIG, shared=True),
     Build("jekyll-news", "jekyll"),
     Build("jekyll-news", "jekyll", "tokyo", tz="Asia/Tokyo"),
     Build("jekyll-styles", "jekyll"),
@@ -89,6 +97,10 @@ BUILDS = (
 
 class Skip(Exception):
     """The generator is not installed here."""
+
+
+class SkipBuild(Exception):
+    """This one build cannot be made here."""
 
 
 def default_cache() -> Path:
@@ -158,23 +170,47 @@ def copy_site(build: Build, into: Path) -> Path:
         target,
         ignore=shutil.ignore_patterns("expected*.json", "_variants", "_site", "public"),
     )
-    if build.config != "_config.yml":
+    if build.shared:
+        add_shared_inputs(target)
+    elif build.config != "_config.yml":
         shutil.copyfile(source / build.config, target / "_config.yml")
     for path in [target, *target.rglob("*")]:
         os.utime(path, (FILE_TIME_EPOCH, FILE_TIME_EPOCH), follow_symlinks=False)
     return target
 
 
+def add_shared_inputs(target: Path) -> None:
+    """The real site's config and real posts, as ../shared holds them, into a copied site.
+
+    Only its `theme:` line changes, to the fixture theme: the real theme is not installed,
+    and a theme changes no URL or date.
+    """
+    config = PROJECT / SHARED_CONFIG
+    posts = PROJECT / SHARED_POSTS
+    if not config.is_file() or not posts.is_dir():
+        raise SkipBuild(f"{SHARED_CONFIG} and {SHARED_POSTS} are not here")
+    text = config.read_text(encoding="utf-8")
+    (target / "_config.yml").write_text(
+        re.sub(r"(?m)^theme: .*$", "theme: mini", text), encoding="utf-8"
+    )
+    into = target / "source" / "_posts"
+    into.mkdir(parents=True)
+    for post in sorted(posts.glob("*.md")):
+        if post.name != "README.md":
+            shutil.copyfile(post, into / post.name)
+
+
 def run_hexo(build: Build, site: Path, cache: Path) -> dict:
     (site / "node_modules").symlink_to(cache / "node_modules", target_is_directory=True)
     env = dict(os.environ, TZ=build.tz)
     hexo = cache / "node_modules" / ".bin" / "hexo"
+    started = time.time()
     done = subprocess.run(
         [str(hexo), "generate"], cwd=site, env=env, capture_output=True, text=True
     )
     if done.returncode != 0:
         raise RuntimeError(f"hexo generate failed for {build}:\n{done.stdout}\n{done.stderr}")
-    return collect_hexo(site, done.stdout + done.stderr)
+    return collect_hexo(site, done.stdout + done.stderr, started)
 
 
 def run_jekyll(build: Build, site: Path) -> dict:
@@ -215,8 +251,14 @@ def regenerate(build: Build, cache: Path) -> None:
         "versions": versions,
         "config": build.config,
         "environment": {"TZ": build.tz, "file_mtime": FILE_TIME},
+        **({"posts_from": SHARED_POSTS} if build.shared else {}),
         **result,
     }
+    if build.shared:
+        # Real posts: what matters is their URLs, dates and titles, not their long bodies.
+        for post in expected["posts"].values():
+            for key in ("content", "summary", "tag_sections"):
+                post.pop(key, None)
     out = SITES / build.site / build.expected_name
     out.write_text(json.dumps(expected, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
     posts = expected["posts"]
@@ -250,6 +292,8 @@ def main(argv: list[str] | None = None) -> int:
         except Skip as why:
             print(f"skipping the {build.generator} sites: {why}")
             skipped.add(build.generator)
+        except SkipBuild as why:
+            print(f"skipping {build.site}/{build.expected_name}: {why}")
     return 0
 
 
