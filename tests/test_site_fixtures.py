@@ -21,7 +21,9 @@ import pytest
 from tests.helpers import PROJECT
 
 SITES = Path(__file__).parent / "sites"
-EXPECTATIONS = sorted(SITES.glob("*/expected*.json"))
+# expected*.json: fixture sites complete here; real.json: a site whose config and posts
+# are in ../shared.
+EXPECTATIONS = sorted([*SITES.glob("*/expected*.json"), *SITES.glob("*/real.json")])
 POST_SUFFIXES = {".md", ".markdown", ".html"}
 # Folders of a fixture site that hold no posts or pages of its own.
 NOT_CONTENT = {"themes", "_layouts", "_includes", "_variants", "node_modules", "public", "_site"}

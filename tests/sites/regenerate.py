@@ -71,6 +71,9 @@ class Build:
 
     @property
     def expected_name(self) -> str:
+        if self.shared:
+            # Not expected*.json: those are fixture sites complete in the repository.
+            return "real.json"
         return f"expected.{self.variant}.json" if self.variant else "expected.json"
 
 
