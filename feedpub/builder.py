@@ -67,7 +67,7 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
     for post in posts:
         if post.draft:
             drafts.append(post)
-        elif post.date > now:
+        elif post.date > now and not (config.site and config.site.publishes_future()):
             scheduled.append(post)
         else:
             live.append(post)
@@ -178,7 +178,10 @@ def _feed(
             updated,
             entries,
         )
-    directory = (CATEGORY_ROOT, *(slugify(config.category_map.get(name) or name) for name in node))
+    directory = (config.site and config.site.category_directory(node)) or (
+        CATEGORY_ROOT,
+        *(slugify(config.category_map.get(name) or name) for name in node),
+    )
     url = site_url(config.base_url, "/".join(directory) + "/")
     path = SEPARATOR.join(node)
     return Feed(

@@ -15,12 +15,15 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 from .formats import DEFAULT_FORMATS, Format
+
+if TYPE_CHECKING:
+    from .sites import Site
 
 CONFIG_NAME = "feedpub.toml"
 
@@ -63,6 +66,8 @@ class Config:
     """Posts larger than this are skipped with an error, keeping memory and time bounded."""
     jobs: int = 0
     """Processes for the heavy work of a big build; 0 means one per available core."""
+    site: Site | None = None
+    """Site mode: the Hexo or Jekyll site whose rules decide URLs and dates (not a TOML key)."""
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -77,9 +82,14 @@ class Config:
 
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
+TOML_KEYS = frozenset(_DEFAULTS) - {"site"}
+"""The keys a feedpub.toml may set: every field but the site, which only `--site` or
+detection gives."""
 
 
 def _jsonable(value: object) -> object:
+    if value is not None and hasattr(value, "fingerprint"):  # a Site
+        return value.fingerprint()
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, Mapping):
@@ -87,24 +97,34 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def load_config(file: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
+def load_config(
+    file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    site: Site | None = None,
+) -> Config:
     """Read `file` (or `./feedpub.toml` if it exists) and apply `overrides` on top.
 
     With a file, its folders (and the default ones) are relative to the file's own
     folder, so a cron job can run feedpub from anywhere; folders given as
     overrides are relative to the working directory, as a shell user expects.
+    In site mode the site's own configuration comes first, then a `feedpub.toml`
+    beside it (or `file`), key by key, then `overrides`.
     """
-    values: dict[str, Any] = {}
-    if file is None and Path(CONFIG_NAME).is_file():
+    values: dict[str, Any] = site.config_values() if site else {}
+    if file is None and site is not None and (site.root / CONFIG_NAME).is_file():
+        file = site.root / CONFIG_NAME
+    if file is None and site is None and Path(CONFIG_NAME).is_file():
         file = Path(CONFIG_NAME)
     if file is not None:
-        values = _read_toml(file)
+        given = _read_toml(file)
         for name in ("posts", "output", "static"):
-            folder = values.get(name, _DEFAULTS[name])
+            folder = given.get(name, None if site else _DEFAULTS[name])
             if isinstance(folder, str | Path):
-                values[name] = str(file.parent / folder)
+                given[name] = str(file.parent / folder)
+        values.update(given)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return _make_config(values, str(file) if file else "options")
+    config = _make_config(values, str(file) if file else "options")
+    return dataclasses.replace(config, site=site) if site else config
 
 
 def _read_toml(file: Path) -> dict[str, Any]:
@@ -120,8 +140,8 @@ def _read_toml(file: Path) -> dict[str, Any]:
 
 
 def _make_config(values: Mapping[str, Any], origin: str) -> Config:
-    hints = typing.get_type_hints(Config)
-    known = {f.name for f in dataclasses.fields(Config)}
+    hints = typing.get_type_hints(Config, localns={"Site": object})
+    known = TOML_KEYS
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         if key not in known:
