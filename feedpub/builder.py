@@ -72,7 +72,7 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
         else:
             live.append(post)
     live.sort(key=_newest_first)
-    urls, problems = _unique_urls(live)
+    urls, problems = _unique_urls(live, config)
     updates = _distinct_updates(live)
     members: dict[tuple[str, ...], list[Post]] = defaultdict(list)
     # Most posts share their categories with others: work out the nodes once per set.
@@ -106,9 +106,10 @@ def _nodes(categories: tuple[tuple[str, ...], ...], config: Config) -> list[tupl
     return nodes
 
 
-def _unique_urls(posts: Sequence[Post]) -> tuple[dict[str, str], list[Problem]]:
+def _unique_urls(posts: Sequence[Post], config: Config) -> tuple[dict[str, str], list[Problem]]:
     """One URL per post. Posts that share a permalink keep distinct ids: the oldest keeps
-    it, the others get a suffix made from their path, which no later post can change."""
+    it, the others get a suffix made from their path, which no later post can change
+    (in site mode, the URLs the generator itself gives them, where it has a rule)."""
     first: dict[str, Post] = {}
     claimed: dict[str, list[Post]] = {}  # only the URLs more than one post has
     for post in posts:
@@ -118,6 +119,14 @@ def _unique_urls(posts: Sequence[Post]) -> tuple[dict[str, str], list[Problem]]:
     urls = {post.source: post.url for post in posts}
     problems: list[Problem] = []
     for url, owners in claimed.items():
+        own = (
+            config.site.shared_urls(url, [p.source for p in owners], set(urls.values()))
+            if config.site
+            else None
+        )
+        if own:
+            urls.update(own)
+            continue
         owners.sort(key=lambda p: (p.date, p.source))
         urls[owners[0].source] = url
         for post in owners[1:]:

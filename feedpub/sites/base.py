@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from .tags import TagWarn
 
 Warn = Callable[[str], None]
-MARKDOWN_SUFFIXES = (".md", ".markdown", ".mkd", ".mkdn", ".mkdown")
+POST_SUFFIXES = (".md", ".markdown", ".mkd", ".mkdn", ".mkdown", ".html", ".htm")
+"""Posts both generators render (Markdown through their renderer, HTML as it is)."""
 _TOKEN = re.compile(r":(\w*[^_\W])")
 
 
@@ -120,6 +121,15 @@ class Site:
     def render_body(self, body: str, rel: str, url: str, warn: TagWarn | None = None) -> str:
         """The body with the generator's template tags rendered (see tags.py)."""
         raise NotImplementedError
+
+    def shared_urls(self, url: str, sources: list[str], taken: set[str]) -> dict[str, str] | None:
+        """The URLs the generator gives posts that would share `url` (None: no rule of its
+        own, so feedpub's suffixes apply). `taken` holds every URL the site's posts have."""
+        return None
+
+    def post_folder(self, rel: str) -> Path | None:
+        """The folder of the post's own files on disk (Hexo's post asset folder), if any."""
+        return None
 
     def asset_base(self, url: str) -> str:
         """The URL relative references in the body resolve against."""

@@ -32,7 +32,7 @@ from ..dates import DateError
 from ..urls import site_url
 from . import tags
 from .abbrlink import abbrlink
-from .base import MARKDOWN_SUFFIXES, Site, Warn, fill, mapping, name_of, read_site_config, text
+from .base import POST_SUFFIXES, Site, Warn, fill, mapping, name_of, read_site_config, text
 from .clock import UTC, hexo_date, relocate, zone_or_machine
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ class HexoSite(Site):
         if self.get("post_asset_folder", False) is True:
             wanted = posixpath.splitext(text(self.get("new_post_name", ":title.md")))[1] or ".md"
             return rest.lower().endswith(wanted.lower())
-        return rest.lower().endswith(MARKDOWN_SUFFIXES)
+        return rest.lower().endswith(POST_SUFFIXES)
 
     def unpublished(self, rel: str, meta: Mapping[str, Any]) -> bool:
         hidden = rel.startswith(DRAFTS) or meta.get("published") is False
@@ -285,6 +285,29 @@ class HexoSite(Site):
             )
         return values
 
+    def shared_urls(self, url: str, sources: list[str], taken: set[str]) -> dict[str, str] | None:
+        """hexo-abbrlink with `rep: dec` moves a post whose abbrlink is taken to the next free
+        number, in the order Hexo reads the files (with `hex` it does not look)."""
+        options = mapping(self.settings.get("abbrlink"))
+        if ":abbrlink" not in self.permalink or text(options.get("rep"), "dec") != "dec":
+            return None
+        parts = [re.escape(part) for part in self.permalink.split(":abbrlink")]
+        pattern = r"(\d+)".join(_TOKEN.sub(".*?", part.replace(r"\:", ":")) for part in parts)
+        found = re.search(pattern + "$", url)
+        if not found:
+            return None
+        value, start, end = int(found.group(1)), found.start(1), found.end(1)
+        result = {}
+        used = set(taken)
+        for n, source in enumerate(sorted(sources)):
+            candidate = url
+            while n and candidate in used:
+                value += 1
+                candidate = url[:start] + str(value) + url[end:]
+            used.add(candidate)
+            result[source] = candidate
+        return result
+
     # --- categories and bodies ---------------------------------------------------------
 
     def category_slugs(self, node: tuple[str, ...]) -> tuple[str, ...]:
@@ -301,6 +324,9 @@ class HexoSite(Site):
             return None  # a name Hexo's slugize empties: feedpub's own safe folder instead
         folder = text(self.get("category_dir", "categories"), "categories").strip("/")
         return (*[part for part in folder.split("/") if part], *slugs)
+
+    def post_folder(self, rel: str) -> Path | None:
+        return self.source_dir / posixpath.splitext(rel)[0]
 
     def asset_base(self, url: str) -> str:
         if url.endswith("/"):

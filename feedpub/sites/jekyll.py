@@ -27,7 +27,7 @@ from ..dates import DateError
 from ..errors import ConfigError
 from ..urls import site_url
 from . import tags
-from .base import MARKDOWN_SUFFIXES, Site, Warn, mapping, name_of, read_site_config, text
+from .base import POST_SUFFIXES, Site, Warn, mapping, name_of, read_site_config, text
 from .clock import jekyll_date, zone_or_machine
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class JekyllSite(Site):
         parts = rel.split("/")
         if "_posts" not in parts[:-1] and "_drafts" not in parts[:-1]:
             return False
-        if not name.lower().endswith(MARKDOWN_SUFFIXES):
+        if not name.lower().endswith(POST_SUFFIXES):
             return False
         return "_drafts" in parts[:-1] or bool(_DATED.match(name))
 

@@ -11,14 +11,13 @@ character reference, so no reader ever sees a template tag as markup.
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 if TYPE_CHECKING:
     from .base import Site
@@ -106,27 +105,29 @@ def _hexo_blockquote(ctx: Context, args: list[str], inner: str | None) -> str:
     return f"\n<blockquote>\n\n{(inner or '').strip()}\n\n{footer}</blockquote>\n"
 
 
-def _image(src: str, args: list[str]) -> str:
-    classes, rest = [], list(args)
-    while rest and not _URL.match(rest[0]) and "." not in rest[0]:
-        classes.append(rest.pop(0))
-    if not rest:
-        return ""
-    source = rest.pop(0) if src == "" else (rest.pop(0) and src)
-    attrs = [f'src="{_escape(source)}"']
+def _image(classes: list[str], src: str, rest: list[str]) -> str:
+    """Hexo's img tag: [classes] src [width [height]] [title words…]."""
+    attrs = [f'src="{_escape(src)}"']
     if classes:
         attrs.append(f'class="{_escape(" ".join(classes))}"')
     for name in ("width", "height"):
-        if rest and re.fullmatch(r"\d+(?:px|%)?", rest[0]):
+        if rest and rest[0].isdigit():
             attrs.append(f'{name}="{_escape(rest.pop(0))}"')
+        else:
+            break
     if rest:
-        attrs.append(f'title="{_escape(rest[0])}"')
-        attrs.append(f'alt="{_escape(rest[1] if len(rest) > 1 else rest[0])}"')
+        attrs.append(f'title="{_escape(" ".join(rest))}"')
     return f"<img {' '.join(attrs)}>"
 
 
 def _hexo_img(ctx: Context, args: list[str], inner: str | None) -> str:
-    return _image("", args)
+    # Hexo's url_for: a path from the site's root is below the site's `root` folder.
+    root = urlsplit(ctx.site.config_values()["base_url"]).path
+    for at, arg in enumerate(args):
+        if _URL.match(arg):
+            src = root + arg[1:] if arg.startswith("/") and not arg.startswith("//") else arg
+            return _image(args[:at], src, args[at + 1 :])
+    return ""
 
 
 def _asset(ctx: Context, slug: str) -> str:
@@ -134,8 +135,12 @@ def _asset(ctx: Context, slug: str) -> str:
 
 
 def _hexo_asset_img(ctx: Context, args: list[str], inner: str | None) -> str:
-    slug = next((a for a in args if "." in a or "/" in a), args[0] if args else "")
-    return _image(_asset(ctx, slug), args) if slug else ""
+    # The first argument that names a file of the post's asset folder is the image.
+    folder = ctx.site.post_folder(ctx.rel)
+    at = next((i for i, a in enumerate(args) if folder and (folder / a).is_file()), None)
+    if at is None:
+        at = next((i for i, a in enumerate(args) if "." in a), None)
+    return _image(args[:at], _asset(ctx, args[at]), args[at + 1 :]) if at is not None else ""
 
 
 def _hexo_asset_link(ctx: Context, args: list[str], inner: str | None) -> str:
@@ -168,7 +173,7 @@ def _other_post(ctx: Context, args: list[str], inner: str | None, as_link: bool)
     if not as_link:
         return _escape(url)
     text = " ".join(a for a in args[1:] if a not in ("true", "false")) or title
-    return _link(url, text, text)
+    return _link(url, text, title)
 
 
 def _youtube(ctx: Context, args: list[str], inner: str | None) -> str:
@@ -349,11 +354,14 @@ def no_template_markers(fragment: str) -> str:
 
 def find_post(site: Site, name: str) -> tuple[str, str] | None:
     """(title, URL) of the site's post called `name`, as the generator's tags find it."""
-    return _post_index(site).get(name.strip().strip("/"))
+    key = site.fingerprint()
+    if key not in _INDEXES:
+        from .lookup import index_posts  # reads every post: only when a tag needs another
+
+        _INDEXES.clear()
+        _INDEXES[key] = index_posts(site)
+    return _INDEXES[key].get(name.strip().strip("/"))
 
 
-@functools.lru_cache(maxsize=4)
-def _post_index(site: Site) -> dict[str, tuple[str, str]]:
-    from .lookup import index_posts  # reads front matter: imported only when a tag needs it
-
-    return index_posts(site)
+_INDEXES: dict[str, dict[str, tuple[str, str]]] = {}
+"""The site's posts by name, once per process and site configuration."""
