@@ -6,32 +6,37 @@ follow the generators' documented rules rather than feedpub's own `urls.slugify`
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
 # Hexo replaces runs of whitespace and ASCII punctuation by the separator.
 _HEXO_SPECIAL = re.compile(r"""[\s~`!@#$%^&*()\-_+=\[\]{}|\\;:"'<>,.?/]+""")
 _HEXO_CONTROL = re.compile("[\x00-\x1f]")
-# Latin letters that carry no combining mark to strip, as Hexo's diacritics table maps them.
-_LATIN_EXTRA = {
-    "ß": "s", "Æ": "AE", "æ": "ae", "Ø": "O", "ø": "o", "Œ": "OE", "œ": "oe", "Đ": "D",
-    "đ": "d", "Ł": "L", "ł": "l", "Ħ": "H", "ħ": "h", "Ŧ": "T", "ŧ": "t", "ı": "i",
-    "ƀ": "b", "Ɓ": "B", "ɓ": "b", "Ɨ": "I", "ɨ": "i", "Ŀ": "L", "ŀ": "l",
-}  # fmt: skip
+# Hexo drops the diacritics of Latin letters (é → e, ß → s, Æ → AE, Ａ → A, ⓐ → a) in the
+# Latin blocks below. The base letter is read from the character's Unicode name; letters
+# of the phonetic alphabets (hooks, curls, retroflex tails) are left as they are, as Hexo does.
+_LATIN_BLOCKS = ((0xC0, 0x24F), (0x1E00, 0x1EFF), (0x24B6, 0x24E9), (0x2C60, 0x2C7F),
+                 (0xA722, 0xA7FF), (0xFF21, 0xFF5A))  # fmt: skip
+_LATIN_NAME = re.compile(
+    r"^(?:FULLWIDTH |CIRCLED )?LATIN (SMALL|CAPITAL) (?:LETTER|LIGATURE) "
+    r"(?:(?:OPEN|REVERSED|TURNED|SCRIPT|DOTLESS|BARRED|SHARP|LONG|INSULAR|BROKEN|AFRICAN|SMALL) )?"
+    r"([A-Z]{1,2})(?: (?:WITH|BAR|PRECEDED) .*)?$"
+)
+_PHONETIC = ("CURL", "RETROFLEX", "PALATAL", "MIDDLE TILDE", "BELT", "FISHHOOK", "MODIFIER")
 
 
+@functools.lru_cache(maxsize=4096)
 def _latin_base(char: str) -> str:
-    """A Latin letter without its diacritic (é → e, Ａ → A, ⓐ → a); anything else as it is."""
-    if char in _LATIN_EXTRA:
-        return _LATIN_EXTRA[char]
-    try:
-        name = unicodedata.name(char)
-    except ValueError:
+    """A Latin letter without its diacritic; any other character as it is."""
+    code = ord(char)
+    if not any(low <= code <= high for low, high in _LATIN_BLOCKS):
         return char
-    if "LATIN" not in name:
+    name = unicodedata.name(char, "")
+    found = _LATIN_NAME.match(name)
+    if not found or any(word in name for word in _PHONETIC):
         return char
-    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
-    return base if base.isascii() and base.isalpha() and len(base) <= 2 else char
+    return found.group(2) if found.group(1) == "CAPITAL" else found.group(2).lower()
 
 
 def hexo_slugize(text: str, transform: int = 0) -> str:

@@ -258,10 +258,12 @@ def render_hexo(body: str, ctx: Context, warn: TagWarn | None = None) -> str:
     """Hexo leaves fenced code alone; the rest goes through its tag plugins."""
     out, pos = [], 0
     for fence in _FENCE.finditer(body):
-        out.append(_render(body[pos : fence.start()], ctx, HEXO, lambda c, e: "", warn, body, pos))
+        out.append(
+            _render(body[pos : fence.start()], ctx, HEXO, lambda c, e: None, warn, body, pos)
+        )
         out.append(fence.group(0))
         pos = fence.end()
-    out.append(_render(body[pos:], ctx, HEXO, lambda c, e: "", warn, body, pos))
+    out.append(_render(body[pos:], ctx, HEXO, lambda c, e: None, warn, body, pos))
     return "".join(out)
 
 
