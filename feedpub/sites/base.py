@@ -78,8 +78,12 @@ class Site:
     kind = "site"
 
     def fingerprint(self) -> str:
+        from .clock import machine_zone_name  # wall clocks are read in it
+
         blob = json.dumps(
-            [self.kind, str(self.root), self.settings, str(self.zone)], default=str, sort_keys=True
+            [self.kind, str(self.root), self.settings, str(self.zone), machine_zone_name()],
+            default=str,
+            sort_keys=True,
         )
         return hashlib.sha256(blob.encode()).hexdigest()
 
