@@ -87,7 +87,7 @@ def _load_content(post: Post, url: str, config: Config) -> Content:
         raise PostError(str(e), e.line) from None
     site = config.site
     if site is not None:  # the generator's template tags, rendered as it renders them
-        body = site.render_body(body, post.source, url)
+        body = site.render_body(body, post.source, url, post.title)
     # A quick bound in characters first: a character is at most four bytes of UTF-8.
     cut = len(body) > FEED_BODY_BYTES // 4 and len(body.encode()) > FEED_BODY_BYTES
     if cut:

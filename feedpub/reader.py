@@ -116,7 +116,11 @@ def _make_post(
         if "{%" in body or "{{" in body:  # name every template tag feedpub cannot render
             first = data.decode("utf-8", "replace").count("\n") - body.count("\n")
             site.render_body(
-                body, file.rel, url, lambda message, line: warn(message, "body", first + line)
+                body,
+                file.rel,
+                url,
+                title,
+                lambda message, line: warn(message, "body", first + line),
             )
     return Post(
         source=file.rel,

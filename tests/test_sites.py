@@ -437,10 +437,25 @@ def context(site: Any, url: str = "https://x.org/p/") -> Context:
             "```\n{% raw %}kept in code{% endraw %}\n```",
         ),
         ("{# a Nunjucks comment #}text", "text"),
+        ("{% pullquote %}\nSaid\n{% endpullquote %}", '<blockquote class="pullquote">\n\nSaid'),
+        ("{% iframe https://x.org/embed 100% 300 %}", '<a href="https://x.org/embed">'),
+        ("{% url_for Docs /docs/ %}", '<a href="http://example.com/docs/">Docs</a>'),
+        (
+            "{% include_code Demo lang:py from:2 to:2 demo.py %}",
+            "<span>Demo</span></figcaption><pre><code>two</code>",
+        ),
+        ("Title: {{ title }}", "Title: The &lt;Post&gt;"),
     ],
 )
 def test_hexo_tags(tmp_path: Path, body: str, expected: str) -> None:
-    assert expected in render_hexo(body, context(hexo_site(tmp_path)))
+    site = hexo_site(tmp_path)
+    code = tmp_path / "source" / "downloads" / "code"
+    code.mkdir(parents=True)
+    (code / "demo.py").write_text("one\ntwo\nthree\n", "utf-8")
+    rendered = render_hexo(
+        body, Context(site, "_posts/p.md", "https://x.org/p/", "https://x.org/p/", "The <Post>")
+    )
+    assert expected in rendered
 
 
 def test_unknown_tags_keep_their_content_and_are_named_with_their_line(tmp_path: Path) -> None:

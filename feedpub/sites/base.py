@@ -122,13 +122,19 @@ class Site:
         """Folder segments of a category's feed (and page), or None for feedpub's own."""
         return None
 
-    def render_body(self, body: str, rel: str, url: str, warn: TagWarn | None = None) -> str:
+    def render_body(
+        self, body: str, rel: str, url: str, title: str, warn: TagWarn | None = None
+    ) -> str:
         """The body with the generator's template tags rendered (see tags.py)."""
         raise NotImplementedError
 
     def shared_urls(self, url: str, sources: list[str], taken: set[str]) -> dict[str, str] | None:
         """The URLs the generator gives posts that would share `url` (None: no rule of its
         own, so feedpub's suffixes apply). `taken` holds every URL the site's posts have."""
+        return None
+
+    def code_folder(self) -> Path | None:
+        """Where Hexo's `{% include_code %}` finds files (`code_dir` in the source folder)."""
         return None
 
     def post_folder(self, rel: str) -> Path | None:

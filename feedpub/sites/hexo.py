@@ -325,6 +325,9 @@ class HexoSite(Site):
         folder = text(self.get("category_dir", "categories"), "categories").strip("/")
         return (*[part for part in folder.split("/") if part], *slugs)
 
+    def code_folder(self) -> Path | None:
+        return self.source_dir / text(self.get("code_dir", "downloads/code"), "downloads/code")
+
     def post_folder(self, rel: str) -> Path | None:
         return self.source_dir / posixpath.splitext(rel)[0]
 
@@ -333,5 +336,9 @@ class HexoSite(Site):
             return url
         return re.sub(r"\.html?$", "", url) + "/" if self.get("post_asset_folder", False) else url
 
-    def render_body(self, body: str, rel: str, url: str, warn: TagWarn | None = None) -> str:
-        return tags.render_hexo(body, tags.Context(self, rel, url, self.asset_base(url)), warn)
+    def render_body(
+        self, body: str, rel: str, url: str, title: str, warn: TagWarn | None = None
+    ) -> str:
+        return tags.render_hexo(
+            body, tags.Context(self, rel, url, self.asset_base(url), title), warn
+        )

@@ -273,8 +273,10 @@ class JekyllSite(Site):
             "path": relative,
         }
 
-    def render_body(self, body: str, rel: str, url: str, warn: TagWarn | None = None) -> str:
-        body = tags.render_jekyll(body, tags.Context(self, rel, url, url), warn)
+    def render_body(
+        self, body: str, rel: str, url: str, title: str, warn: TagWarn | None = None
+    ) -> str:
+        body = tags.render_jekyll(body, tags.Context(self, rel, url, url, title), warn)
         separator = self.get("excerpt_separator", "\n\n")
         if isinstance(separator, str) and separator and separator in body.strip("\n"):
             head, rest = body.strip("\n").split(separator, 1)

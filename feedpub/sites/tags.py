@@ -42,6 +42,8 @@ class Context:
     """The post's own URL."""
     assets: str
     """Where the post's own files are published (Hexo's post asset folder)."""
+    title: str = ""
+    """The post's title, for `{{ title }}` (Hexo) and `{{ page.title }}` (Jekyll)."""
 
 
 Handler = Callable[[Context, list[str], str | None], str]
@@ -185,16 +187,53 @@ def _youtube(ctx: Context, args: list[str], inner: str | None) -> str:
         if kind == "playlist"
         else f"https://www.youtube.com/watch?v={args[0]}"
     )
-    return f"<p>{_link(url, url)}</p>"
+    return _link(url, url)
 
 
 def _vimeo(ctx: Context, args: list[str], inner: str | None) -> str:
     url = f"https://vimeo.com/{args[0]}" if args else ""
-    return f"<p>{_link(url, url)}</p>" if url else ""
+    return _link(url, url) if url else ""
 
 
 def _raw(ctx: Context, args: list[str], inner: str | None) -> str:
     return inner or ""
+
+
+def _hexo_pullquote(ctx: Context, args: list[str], inner: str | None) -> str:
+    return f'\n<blockquote class="pullquote">\n\n{(inner or "").strip()}\n\n</blockquote>\n'
+
+
+def _hexo_iframe(ctx: Context, args: list[str], inner: str | None) -> str:
+    return _link(args[0], args[0]) if args else ""
+
+
+def _hexo_url_for(ctx: Context, args: list[str], inner: str | None) -> str:
+    if len(args) < 2:
+        return ""
+    return _link(urljoin(ctx.site.config_values()["base_url"], args[1].lstrip("/")), args[0])
+
+
+def _hexo_include_code(ctx: Context, args: list[str], inner: str | None) -> str:
+    """{% include_code [title] [lang:x] [from:n] [to:n] path %}: a file of `code_dir`."""
+    words = [a for a in args if not re.match(r"(lang|from|to):", a, re.IGNORECASE)]
+    options = {k.lower(): v for k, _, v in (a.partition(":") for a in args if a not in words)}
+    if not words:
+        return ""
+    folder = ctx.site.code_folder()
+    path = (folder / words[-1].lstrip("/")).resolve() if folder else None
+    if (
+        path is None
+        or folder is None
+        or not path.is_relative_to(folder.resolve())
+        or not path.is_file()
+    ):
+        return ""
+    lines = path.read_text("utf-8", "replace").split("\n")
+    first = int(options["from"]) - 1 if options.get("from", "").isdigit() else 0
+    last = int(options["to"]) if options.get("to", "").isdigit() else len(lines)
+    title = " ".join(words[:-1]) or path.name
+    caption = f"<figcaption><span>{_escape(title)}</span></figcaption>"
+    return _code(options.get("lang", path.suffix[1:]), "\n".join(lines[first:last]), caption)
 
 
 HEXO: dict[str, Handler] = {
@@ -205,8 +244,15 @@ HEXO: dict[str, Handler] = {
     "asset_link": _hexo_asset_link, "asset_path": _hexo_asset_path,
     "post_link": lambda c, a, i: _other_post(c, a, i, True),
     "post_path": lambda c, a, i: _other_post(c, a, i, False),
-    "youtube": _youtube, "vimeo": _vimeo,
+    "youtube": _youtube, "vimeo": _vimeo, "pullquote": _hexo_pullquote, "iframe": _hexo_iframe,
+    "a": _hexo_link, "anchor": _hexo_link, "url_for": _hexo_url_for, "full_url_for": _hexo_url_for,
+    "include_code": _hexo_include_code, "include-code": _hexo_include_code,
 }  # fmt: skip
+
+
+def _hexo_variable(ctx: Context, expression: str) -> str | None:
+    """Hexo renders a post with its own fields as variables: {{ title }} is its title."""
+    return _escape(ctx.title) if expression.split("|", 1)[0].strip() == "title" else None
 
 
 # --- Jekyll's Liquid ------------------------------------------------------------------
@@ -248,6 +294,8 @@ def _jekyll_variable(ctx: Context, expression: str) -> str | None:
         return _escape(str(ctx.site.settings[name[5:]]))
     if name == "page.url":
         return _escape(ctx.url)
+    if name == "page.title":
+        return _escape(ctx.title)
     return None
 
 
@@ -258,12 +306,10 @@ def render_hexo(body: str, ctx: Context, warn: TagWarn | None = None) -> str:
     """Hexo leaves fenced code alone; the rest goes through its tag plugins."""
     out, pos = [], 0
     for fence in _FENCE.finditer(body):
-        out.append(
-            _render(body[pos : fence.start()], ctx, HEXO, lambda c, e: None, warn, body, pos)
-        )
+        out.append(_render(body[pos : fence.start()], ctx, HEXO, _hexo_variable, warn, body, pos))
         out.append(fence.group(0))
         pos = fence.end()
-    out.append(_render(body[pos:], ctx, HEXO, lambda c, e: None, warn, body, pos))
+    out.append(_render(body[pos:], ctx, HEXO, _hexo_variable, warn, body, pos))
     return "".join(out)
 
 
