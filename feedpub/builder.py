@@ -7,6 +7,7 @@ same order: that is what makes the output byte-identical between runs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -86,6 +87,8 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
                 members[node].append(post)
     feeds = [_feed((), live[: config.limit], urls, updates, config)]
     feeds += [_feed(node, members[node], urls, updates, config) for node in sorted(members)]
+    if config.site is not None:
+        feeds = _apart(feeds, config, problems)
     feeds, collisions = _without_collisions(feeds)
     return Build(tuple(feeds), tuple(collisions), tuple(drafts), tuple(scheduled), tuple(problems))
 
@@ -203,6 +206,36 @@ def _feed(
         updated,
         entries,
     )
+
+
+def _apart(feeds: Sequence[Feed], config: Config, problems: list[Problem]) -> list[Feed]:
+    """Site mode: categories the generator keeps apart (Jekyll's `Release` and `release`)
+    each keep a feed; the later ones get a folder with a suffix made from their name,
+    with a warning on their newest post, instead of being kept back."""
+    seen: set[str] = set()
+    result: list[Feed] = []
+    for feed in feeds:
+        folder = "/".join(feed.directory).casefold()
+        if folder in seen and feed.category and feed.entries:
+            directory = (
+                *feed.directory[:-1],
+                disambiguate(feed.directory[-1] + "/", SEPARATOR.join(feed.category))[:-1],
+            )
+            url = site_url(config.base_url, "/".join(directory) + "/")
+            feed = dataclasses.replace(feed, directory=directory, url=url, alternate=url)
+            problems.append(
+                Problem(
+                    feed.entries[0].post.source,
+                    f"category {SEPARATOR.join(feed.category)!r} shares its folder with another "
+                    f"(ignoring case); its feed is in {'/'.join(directory)}/",
+                    Severity.WARNING,
+                    element="categories",
+                    rule="category-folder-shared",
+                )
+            )
+        seen.add("/".join(feed.directory).casefold())
+        result.append(feed)
+    return result
 
 
 def _without_collisions(feeds: Sequence[Feed]) -> tuple[list[Feed], list[Collision]]:

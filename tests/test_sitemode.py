@@ -232,3 +232,20 @@ def test_the_seed_post_gets_its_abbrlink_url(tmp_path: Path, machine_tz: Any) ->
     found = entries(out / "atom.xml")
     assert found["https://news.zfe.space/p/fe66.html"].title.startswith("河南省委书记")
     assert len(found) == len(list(posts.glob("*.md")))
+
+
+def test_jekyll_categories_that_differ_only_in_case_each_keep_a_feed(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "_posts").mkdir(parents=True)
+    (site / "_config.yml").write_text("url: https://j.example\ntimezone: UTC\n", "utf-8")
+    (site / "_posts" / "2020-01-01-a.md").write_text("---\ncategory: Release\n---\nA\n", "utf-8")
+    (site / "_posts" / "2020-01-02-b.md").write_text("---\ncategory: release\n---\nB\n", "utf-8")
+    out = tmp_path / "out"
+    code, _, stderr = run("build", "--site", site, "--output", out)
+    assert code == 0, stderr
+    assert "category 'release' shares its folder with another" in stderr
+    upper = set(entries(out / "categories" / "Release" / "atom.xml"))
+    (lower_folder,) = [p for p in (out / "categories").iterdir() if p.name.startswith("release-")]
+    lower = set(entries(lower_folder / "atom.xml"))
+    assert upper == {"https://j.example/release/2020/01/01/a.html"}  # :categories is lowercased
+    assert lower == {"https://j.example/release/2020/01/02/b.html"}
