@@ -75,6 +75,7 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
     urls, problems = _unique_urls(live)
     updates = _distinct_updates(live)
     members: dict[tuple[str, ...], list[Post]] = defaultdict(list)
+    totals: dict[tuple[str, ...], int] = defaultdict(int)
     # Most posts share their categories with others: work out the nodes once per set.
     nodes_of: dict[tuple[tuple[str, ...], ...], list[tuple[str, ...]]] = {}
     for post in live:
@@ -82,10 +83,13 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
         if nodes is None:
             nodes = nodes_of[post.categories] = _nodes(post.categories, config)
         for node in nodes:
+            totals[node] += 1
             if len(members[node]) < config.limit:
                 members[node].append(post)
-    feeds = [_feed((), live[: config.limit], urls, updates, config)]
-    feeds += [_feed(node, members[node], urls, updates, config) for node in sorted(members)]
+    feeds = [_feed((), live[: config.limit], len(live), urls, updates, config)]
+    feeds += [
+        _feed(node, members[node], totals[node], urls, updates, config) for node in sorted(members)
+    ]
     feeds, collisions = _without_collisions(feeds)
     return Build(tuple(feeds), tuple(collisions), tuple(drafts), tuple(scheduled), tuple(problems))
 
@@ -161,6 +165,7 @@ def _distinct_updates(posts: Sequence[Post]) -> dict[str, dt.datetime]:
 def _feed(
     node: tuple[str, ...],
     posts: Sequence[Post],
+    total: int,
     urls: dict[str, str],
     updates: dict[str, dt.datetime],
     config: Config,
@@ -177,6 +182,7 @@ def _feed(
             config.base_url,
             updated,
             entries,
+            total,
         )
     directory = (CATEGORY_ROOT, *(slugify(config.category_map.get(name) or name) for name in node))
     url = site_url(config.base_url, "/".join(directory) + "/")
@@ -190,6 +196,7 @@ def _feed(
         url,
         updated,
         entries,
+        total,
     )
 
 

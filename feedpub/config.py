@@ -16,13 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 from .formats import DEFAULT_FORMATS, Format
 
 CONFIG_NAME = "feedpub.toml"
+TOML_KEYS = {"hubs": "hub"}
+"""Fields whose TOML key is not their name: `hub = "…"` is one hub, as in Hexo's `feed.hub`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,14 @@ class Config:
     """Posts larger than this are skipped with an error, keeping memory and time bounded."""
     jobs: int = 0
     """Processes for the heavy work of a big build; 0 means one per available core."""
+    icon: str = ""
+    """JSON Feed's `icon`: a square image (512×512) for the site; a URL or a path on the site."""
+    favicon: str = ""
+    """JSON Feed's `favicon`: a small square image (64×64); a URL or a path on the site."""
+    hubs: tuple[str, ...] = ()
+    """WebSub hubs the feeds name (TOML key `hub`: a URL or a list of them)."""
+    opml_format: Format = Format.RSS
+    """The feed `feeds.opml` subscribes to; the first format written when this one is not."""
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -121,19 +131,32 @@ def _read_toml(file: Path) -> dict[str, Any]:
 
 def _make_config(values: Mapping[str, Any], origin: str) -> Config:
     hints = typing.get_type_hints(Config)
-    known = {f.name for f in dataclasses.fields(Config)}
+    fields = {TOML_KEYS.get(f.name, f.name): f.name for f in dataclasses.fields(Config)}
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in known:
+        if key not in fields:
             raise ConfigError(
-                f"{origin}: unknown key {key!r} (known keys: {', '.join(sorted(known))})"
+                f"{origin}: unknown key {key!r} (known keys: {', '.join(sorted(fields))})"
             )
-        kwargs[key] = _coerce(key, value, hints[key], origin)
+        kwargs[fields[key]] = _coerce(key, value, hints[fields[key]], origin)
     config = Config(**kwargs)
     _check(config, origin)
     if not config.description:
         config = dataclasses.replace(config, description=config.title)
-    return config
+    return _site_urls(config, origin)
+
+
+def _site_urls(config: Config, origin: str) -> Config:
+    """`icon` and `favicon` may be paths on the site: make them absolute, and check them."""
+    urls: dict[str, Any] = {}
+    for key in ("icon", "favicon"):
+        value = getattr(config, key)
+        if value:
+            url = urljoin(config.base_url, value)
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise ConfigError(f"{origin}: {key!r} must be an http(s) URL or a path on the site")
+            urls[key] = quote(url, safe="/:?#[]@!$&'()*+,;=%~-._")
+    return dataclasses.replace(config, **urls)
 
 
 def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
@@ -175,6 +198,20 @@ def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
                 f"{origin}: {key!r} must be some of {', '.join(names)}, not {list(value)}"
             )
         return tuple(dict.fromkeys(Format(v) for v in value))
+    if hint == tuple[str, ...]:  # hubs: one URL, or a list of them
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise wrong("a URL or a list of URLs")
+        for url in value:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConfigError(f"{origin}: {key!r} must be absolute http(s) URLs, not {url!r}")
+        return tuple(dict.fromkeys(value))
+    if hint is Format:
+        names = [f.value for f in Format]
+        if value not in names:
+            raise wrong(" or ".join(repr(n) for n in names))
+        return Format(value)
     if hint == Mapping[str, str]:
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()

@@ -15,6 +15,7 @@ from lxml import etree
 
 from feedpub.cli import cli
 from feedpub.config import load_config
+from feedpub.formats import Format
 from feedpub.models import BodyFormat, Post
 from feedpub.urls import pattern_url
 
@@ -34,7 +35,12 @@ def parse_back(data: bytes) -> tuple[feedparser.FeedParserDict, etree._Element]:
 
 
 def feed_files(folder: Path) -> list[Path]:
+    """The RSS and Atom feeds below `folder`."""
     return sorted(p for p in folder.rglob("*.xml") if p.name in ("rss.xml", "atom.xml"))
+
+
+def json_feed_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob(Format.JSON.file_name))
 
 
 def run(*args: str | Path) -> tuple[int, str, str]:
