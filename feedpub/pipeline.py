@@ -28,7 +28,7 @@ from .config import Config
 from .errors import ConfigError
 from .formats import SITE_FILES
 from .incremental import LastBuild, feed_fingerprint, image_stamps, scan_digest
-from .models import Post, Problem, Severity
+from .models import Feed, Post, Problem, Severity
 from .output import OutputFolder
 from .report import FeedStatus, PostReport, PostStatus, Report
 from .sources import SourceFile, find_posts
@@ -85,6 +85,12 @@ def check(config: Config, progress: workers.Progress = workers.no_progress) -> R
         seconds=time.perf_counter() - started,
         files_read=files.parsed,
     )
+
+
+def feeds(config: Config, progress: workers.Progress = workers.no_progress) -> tuple[Feed, ...]:
+    """The feeds a build would publish now (read as `check` reads); nothing is written."""
+    files = _read(_scan(config), config, State(None), progress)
+    return build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC)).feeds
 
 
 # -- scan ---------------------------------------------------------------------------
