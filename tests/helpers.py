@@ -11,7 +11,7 @@ import io
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import feedparser
 from click.testing import CliRunner
@@ -54,7 +54,7 @@ def serve(folder: Path) -> Iterator[str]:
     The port is bound first, so a site can be built for that URL and then served."""
 
     class Handler(http.server.SimpleHTTPRequestHandler):
-        extensions_map = {
+        extensions_map: ClassVar[dict[str, str]] = {
             **http.server.SimpleHTTPRequestHandler.extensions_map,
             ".json": Format.JSON.media_type,
             ".opml": "text/x-opml",

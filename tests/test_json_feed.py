@@ -84,7 +84,7 @@ def build_site(site: Path, *extra: str) -> tuple[int, str, str]:
 
 def test_every_json_feed_matches_the_schema_and_says_what_atom_says(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site", "https://news.example.org/")
-    code, out, err = build_site(site)
+    code, _, err = build_site(site)
     assert code == 0, err
     files = json_feed_files(site / "output")
     assert len(files) == 4  # the site, 新媒体, 新媒体 › 观察者网, Tech

@@ -69,7 +69,11 @@ def render_index(feeds: Sequence[Feed], config: Config) -> bytes:
         "<body>",
         "<header>",
         f"<h1>Feeds of <bdi>{_e(config.title)}</bdi></h1>",
-        f"<p><bdi>{_e(config.description)}</bdi></p>",
+        *(
+            [f"<p><bdi>{_e(config.description)}</bdi></p>"]
+            if config.description != config.title
+            else []
+        ),
         f'<p class="all">Subscribe to all {count} feeds at once: import '
         f'<a href="{_UP}{OPML_FILE}" type="text/x-opml">{OPML_FILE}</a> (OPML) into your feed reader.</p>',
         "</header>",

@@ -1,8 +1,8 @@
 """The site's feeds → `feeds.opml`, an OPML 2.0 subscription list (http://opml.org/spec2.opml).
 
-One `<outline type="rss">` per feed, nested as the category tree; a reader that imports
-it subscribes to every feed at once and files the category feeds in folders. The site's
-feed comes first, the top-level categories beside it. Bytes depend only on the feeds
+One `<outline type="rss">` per feed, in folders nested as the category tree; a reader that
+imports it subscribes to every feed at once and files the category feeds in those folders.
+The site's feed comes first, the top-level categories beside it. Bytes depend only on the feeds
 and the configuration, so a rebuild with the same posts writes the same file.
 """
 
@@ -48,8 +48,13 @@ def render_opml(feeds: Sequence[Feed], config: Config) -> bytes:
 
 
 def _outline(parent: etree._Element, node: FeedNode, fmt: Format) -> None:
+    """A feed with no sub-categories is one outline; one with some is a folder holding its own
+    feed and theirs. Readers take an outline with an `xmlUrl` for a feed and never look inside
+    it, and one without for a folder: so the tree survives an import."""
+    if node.children:
+        parent = etree.SubElement(parent, "outline", {"text": node.name, "title": node.name})
     feed = node.feed
-    outline = etree.SubElement(
+    etree.SubElement(
         parent,
         "outline",
         # type="rss" is what OPML 2.0 says a subscription is, whatever the feed's format.
@@ -59,9 +64,8 @@ def _outline(parent: etree._Element, node: FeedNode, fmt: Format) -> None:
             "type": "rss",
             "xmlUrl": feed.file_url(fmt),
             "htmlUrl": feed.alternate,
+            "description": feed.description,
         },
     )
-    if feed.description:
-        outline.set("description", feed.description)
     for child in node.children:
-        _outline(outline, child, fmt)
+        _outline(parent, child, fmt)
