@@ -89,7 +89,7 @@ def check_json_feed(data: bytes, name: str, self_url: str | None = None) -> list
                     out.add(
                         f"{where}.id",
                         "duplicate-id",
-                        f'{where} has the same "id" as items[{first}]: {_show(item_id)}',
+                        f"{where}.id is the same as items[{first}].id: {_show(item_id)}",
                     )
     return out.problems
 
