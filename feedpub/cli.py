@@ -286,15 +286,15 @@ def _delayed_bar(items: Sequence[T], label: str) -> Iterator[T]:
 def validate(
     files: tuple[Path, ...], output_format: str, self_url: str | None, strict: bool, quiet: bool
 ) -> None:
-    """Check RSS 2.0 and Atom 1.0 files, whoever wrote them.
+    """Check RSS 2.0, Atom 1.0 and JSON Feed files, whoever wrote them.
 
-    Reports errors and warnings with line numbers; never fetches anything and
+    Reports errors and warnings with line numbers (for JSON Feed, the member); never fetches anything and
     never expands entities (XXE and entity bombs are reported, not followed).
     Exit code: 0 valid, 1 errors (or warnings, with --strict), 2 usage error.
 
     \b
     Examples:
-      feedpub validate output/rss.xml output/atom.xml
+      feedpub validate output/rss.xml output/atom.xml output/feed.json
       curl -s https://example.org/feed.xml | feedpub validate - --output-format json
     """
     from .validation import validate_feed  # lxml is imported only by the commands that need it
