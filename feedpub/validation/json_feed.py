@@ -180,8 +180,8 @@ def _non_negative(value: Any, where: str, out: _Out) -> None:
 
 def _language(value: Any, where: str, out: _Out) -> None:
     _string(value, where, out)
-    if isinstance(value, str) and not _LANGUAGE_TAG.match(value):
-        out.add(where, "json-language", f'{where} "{value}" is not a language tag like "zh-CN"')
+    if isinstance(value, str) and not _LANGUAGE_TAG.match(value):  # readers guess: a warning
+        out.warn(where, "json-language", f'{where} "{value}" is not a language tag like "zh-CN"')
 
 
 def _mime_type(value: Any, where: str, out: _Out) -> None:
