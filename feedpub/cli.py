@@ -117,6 +117,18 @@ def _site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     type=click.IntRange(min=0),
     help="Processes for a big build (default: 0, one per core).",
 )
+@click.option(
+    "--hub",
+    "hubs",
+    multiple=True,
+    metavar="URL",
+    help="WebSub hub to advertise and ping (repeatable; default: the configuration's hub).",
+)
+@click.option(
+    "--no-ping",
+    is_flag=True,
+    help="Ping no WebSub hub now; the pings wait for the next build.",
+)
 def build(
     config_file: Path | None,
     posts: Path | None,
@@ -130,6 +142,8 @@ def build(
     full: bool,
     wait: float | None,
     jobs: int | None,
+    hubs: tuple[str, ...],
+    no_ping: bool,
 ) -> None:
     """Write the site's feeds and one per category, in RSS 2.0 and Atom 1.0.
 
@@ -152,9 +166,10 @@ def build(
             "formats": formats,
             "lock_timeout": wait,
             "jobs": jobs,
+            "hubs": hubs or None,
         },
     )
-    result = pipeline.build(config, use_state=not full, progress=_progress(quiet))
+    result = pipeline.build(config, use_state=not full, progress=_progress(quiet), ping=not no_ping)
     _finish(result, config.posts, strict, quiet, report, verb="published")
 
 
@@ -196,6 +211,9 @@ def _finish(
     for notice in result.notices:
         if not quiet:
             click.echo(f"note: {notice}", err=True)
+    for warning in result.pings.warnings():
+        if not quiet or strict:
+            click.echo(warning, err=True)
     if report is not None:
         report.write_text(
             json.dumps(result.as_json(strict), ensure_ascii=False, indent=1) + "\n", "utf-8"
@@ -231,6 +249,16 @@ def _summary(result: Report, verb: str) -> str:
         if result.feed_problems:
             feeds += f", {len(result.feed_problems)} kept back (see above)"
         lines.append(feeds)
+        pings = result.pings
+        if pings.sent or pings.pending:
+            line = f"WebSub pings: {len(pings.sent)} sent"
+            if pings.failed:
+                line += f", {len(pings.failed)} failed"
+            if pings.skipped:
+                line += f", {len(pings.skipped)} held back (--no-ping)"
+            if pings.pending:
+                line += " (kept for the next build)"
+            lines.append(line)
     lines.append(f"Done in {result.seconds:.2f} s")
     return "\n".join(lines)
 

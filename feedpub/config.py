@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -63,6 +64,8 @@ class Config:
     """Posts larger than this are skipped with an error, keeping memory and time bounded."""
     jobs: int = 0
     """Processes for the heavy work of a big build; 0 means one per available core."""
+    hubs: tuple[str, ...] = ()
+    """WebSub hubs (TOML key `hub`): advertised in every feed and pinged after a build."""
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -77,6 +80,8 @@ class Config:
 
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
+TOML_KEYS = {"hubs": "hub"}
+"""Fields whose TOML key is not their name (`hub = "…"` reads better for one hub)."""
 
 
 def _jsonable(value: object) -> object:
@@ -99,6 +104,10 @@ def load_config(file: Path | None = None, overrides: Mapping[str, Any] | None = 
         file = Path(CONFIG_NAME)
     if file is not None:
         values = _read_toml(file)
+        if "hubs" in values:  # the field's name is not a key of the file
+            raise ConfigError(f"{file}: unknown key 'hubs' (did you mean 'hub'?)")
+        if "hub" in values:
+            values["hubs"] = values.pop("hub")
         for name in ("posts", "output", "static"):
             folder = values.get(name, _DEFAULTS[name])
             if isinstance(folder, str | Path):
@@ -125,10 +134,11 @@ def _make_config(values: Mapping[str, Any], origin: str) -> Config:
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         if key not in known:
-            raise ConfigError(
-                f"{origin}: unknown key {key!r} (known keys: {', '.join(sorted(known))})"
-            )
-        kwargs[key] = _coerce(key, value, hints[key], origin)
+            keys = sorted(TOML_KEYS.get(name, name) for name in known)
+            raise ConfigError(f"{origin}: unknown key {key!r} (known keys: {', '.join(keys)})")
+        if key == "hubs" and isinstance(value, str):
+            value = [value]  # one hub; a URL may hold commas, so it is never split
+        kwargs[key] = _coerce(TOML_KEYS.get(key, key), value, hints[key], origin)
     config = Config(**kwargs)
     _check(config, origin)
     if not config.description:
@@ -175,6 +185,10 @@ def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
                 f"{origin}: {key!r} must be some of {', '.join(names)}, not {list(value)}"
             )
         return tuple(dict.fromkeys(Format(v) for v in value))
+    if hint == tuple[str, ...]:
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise wrong("a string or a list of strings")
+        return tuple(value)
     if hint == Mapping[str, str]:
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -216,5 +230,31 @@ def _check(config: Config, origin: str) -> None:
         raise ConfigError(
             f"{origin}: 'encoding' {config.encoding!r} is not a known text encoding"
         ) from None
+    for hub in config.hubs:
+        if not _is_hub_url(hub):
+            raise ConfigError(
+                f"{origin}: 'hub' must be absolute http(s) URLs (no spaces, quotes or #), not {hub!r}"
+            )
+    if len(set(config.hubs)) != len(config.hubs):
+        raise ConfigError(f"{origin}: 'hub' names a hub twice: {list(config.hubs)}")
     if "/" not in config.image_type:
         raise ConfigError(f"{origin}: 'image_type' must be a MIME type such as 'image/jpeg'")
+
+
+def _is_hub_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # a broken IPv6 literal
+        return False
+    # Only the characters RFC 3986 allows, less "$" (an nginx variable): the URL goes into
+    # XML, Link headers and server configurations, where a space, quote or "<" breaks them.
+    return (
+        parts.scheme in ("http", "https")
+        and bool(host)
+        and "#" not in url
+        and _URL_CHARACTERS.fullmatch(url) is not None
+    )
+
+
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?\[\]@!&'()*+,;=%]+")
