@@ -361,5 +361,48 @@ def _read_feed(file: Path) -> bytes:
         raise click.BadParameter(f"cannot read {file}: {e.strerror}", param_hint="FILES") from None
 
 
+@cli.command()
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Configuration file (default: ./feedpub.toml if it exists).",
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to serve (default: the configuration's output).",
+)
+@click.option(
+    "--posts",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of posts, for --watch (default: posts).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free port).",
+)
+@click.option("--watch", is_flag=True, help="Build now, then again whenever a post changes.")
+def serve(
+    config_file: Path | None, output: Path | None, posts: Path | None, port: int, watch: bool
+) -> None:  # fmt: skip
+    """Serve the output folder on 127.0.0.1 to preview the feeds.
+
+    Feeds are served with their media types, ETag and Last-Modified (304 when
+    unchanged), gzip, and the WebSub Link headers, as in production. Ctrl-C stops.
+
+    \b
+    Examples:
+      feedpub serve
+      feedpub serve --watch --port 8080
+    """
+    from .serve import serve as run
+
+    run(config_file, {"output": output, "posts": posts}, port, watch)
+
+
 def main() -> None:
     cli(prog_name="feedpub")
