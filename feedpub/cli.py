@@ -404,5 +404,39 @@ def serve(
     run(config_file, {"output": output, "posts": posts}, port, watch)
 
 
+@cli.command("server-config")
+@click.argument("kind", type=click.Choice(["nginx", "apache"]))  # server_config.KINDS
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Configuration file (default: ./feedpub.toml if it exists).",
+)
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder the server serves (default: the configuration's output).",
+)
+@click.option("--base-url", help="Where it is published (default: the configuration's base_url).")
+def server_config(
+    kind: str, config_file: Path | None, output: Path | None, base_url: str | None
+) -> None:  # fmt: skip
+    """Print web server configuration for the output folder (nginx or Apache).
+
+    Media types and charset, gzip, caching headers and the WebSub Link headers
+    for the configured hubs; nothing of .feedpub/ is served.
+
+    \b
+    Examples:
+      feedpub server-config nginx > /etc/nginx/snippets/feedpub.conf
+      feedpub server-config apache > output/.htaccess
+    """
+    from .server_config import server_config as text
+
+    click.echo(
+        text(kind, load_config(config_file, {"output": output, "base_url": base_url})), nl=False
+    )
+
+
 def main() -> None:
     cli(prog_name="feedpub")

@@ -247,7 +247,7 @@ def _is_hub_url(url: str) -> bool:
         host = parts.hostname
     except ValueError:  # a broken IPv6 literal
         return False
-    # Only the characters RFC 3986 allows, less "$" (an nginx variable): the URL goes into
+    # Only the characters RFC 3986 allows, less "$" and "'" (nginx): the URL goes into
     # XML, Link headers and server configurations, where a space, quote or "<" breaks them.
     return (
         parts.scheme in ("http", "https")
@@ -257,4 +257,4 @@ def _is_hub_url(url: str) -> bool:
     )
 
 
-_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?\[\]@!&'()*+,;=%]+")
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?\[\]@!&()*+,;=%]+")

@@ -28,6 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 from . import serving
 from .config import Config, load_config
 from .errors import FeedpubError
+from .report import PostStatus
 
 HOST = "127.0.0.1"
 GZIP_MIN_BYTES = 256
@@ -197,7 +198,7 @@ class _Watcher:
         for problem in report.feed_problems:
             self.echo(str(problem))
         self.echo(
-            f"Rebuilt ({why}): {report.count('published')} posts published, "
+            f"Rebuilt ({why}): {report.count(PostStatus.PUBLISHED)} posts published, "
             f"{len(report.written)} feeds written, {len(report.unchanged)} unchanged"
         )
 

@@ -11,15 +11,14 @@ import mimetypes
 from pathlib import PurePosixPath
 
 from .config import Config
-from .models import FEED_FILES
-from .render import MEDIA_TYPES
+from .formats import Format
 from .websub import is_feed, topic_url
 
 CACHE_CONTROL = "no-cache"
 """For the files feedpub writes: caches keep them but ask each time (a 304 is cheap), so a
 hub fetching a feed right after a ping never gets the previous version."""
 
-FEED_TYPES = {name: MEDIA_TYPES[fmt] for fmt, name in FEED_FILES.items() if fmt in MEDIA_TYPES}
+FEED_TYPES = {fmt.file_name: fmt.media_type for fmt in Format}
 """Feed file name → media type (every feed file of a format has the same name)."""
 
 EXTENSION_TYPES = {

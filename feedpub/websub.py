@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from email.message import Message
-from email.utils import parsedate_to_datetime
 from pathlib import PurePosixPath
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from email.message import Message
 
 from . import __version__
 from .config import Config
@@ -196,6 +195,8 @@ def _send_all(
                 unreachable.setdefault(ping.hub, f"the hub could not be reached ({result.detail})")
         return result
 
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(pings)), thread_name_prefix="ping") as ex:
         return list(ex.map(one, pings))
 
@@ -241,19 +242,25 @@ def _send(
     return PingResult(ping.hub, topic, ping.file, False, attempt, detail + tries), reached
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """urllib would turn a redirected POST into a GET that 'succeeds' without publishing:
-    a redirect is the hub's answer, to be reported, not followed."""
+@functools.cache
+def _opener() -> Any:
+    """urllib's opener, but a redirect is the hub's answer, reported, not followed: urllib
+    would turn a redirected POST into a GET that 'succeeds' without publishing anything.
+    (Imported here: urllib.request and ssl cost a build that pings nothing.)"""
+    import urllib.request
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
 
-
-_OPENER = urllib.request.build_opener(_NoRedirects())
+    return urllib.request.build_opener(NoRedirects())
 
 
 def _post(hub: str, body: str, timeout: float) -> tuple[int, str]:
     """POST the form to the hub: (status, Retry-After or "")."""
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(
         hub,
         data=body.encode("ascii"),
@@ -261,7 +268,7 @@ def _post(hub: str, body: str, timeout: float) -> tuple[int, str]:
         headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": USER_AGENT},
     )
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
+        with _opener().open(request, timeout=timeout) as response:
             response.read(64 * 1024)
             return response.status, ""
     except urllib.error.HTTPError as e:
@@ -271,8 +278,9 @@ def _post(hub: str, body: str, timeout: float) -> tuple[int, str]:
 
 
 def _reason(error: BaseException) -> str:
-    if isinstance(error, urllib.error.URLError) and isinstance(error.reason, BaseException):
-        error = error.reason
+    reason = getattr(error, "reason", None)  # urllib's URLError wraps the socket's error
+    if isinstance(reason, BaseException):
+        error = reason
     if isinstance(error, TimeoutError):
         return "timed out"
     return getattr(error, "strerror", None) or str(error) or type(error).__name__
@@ -281,6 +289,8 @@ def _reason(error: BaseException) -> str:
 def _retry_after_seconds(value: str) -> float | None:
     if value.strip().isdigit():
         return float(value)
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

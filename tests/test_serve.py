@@ -23,10 +23,9 @@ from lxml import etree
 from feedpub import serving
 from feedpub.cli import cli
 from feedpub.config import Config, load_config
-from feedpub.models import FEED_FILES
-from feedpub.render import MEDIA_TYPES
+from feedpub.formats import Format
 from feedpub.serve import PreviewServer, make_server
-from tests.conftest import BASE_URL, PROJECT, WritePost
+from tests.helpers import BASE_URL, PROJECT, WritePost
 
 HUB = "https://hub.example/"
 
@@ -105,8 +104,8 @@ def test_feeds_are_served_with_their_type_charset_and_websub_links(
 
 
 def test_every_feed_format_has_its_media_type() -> None:
-    for fmt, name in FEED_FILES.items():
-        assert serving.media_type(f"x/{name}") == f"{MEDIA_TYPES[fmt]}; charset=utf-8"
+    for fmt in Format:
+        assert serving.media_type(f"x/{fmt.file_name}") == f"{fmt.media_type}; charset=utf-8"
     assert serving.media_type("a.png") == "image/png"
     assert serving.media_type("feed.json").startswith("application/")
 
