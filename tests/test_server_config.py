@@ -27,6 +27,7 @@ import feedparser
 import pytest
 from lxml import etree
 
+from feedpub.formats import Format
 from tests.helpers import WritePost, run
 
 HUBS = ("https://hub.example/", "https://h2.example/x?a=1&b=2")
@@ -293,3 +294,26 @@ def test_apache_serves_the_feeds_with_the_printed_htaccess(
             check_served_as_feedpub_serve_serves(site)
     finally:
         shutil.rmtree(readable)
+
+
+@pytest.mark.parametrize("kind", ["nginx", "apache"])
+def test_printed_configuration_names_every_format_hub_and_the_output_folder(
+    write_post: WritePost, posts: Path, tmp_path: Path, kind: str
+) -> None:
+    site = make_site(write_post, posts, tmp_path, "/news/")
+    text = server_config(kind, site)
+    assert str(site.output.resolve()) in text and site.base_url in text
+    for fmt in Format:
+        assert fmt.file_name.replace(".", "\\.") in text and fmt.media_type in text
+    for hub in HUBS:
+        assert f"<{hub}>; rel=" in text
+    assert "text/x-opml" in text and "no-cache" in text
+    if kind == "nginx":
+        assert "location ^~ /news/ {" in text and f"alias {site.output.resolve()}/;" in text
+
+
+def test_server_config_usage_errors(tmp_path: Path) -> None:
+    code, _, err = run("server-config", "caddy")
+    assert code == 2 and "nginx" in err
+    code, _, err = run("server-config", "nginx", "--base-url", "ftp://x/")
+    assert code == 2 and "base_url" in err
