@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 from . import __version__
 from .config import Config
+from .errors import FeedpubError
 from .formats import Format
 from .urls import site_url
 
@@ -86,6 +87,8 @@ class PingReport:
     """Kept for the next build."""
     skipped: tuple[Ping, ...] = ()
     """Not sent because of `--no-ping`; kept for the next build that pings."""
+    notes: tuple[str, ...] = ()
+    """Warnings about the pending list itself (it could not be saved)."""
 
     @property
     def pending(self) -> int:
@@ -96,7 +99,7 @@ class PingReport:
             f"{r.file}: warning: WebSub ping to {r.hub} failed ({r.detail}); "
             "it will be sent again by the next build"
             for r in self.failed
-        ]
+        ] + [f"{PENDING_FILE}: warning: {note}" for note in self.notes]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -148,11 +151,11 @@ def ping_hubs(
     }
     batch = sorted(pending)
     # Saved before sending: a build killed mid-ping sends them again next time.
-    _save_pending(folder, pending)
+    notes = _save_pending(folder, pending)
     if not batch:
-        return PingReport()
+        return PingReport(notes=notes)
     if not send:
-        return PingReport(skipped=tuple(batch))
+        return PingReport(skipped=tuple(batch), notes=notes)
     results = _send_all(
         [(p, topic_url(config, p.file)) for p in batch],
         post or _post,
@@ -162,8 +165,10 @@ def ping_hubs(
         deadline=deadline,
     )
     failed = tuple(r for r in results if not r.ok)
-    _save_pending(folder, {Ping(r.hub, r.file): pending[Ping(r.hub, r.file)] for r in failed})
-    return PingReport(sent=tuple(r for r in results if r.ok), failed=failed)
+    notes = _save_pending(
+        folder, {Ping(r.hub, r.file): pending[Ping(r.hub, r.file)] for r in failed}
+    )
+    return PingReport(sent=tuple(r for r in results if r.ok), failed=failed, notes=notes)
 
 
 def _send_all(
@@ -309,11 +314,16 @@ def _load_pending(folder: Folder) -> dict[Ping, str]:
         return {}
 
 
-def _save_pending(folder: Folder, pending: dict[Ping, str]) -> None:
-    if not pending and folder.read(PENDING_FILE) is None:
-        return
-    entries = [
-        {"hub": p.hub, "file": p.file, "since": since} for p, since in sorted(pending.items())
-    ]
-    data = {"generator": "feedpub", "pending": entries}
-    folder.write(PENDING_FILE, json.dumps(data, ensure_ascii=False, indent=1).encode() + b"\n")
+def _save_pending(folder: Folder, pending: dict[Ping, str]) -> tuple[str, ...]:
+    """Save the list; a failure is a note, never a failed build (the feeds are written)."""
+    try:
+        if not pending and folder.read(PENDING_FILE) is None:
+            return ()
+        entries = [
+            {"hub": p.hub, "file": p.file, "since": since} for p, since in sorted(pending.items())
+        ]
+        data = {"generator": "feedpub", "pending": entries}
+        folder.write(PENDING_FILE, json.dumps(data, ensure_ascii=False, indent=1).encode() + b"\n")
+    except (OSError, FeedpubError) as e:
+        return (f"cannot save the pings still to send ({e}); they may be lost",)
+    return ()

@@ -283,3 +283,14 @@ def test_a_damaged_pending_file_is_forgotten(out: Path) -> None:
     with recording_hub() as hub:
         report = ping(out, hub.url)
     assert len(report.sent) == 1
+
+
+def test_a_pending_list_that_cannot_be_saved_is_a_warning_not_a_failed_build(
+    site: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    (out / websub.PENDING_FILE).mkdir(parents=True)  # a folder where the file should be
+    code, _, err = build(site, out, "--hub", closed_port_url())
+    assert code == 0
+    assert "cannot save the pings still to send" in err and "WebSub ping to" in err
+    assert len(feed_files(out)) == 8  # site, 新媒体, 新媒体 › 首页, 编程: RSS and Atom
