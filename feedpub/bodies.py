@@ -85,6 +85,9 @@ def _load_content(post: Post, url: str, config: Config) -> Content:
         body = XML_ILLEGAL.sub("", body_of(text))
     except FrontMatterError as e:
         raise PostError(str(e), e.line) from None
+    site = config.site
+    if site is not None:  # the generator's template tags, rendered as it renders them
+        body = site.render_body(body, post.source, url, post.title)
     # A quick bound in characters first: a character is at most four bytes of UTF-8.
     cut = len(body) > FEED_BODY_BYTES // 4 and len(body.encode()) > FEED_BODY_BYTES
     if cut:
@@ -94,10 +97,16 @@ def _load_content(post: Post, url: str, config: Config) -> Content:
         full += f'\n<p><a href="{html.escape(url)}">…</a></p>'
     more, full = _split_summary(full)
     summary_source = post.summary or more
-    summary = _sanitize(summary_source, url) if summary_source else None
-    page = _with_image(_sanitize(full, url), post.thumbnail, post.title)
+    base = site.asset_base(url) if site else url
+    summary = _sanitize(summary_source, base) if summary_source else None
+    page = _with_image(_sanitize(full, base), post.thumbnail, post.title)
     if config.content == "summary" and not summary:
         summary = _plain_summary(page)
+    if site is not None:
+        from .sites.tags import no_template_markers
+
+        page = no_template_markers(page)
+        summary = no_template_markers(summary) if summary else summary
     return Content(html=page, summary=summary, enclosure=_enclosure(post.thumbnail, config))
 
 

@@ -7,6 +7,7 @@ same order: that is what makes the output byte-identical between runs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -67,12 +68,12 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
     for post in posts:
         if post.draft:
             drafts.append(post)
-        elif post.date > now:
+        elif post.date > now and not (config.site and config.site.publishes_future()):
             scheduled.append(post)
         else:
             live.append(post)
     live.sort(key=_newest_first)
-    urls, problems = _unique_urls(live)
+    urls, problems = _unique_urls(live, config)
     updates = _distinct_updates(live)
     members: dict[tuple[str, ...], list[Post]] = defaultdict(list)
     # Most posts share their categories with others: work out the nodes once per set.
@@ -86,6 +87,8 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
                 members[node].append(post)
     feeds = [_feed((), live[: config.limit], urls, updates, config)]
     feeds += [_feed(node, members[node], urls, updates, config) for node in sorted(members)]
+    if config.site is not None:
+        feeds = _apart(feeds, config, problems)
     feeds, collisions = _without_collisions(feeds)
     return Build(tuple(feeds), tuple(collisions), tuple(drafts), tuple(scheduled), tuple(problems))
 
@@ -106,9 +109,10 @@ def _nodes(categories: tuple[tuple[str, ...], ...], config: Config) -> list[tupl
     return nodes
 
 
-def _unique_urls(posts: Sequence[Post]) -> tuple[dict[str, str], list[Problem]]:
+def _unique_urls(posts: Sequence[Post], config: Config) -> tuple[dict[str, str], list[Problem]]:
     """One URL per post. Posts that share a permalink keep distinct ids: the oldest keeps
-    it, the others get a suffix made from their path, which no later post can change."""
+    it, the others get a suffix made from their path, which no later post can change
+    (in site mode, the URLs the generator itself gives them, where it has a rule)."""
     first: dict[str, Post] = {}
     claimed: dict[str, list[Post]] = {}  # only the URLs more than one post has
     for post in posts:
@@ -118,6 +122,14 @@ def _unique_urls(posts: Sequence[Post]) -> tuple[dict[str, str], list[Problem]]:
     urls = {post.source: post.url for post in posts}
     problems: list[Problem] = []
     for url, owners in claimed.items():
+        own = (
+            config.site.shared_urls(url, [p.source for p in owners], set(urls.values()))
+            if config.site
+            else None
+        )
+        if own:
+            urls.update(own)
+            continue
         owners.sort(key=lambda p: (p.date, p.source))
         urls[owners[0].source] = url
         for post in owners[1:]:
@@ -178,7 +190,10 @@ def _feed(
             updated,
             entries,
         )
-    directory = (CATEGORY_ROOT, *(slugify(config.category_map.get(name) or name) for name in node))
+    directory = (config.site and config.site.category_directory(node)) or (
+        CATEGORY_ROOT,
+        *(slugify(config.category_map.get(name) or name) for name in node),
+    )
     url = site_url(config.base_url, "/".join(directory) + "/")
     path = SEPARATOR.join(node)
     return Feed(
@@ -191,6 +206,36 @@ def _feed(
         updated,
         entries,
     )
+
+
+def _apart(feeds: Sequence[Feed], config: Config, problems: list[Problem]) -> list[Feed]:
+    """Site mode: categories the generator keeps apart (Jekyll's `Release` and `release`)
+    each keep a feed; the later ones get a folder with a suffix made from their name,
+    with a warning on their newest post, instead of being kept back."""
+    seen: set[str] = set()
+    result: list[Feed] = []
+    for feed in feeds:
+        folder = "/".join(feed.directory).casefold()
+        if folder in seen and feed.category and feed.entries:
+            directory = (
+                *feed.directory[:-1],
+                disambiguate(feed.directory[-1] + "/", SEPARATOR.join(feed.category))[:-1],
+            )
+            url = site_url(config.base_url, "/".join(directory) + "/")
+            feed = dataclasses.replace(feed, directory=directory, url=url, alternate=url)
+            problems.append(
+                Problem(
+                    feed.entries[0].post.source,
+                    f"category {SEPARATOR.join(feed.category)!r} shares its folder with another "
+                    f"(ignoring case); its feed is in {'/'.join(directory)}/",
+                    Severity.WARNING,
+                    element="categories",
+                    rule="category-folder-shared",
+                )
+            )
+        seen.add("/".join(feed.directory).casefold())
+        result.append(feed)
+    return result
 
 
 def _without_collisions(feeds: Sequence[Feed]) -> tuple[list[Feed], list[Collision]]:

@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from . import __version__, pipeline
-from .config import load_config
+from .config import CONFIG_NAME, Config, load_config
 from .errors import ExitCode, FeedpubError
 from .models import Problem, Severity
 from .report import PostStatus, Report, validation_exit_code
@@ -85,7 +85,8 @@ def cli() -> None:
 def _site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by commands that read the posts."""
     options = [
-        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Configuration file (default: ./feedpub.toml if it exists)."),
+        click.option("--site", "site_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Root of a Hexo or Jekyll site: read its _config.yml, posts and URLs (default: the working directory, if it is one and has no feedpub.toml)."),
+        click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Configuration file (default: ./feedpub.toml if it exists; in site mode, feedpub.toml beside the site's _config.yml)."),
         click.option("--posts", type=click.Path(file_okay=False, path_type=Path), help="Folder of posts (default: posts)."),
         click.option("--base-url", help="Public URL of the site, e.g. https://example.org/"),
         click.option("--limit", type=click.IntRange(min=1), help="Items per feed (default: 20)."),
@@ -130,6 +131,7 @@ def _site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     help="Ping no WebSub hub now; the pings wait for the next build.",
 )
 def build(
+    site_dir: Path | None,
     config_file: Path | None,
     posts: Path | None,
     base_url: str | None,
@@ -153,10 +155,12 @@ def build(
     \b
     Examples:
       feedpub build
+      feedpub build --site ~/blog           # a Hexo or Jekyll site, by its own config
       feedpub build --posts source/_posts --output public --base-url https://example.org/
       */5 * * * * cd /srv/site && feedpub build --quiet
     """
-    config = load_config(
+    config = _load_config(
+        site_dir,
         config_file,
         {
             "posts": posts,
@@ -170,12 +174,13 @@ def build(
         },
     )
     result = pipeline.build(config, use_state=not full, progress=_progress(quiet), ping=not no_ping)
-    _finish(result, config.posts, strict, quiet, report, verb="published")
+    _finish(result, config, strict, quiet, report, verb="published")
 
 
 @cli.command(epilog=EXIT_CODES)
 @_site_options
 def check(
+    site_dir: Path | None,
     config_file: Path | None,
     posts: Path | None,
     base_url: str | None,
@@ -192,15 +197,40 @@ def check(
     Examples:
       feedpub check
       feedpub check --posts source/_posts --strict
+      feedpub check --site ~/blog
     """
-    config = load_config(config_file, {"posts": posts, "base_url": base_url, "limit": limit})
+    config = _load_config(
+        site_dir, config_file, {"posts": posts, "base_url": base_url, "limit": limit}
+    )
     result = pipeline.check(config, progress=_progress(quiet))
-    _finish(result, config.posts, strict, quiet, report, verb="would be published")
+    _finish(result, config, strict, quiet, report, verb="would be published")
+
+
+def _load_config(
+    site_dir: Path | None, config_file: Path | None, overrides: dict[str, Any]
+) -> Config:
+    """Site mode with --site, or in a Hexo/Jekyll site root that has no feedpub.toml
+    (and no --config); feedpub's own configuration otherwise."""
+    site = None
+    if site_dir is not None or (config_file is None and not Path(CONFIG_NAME).is_file()):
+        from .sites import detect, load_site
+
+        if site_dir is not None:
+            site = load_site(site_dir.resolve())
+        elif (kind := detect(Path.cwd())) is not None:
+            site = kind.load(Path.cwd())  # type: ignore[attr-defined]
+    return load_config(config_file, overrides, site=site)
 
 
 def _finish(
-    result: Report, posts: Path, strict: bool, quiet: bool, report: Path | None, verb: str
+    result: Report,
+    config: Config,
+    strict: bool,
+    quiet: bool,
+    report: Path | None,
+    verb: str,
 ) -> None:
+    posts = config.posts
     code = result.exit_code(strict)
     for post in result.posts:
         for problem in post.problems:
@@ -219,6 +249,8 @@ def _finish(
             json.dumps(result.as_json(strict), ensure_ascii=False, indent=1) + "\n", "utf-8"
         )
     if not quiet:
+        if config.site is not None:
+            click.echo(config.site.describe())
         click.echo(_summary(result, verb))
     sys.exit(int(code))
 

@@ -16,12 +16,15 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
 from .formats import DEFAULT_FORMATS, Format
+
+if TYPE_CHECKING:
+    from .sites import Site
 
 CONFIG_NAME = "feedpub.toml"
 
@@ -66,6 +69,8 @@ class Config:
     """Processes for the heavy work of a big build; 0 means one per available core."""
     hubs: tuple[str, ...] = ()
     """WebSub hubs (TOML key `hub`): advertised in every feed and pinged after a build."""
+    site: Site | None = None
+    """Site mode: the Hexo or Jekyll site whose rules decide URLs and dates (not a TOML key)."""
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -80,11 +85,22 @@ class Config:
 
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
-TOML_KEYS = {"hubs": "hub"}
-"""Fields whose TOML key is not their name (`hub = "…"` reads better for one hub)."""
+_TOML_NAMES = {"hubs": "hub"}
+"""Fields whose key in feedpub.toml is not their name (`hub = "…"` reads better for one)."""
+_SETTABLE = frozenset(_DEFAULTS) - {"site"}
+"""Every field but the site, which only `--site` or detection gives."""
+TOML_KEYS = frozenset(_TOML_NAMES.get(name, name) for name in _SETTABLE)
+"""The keys a feedpub.toml may set."""
+
+
+def toml_key(field: str) -> str:
+    """The key in feedpub.toml of a `Config` field."""
+    return _TOML_NAMES.get(field, field)
 
 
 def _jsonable(value: object) -> object:
+    if value is not None and hasattr(value, "fingerprint"):  # a Site
+        return value.fingerprint()
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, Mapping):
@@ -92,28 +108,38 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def load_config(file: Path | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
+def load_config(
+    file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    site: Site | None = None,
+) -> Config:
     """Read `file` (or `./feedpub.toml` if it exists) and apply `overrides` on top.
 
     With a file, its folders (and the default ones) are relative to the file's own
     folder, so a cron job can run feedpub from anywhere; folders given as
     overrides are relative to the working directory, as a shell user expects.
+    In site mode the site's own configuration comes first, then a `feedpub.toml`
+    beside it (or `file`), key by key, then `overrides`.
     """
-    values: dict[str, Any] = {}
-    if file is None and Path(CONFIG_NAME).is_file():
+    values: dict[str, Any] = site.config_values() if site else {}
+    if file is None and site is not None and (site.root / CONFIG_NAME).is_file():
+        file = site.root / CONFIG_NAME
+    if file is None and site is None and Path(CONFIG_NAME).is_file():
         file = Path(CONFIG_NAME)
     if file is not None:
-        values = _read_toml(file)
-        if "hubs" in values:  # the field's name is not a key of the file
+        given = _read_toml(file)
+        if "hubs" in given:  # the field's name is not a key of the file
             raise ConfigError(f"{file}: unknown key 'hubs' (did you mean 'hub'?)")
-        if "hub" in values:
-            values["hubs"] = values.pop("hub")
+        if "hub" in given:
+            given["hubs"] = given.pop("hub")
         for name in ("posts", "output", "static"):
-            folder = values.get(name, _DEFAULTS[name])
+            folder = given.get(name, None if site else _DEFAULTS[name])
             if isinstance(folder, str | Path):
-                values[name] = str(file.parent / folder)
+                given[name] = str(file.parent / folder)
+        values.update(given)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return _make_config(values, str(file) if file else "options")
+    config = _make_config(values, str(file) if file else "options")
+    return dataclasses.replace(config, site=site) if site else config
 
 
 def _read_toml(file: Path) -> dict[str, Any]:
@@ -129,16 +155,15 @@ def _read_toml(file: Path) -> dict[str, Any]:
 
 
 def _make_config(values: Mapping[str, Any], origin: str) -> Config:
-    hints = typing.get_type_hints(Config)
-    known = {f.name for f in dataclasses.fields(Config)}
+    hints = typing.get_type_hints(Config, localns={"Site": object})
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in known:
-            keys = sorted(TOML_KEYS.get(name, name) for name in known)
-            raise ConfigError(f"{origin}: unknown key {key!r} (known keys: {', '.join(keys)})")
+        if key not in _SETTABLE:
+            keys = ", ".join(sorted(TOML_KEYS))
+            raise ConfigError(f"{origin}: unknown key {key!r} (known keys: {keys})")
         if key == "hubs" and isinstance(value, str):
             value = [value]  # one hub; a URL may hold commas, so it is never split
-        kwargs[key] = _coerce(TOML_KEYS.get(key, key), value, hints[key], origin)
+        kwargs[key] = _coerce(toml_key(key), value, hints[key], origin)
     config = Config(**kwargs)
     _check(config, origin)
     if not config.description:

@@ -106,7 +106,7 @@ class _Scan:
 def _scan(config: Config) -> _Scan:
     if not config.posts.is_dir():
         raise ConfigError(f"{config.posts}: posts folder does not exist")
-    files, problems = find_posts(config.posts)
+    files, problems = find_posts(config.posts, config.site.keep if config.site else None)
     return _Scan(files, problems, scan_digest(files, problems))
 
 

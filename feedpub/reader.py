@@ -84,6 +84,9 @@ def _make_post(
     file: SourceFile, data: bytes, meta: dict[str, Any], body: str, config: Config, warn: Warn
 ) -> Post:
     stem = posixpath.splitext(posixpath.basename(file.rel))[0]
+    site = config.site
+    if site is not None:
+        meta = site.front_matter(file.rel, meta, _saved(file))
     illegal = len(XML_ILLEGAL.findall(body)) if may_hold_illegal(data, config.encoding) else 0
     if illegal:
         warn(f"body: removed {illegal} character(s) that XML 1.0 does not allow", "body")
@@ -92,21 +95,45 @@ def _make_post(
             f"body: {len(data):,} bytes is more than feeds carry; they show its beginning and a link",
             "body",
         )
-    date = _date(meta, file, config, warn)
+    date = _site_date(meta, file, warn) if site else _date(meta, file, config, warn)
+    # In the order the fields are checked, so warnings come in the order of the old reader.
+    title = _title(meta.get("title"), stem, warn)
+    updated = meta.get("@updated") if site else _updated(meta, config, warn)
+    categories = _categories(meta, config, warn)
+    tags = _capped(_names(meta.get("tags"), "tags", warn), "tags", warn)
+    # Every item names an author: readers that copy the feed's onto items and readers that
+    # do not then show the same thing.
+    author = _text(meta.get("author"), "author", warn) or config.author or config.title
+    thumbnail = _thumbnail(meta, config, warn)
+    summary = _text(meta.get("description") or meta.get("excerpt"), "description", warn)
+    if site is None:
+        draft = _flag(meta.get("draft")) is True or _flag(meta.get("published")) is False
+        url = _url(meta, file.rel, date, config, warn)
+    else:
+        draft = site.unpublished(file.rel, meta)
+        meta["@categories"] = categories
+        url = site.post_url(file.rel, meta, lambda message: warn(message, "permalink"))
+        if "{%" in body or "{{" in body:  # name every template tag feedpub cannot render
+            first = data.decode("utf-8", "replace").count("\n") - body.count("\n")
+            site.render_body(
+                body,
+                file.rel,
+                url,
+                title,
+                lambda message, line: warn(message, "body", first + line),
+            )
     return Post(
         source=file.rel,
-        title=_title(meta.get("title"), stem, warn),
+        title=title,
         date=date,
-        updated=_updated(meta, config, warn),
-        categories=_categories(meta, config, warn),
-        tags=_capped(_names(meta.get("tags"), "tags", warn), "tags", warn),
-        # Every item names an author: readers that copy the feed's onto items and readers that
-        # do not then show the same thing.
-        author=_text(meta.get("author"), "author", warn) or config.author or config.title,
-        thumbnail=_thumbnail(meta, config, warn),
-        summary=_text(meta.get("description") or meta.get("excerpt"), "description", warn),
-        draft=_flag(meta.get("draft")) is True or _flag(meta.get("published")) is False,
-        url=_url(meta, file.rel, date, config, warn),
+        updated=updated,
+        categories=categories,
+        tags=tags,
+        author=author,
+        thumbnail=thumbnail,
+        summary=summary,
+        draft=draft,
+        url=url,
         body_format=BodyFormat.HTML if _HTML_START.match(body) else BodyFormat.MARKDOWN,
         digest=hashlib.blake2b(data, digest_size=16).hexdigest(),
     )
@@ -152,8 +179,25 @@ def _title(value: object, stem: str, warn: Warn) -> str:
     return clean(stem, "title", warn) or stem
 
 
+def _saved(file: SourceFile) -> dt.datetime:
+    return dt.datetime.fromtimestamp(file.mtime_ns // 1_000_000_000, dt.UTC)
+
+
+def _site_date(meta: dict[str, Any], file: SourceFile, warn: Warn) -> dt.datetime:
+    """The date the site's generator gives the post (front matter, file name or file time)."""
+    date: dt.datetime = meta["@date"]
+    if meta["@date_source"] == "file time":
+        why = (
+            "no date"
+            if meta.get("date") in (None, "")
+            else f"date {str(meta['date'])[:40]!r} is unreadable"
+        )
+        warn(f"{why}; using the file's modification time ({date:%Y-%m-%d %H:%M:%S %Z})", "date")
+    return date
+
+
 def _date(meta: dict[str, Any], file: SourceFile, config: Config, warn: Warn) -> dt.datetime:
-    saved = dt.datetime.fromtimestamp(file.mtime_ns // 1_000_000_000, dt.UTC)
+    saved = _saved(file)
     value = meta.get("date")
     if value is None:
         warn(f"no date; using the file's modification time ({saved:%Y-%m-%d %H:%M:%S} UTC)", "date")

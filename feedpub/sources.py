@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -32,8 +33,11 @@ class SourceFile:
     inode: int
 
 
-def find_posts(root: Path) -> tuple[list[SourceFile], list[Problem]]:
-    """Every `*.md`/`*.markdown` under `root`, sorted by path.
+def find_posts(
+    root: Path, keep: Callable[[str, bool], bool] | None = None
+) -> tuple[list[SourceFile], list[Problem]]:
+    """Every `*.md`/`*.markdown` under `root`, sorted by path (in site mode: the files and
+    folders `keep(rel, is_folder)` chooses, which the site's generator reads as posts).
 
     Hidden files and folders are ignored. Symlinks are followed only while they
     stay inside `root`, so a post folder written by many people cannot make
@@ -60,6 +64,11 @@ def find_posts(root: Path) -> tuple[list[SourceFile], list[Problem]]:
             entry_rel = f"{rel}/{entry.name}" if rel else entry.name
             is_post = entry.name.lower().endswith(POST_SUFFIXES)
             try:
+                if keep is not None:
+                    is_folder = entry.is_dir()
+                    if not keep(entry_rel, is_folder):
+                        continue
+                    is_post = not is_folder
                 if not _is_utf8(entry.name):
                     # Its name could not go into a URL, a feed or a report: say so and go on.
                     shown = entry_rel.encode("utf-8", "surrogateescape").decode(

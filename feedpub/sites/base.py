@@ -1,0 +1,156 @@
+"""What every generator's site description offers the reader, builder and CLI.
+
+A `Site` is a frozen value read once from the site's `_config.yml`: it is sent to
+worker processes with the `Config`, and its fingerprint invalidates the
+incremental state whenever the site's configuration changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from .tags import TagWarn
+
+Warn = Callable[[str], None]
+POST_SUFFIXES = (".md", ".markdown", ".mkd", ".mkdn", ".mkdown", ".html", ".htm")
+"""Posts both generators render (Markdown through their renderer, HTML as it is)."""
+_TOKEN = re.compile(r":(\w*[^_\W])")
+
+
+def read_site_config(file: Path) -> dict[str, Any]:
+    """The generator's `_config.yml` as a mapping; an unreadable file is a ConfigError."""
+    try:
+        data = yaml.safe_load(file.read_text("utf-8"))
+    except OSError as e:
+        raise ConfigError(f"{file}: cannot read: {e.strerror}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{file}: not valid YAML: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: must be a mapping of settings")
+    return data
+
+
+def text(value: object, default: str = "") -> str:
+    """A config value as text: strings as they are, numbers as their digits, else `default`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return default
+
+
+def name_of(value: object) -> str:
+    """An author given as text or as {name: …}."""
+    if isinstance(value, Mapping):
+        return text(value.get("name"))
+    return text(value)
+
+
+def mapping(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """The parts of a generator's configuration that decide URLs, dates and what is published."""
+
+    root: Path
+    settings: Mapping[str, Any] = field(repr=False)
+    """The generator's `_config.yml`, as read."""
+    zone: ZoneInfo
+    """The zone dates without offsets are in, and URL dates are written in."""
+
+    kind = "site"
+
+    def fingerprint(self) -> str:
+        from .clock import machine_zone_name  # wall clocks are read in it
+
+        blob = json.dumps(
+            [self.kind, str(self.root), self.settings, str(self.zone), machine_zone_name()],
+            default=str,
+            sort_keys=True,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    # The hooks the subclasses fill in; each docstring says who calls it.
+
+    def describe(self) -> str:
+        """The summary's first line: what was detected and its URLs."""
+        raise NotImplementedError
+
+    def config_values(self) -> dict[str, Any]:
+        """feedpub `Config` values this site implies (a `feedpub.toml` and options win)."""
+        raise NotImplementedError
+
+    def keep(self, rel: str, folder: bool) -> bool:
+        """Whether the scan of `Config.posts` looks at this file or into this folder."""
+        raise NotImplementedError
+
+    def front_matter(self, rel: str, meta: dict[str, Any], saved: dt.datetime) -> dict[str, Any]:
+        """The post's front matter as the generator sees it, with feedpub's keys filled in:
+        `date` (an aware datetime), `categories`, `tags`, `title` and, for the URL, `@url`.
+        `saved` is the file's modification time (the generators' last resort for a date)."""
+        raise NotImplementedError
+
+    def unpublished(self, rel: str, meta: Mapping[str, Any]) -> bool:
+        raise NotImplementedError
+
+    def post_url(self, rel: str, meta: Mapping[str, Any], warn: Warn) -> str:
+        """The post's absolute URL, from `front_matter`'s result."""
+        raise NotImplementedError
+
+    def publishes_future(self) -> bool:
+        """Whether posts dated after the build are published (Hexo's and Jekyll's `future`)."""
+        return bool(self.settings.get("future", False))
+
+    def category_directory(self, node: tuple[str, ...]) -> tuple[str, ...] | None:
+        """Folder segments of a category's feed (and page), or None for feedpub's own."""
+        return None
+
+    def render_body(
+        self, body: str, rel: str, url: str, title: str, warn: TagWarn | None = None
+    ) -> str:
+        """The body with the generator's template tags rendered (see tags.py)."""
+        raise NotImplementedError
+
+    def shared_urls(self, url: str, sources: list[str], taken: set[str]) -> dict[str, str] | None:
+        """The URLs the generator gives posts that would share `url` (None: no rule of its
+        own, so feedpub's suffixes apply). `taken` holds every URL the site's posts have."""
+        return None
+
+    def code_folder(self) -> Path | None:
+        """Where Hexo's `{% include_code %}` finds files (`code_dir` in the source folder)."""
+        return None
+
+    def post_folder(self, rel: str) -> Path | None:
+        """The folder of the post's own files on disk (Hexo's post asset folder), if any."""
+        return None
+
+    def asset_base(self, url: str) -> str:
+        """The URL relative references in the body resolve against."""
+        return url
+
+
+def tokens_in(rule: str) -> list[str]:
+    """The `:name` tokens of a Hexo-style rule."""
+    return _TOKEN.findall(rule)
+
+
+def fill(rule: str, values: Mapping[str, str]) -> str:
+    """Replace every `:name` token (a missing one by ''; the caller warns)."""
+    return _TOKEN.sub(lambda m: values.get(m.group(1), ""), rule)

@@ -1,0 +1,284 @@
+"""A Jekyll 4 site: `_config.yml`, `_posts/` (also below other folders), as Jekyll builds it.
+
+Jekyll's rules, as its Document and URL classes apply them:
+
+- Only files named `YYYY-MM-DD-slug.ext` in a `_posts` folder are posts; the folders
+  above `_posts` are categories, joined by the front matter's `categories` (a string
+  is split on spaces) and `category`; front-matter `defaults` apply by path and type.
+- `:title` is the file's slug (or the front matter's `slug`) in Jekyll's "pretty"
+  slugify, case kept; `:slug` the default slugify; dates are in `timezone`.
+- A post without `title` is titled from its slug ("version-3-released" → "Version 3 Released").
+- `permalink` is a style (`date`, `pretty`, `ordinal`, `weekdate`, `none`) or a template;
+  `collections.posts.permalink` and a post's own `permalink` win.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import posixpath
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..dates import DateError
+from ..errors import ConfigError
+from ..urls import site_url
+from . import tags
+from .base import POST_SUFFIXES, Site, Warn, mapping, name_of, read_site_config, text
+from .clock import jekyll_date, zone_or_machine
+
+if TYPE_CHECKING:
+    from .tags import TagWarn
+from .slugs import jekyll_slugify
+
+STYLES = {
+    "date": "/:categories/:year/:month/:day/:title:output_ext",
+    "pretty": "/:categories/:year/:month/:day/:title/",
+    "ordinal": "/:categories/:year/:y_day/:title:output_ext",
+    "weekdate": "/:categories/:year/W:week/:short_day/:title:output_ext",
+    "none": "/:categories/:title:output_ext",
+}
+_DATED = re.compile(r"^(\d{2,4}-\d{1,2}-\d{1,2})-([^/]*)(\.[^.]+)$")
+_EXCLUDED = (
+    ".sass-cache", ".jekyll-cache", "gemfiles", "Gemfile", "Gemfile.lock", "node_modules",
+    "vendor/bundle", "vendor/cache", "vendor/gems", "vendor/ruby",
+)  # fmt: skip
+_TOKEN = re.compile(r":([a-z_]+)")
+
+
+@dataclass(frozen=True, slots=True)
+class JekyllSite(Site):
+    kind = "Jekyll"
+
+    @classmethod
+    def load(cls, root: Path) -> JekyllSite:
+        settings = read_site_config(root / "_config.yml")
+        try:
+            zone = zone_or_machine(settings.get("timezone"))
+        except DateError as e:
+            raise ConfigError(f"{root / '_config.yml'}: {e}") from None
+        return cls(root, settings, zone)
+
+    def get(self, key: str, default: Any) -> Any:
+        value = self.settings.get(key)
+        return default if value is None else value
+
+    @property
+    def base_url(self) -> str:
+        url = text(self.get("url", "")).rstrip("/") or "http://localhost:4000"
+        baseurl = text(self.get("baseurl", "")).strip("/")
+        return f"{url}/{baseurl}/" if baseurl else f"{url}/"
+
+    @property
+    def permalink(self) -> str:
+        collection = mapping(mapping(self.get("collections", {})).get("posts"))
+        rule = text(collection.get("permalink")) or text(self.get("permalink", "date")) or "date"
+        return STYLES.get(rule, rule)
+
+    @property
+    def source(self) -> Path:
+        return self.root / text(self.get("source", "."), ".")
+
+    def describe(self) -> str:
+        return f"Jekyll site at {self.root}: {self.base_url}, permalink {self.permalink}"
+
+    def config_values(self) -> dict[str, Any]:
+        feed = mapping(self.settings.get("feed"))
+        values: dict[str, Any] = {
+            "title": text(self.get("title", "")) or text(self.get("name", "")) or "Jekyll",
+            "description": text(self.get("description", "")),
+            "base_url": self.base_url,
+            "language": text(self.get("lang", "en"), "en") or "en",
+            "author": name_of(self.get("author", "")),
+            "timezone": str(self.zone),
+            "posts": str(self.source),
+            "static": str(self.source),
+            "output": str(self.root / text(self.get("destination", "_site"), "_site")),
+            "categories": "flat",
+        }
+        if isinstance(feed.get("posts_limit"), int) and feed["posts_limit"] > 0:
+            values["limit"] = feed["posts_limit"]
+        if feed.get("excerpt_only") is True:
+            values["content"] = "summary"
+        return values
+
+    def publishes_future(self) -> bool:
+        return self.get("future", False) is True
+
+    # --- which files are posts --------------------------------------------------------
+
+    def keep(self, rel: str, folder: bool) -> bool:
+        name = posixpath.basename(rel)
+        excluded = [text(e).strip("/") for e in self.get("exclude", []) if text(e)]
+        if any(rel == e or fnmatch.fnmatch(rel, e) for e in (*_EXCLUDED, *excluded)):
+            return False
+        destination = text(self.get("destination", "_site"), "_site").strip("/")
+        if rel == destination:
+            return False
+        if folder:
+            return (
+                not name.startswith(("_", "."))
+                or name in ("_posts", "_drafts")
+                or "/_posts/" in f"/{rel}/"
+            )
+        parts = rel.split("/")
+        if "_posts" not in parts[:-1] and "_drafts" not in parts[:-1]:
+            return False
+        if not name.lower().endswith(POST_SUFFIXES):
+            return False
+        return "_drafts" in parts[:-1] or bool(_DATED.match(name))
+
+    def unpublished(self, rel: str, meta: Mapping[str, Any]) -> bool:
+        if "_drafts" in rel.split("/")[:-1] and self.get("show_drafts", False) is not True:
+            return True
+        return meta.get("published") is False and self.get("unpublished", False) is not True
+
+    # --- front matter -----------------------------------------------------------------
+
+    def defaults_for(self, rel: str) -> dict[str, Any]:
+        """The `defaults` whose scope covers this post, the most specific last."""
+        found: list[tuple[int, int, int, dict[str, Any]]] = []
+        for index, entry in enumerate(self.get("defaults", []) or []):
+            if not isinstance(entry, Mapping):
+                continue
+            scope = mapping(entry.get("scope"))
+            path = text(scope.get("path")).strip("/")
+            kind = text(scope.get("type"))
+            if kind and kind not in ("posts", "drafts" if "_drafts/" in rel else "posts"):
+                continue
+            if path and not (
+                rel == path or rel.startswith(path + "/") or fnmatch.fnmatch(rel, path + "*")
+            ):
+                continue
+            found.append(
+                (
+                    len(path.split("/")) if path else 0,
+                    1 if kind else 0,
+                    index,
+                    mapping(entry.get("values")),
+                )
+            )
+        merged: dict[str, Any] = {}
+        for *_, values in sorted(found, key=lambda f: f[:3]):
+            merged.update(values)
+        return merged
+
+    def front_matter(self, rel: str, meta: dict[str, Any], saved: dt.datetime) -> dict[str, Any]:
+        defaults = self.defaults_for(rel)
+        folder_categories = self._folder_categories(rel)
+        categories = list(folder_categories)
+        for source in (defaults, meta):
+            value = source.get("categories")
+            if isinstance(value, str):
+                value = value.split()
+            if isinstance(value, list):
+                categories += [v for v in value if v not in categories]
+        meta = {**defaults, **meta}
+        single = meta.get("category")
+        if single is not None:
+            categories += single if isinstance(single, list) else [single]
+        names = list(dict.fromkeys(text(c) if not isinstance(c, list) else "" for c in categories))
+        meta["categories"] = [n for n in names if n]
+        meta.pop("category", None)
+        tags_value = meta.get("tags", meta.get("tag"))
+        meta["tags"] = tags_value.split() if isinstance(tags_value, str) else tags_value
+        name = posixpath.basename(rel)
+        dated = _DATED.match(name)
+        slug = (dated.group(2) if dated else posixpath.splitext(name)[0]).rstrip(".")
+        meta["@slug"] = slug
+        if "title" not in meta or meta["title"] is None:
+            meta["title"] = " ".join(w.capitalize() for w in slug.split("-"))
+        meta["@date"], meta["@date_source"] = self._date(meta.get("date"), dated, saved)
+        return meta
+
+    def _folder_categories(self, rel: str) -> list[str]:
+        parts = rel.split("/")[:-1]
+        for special in ("_posts", "_drafts"):
+            if special in parts:
+                return [p for p in parts[: parts.index(special)] if p]
+        return []
+
+    def _date(
+        self, value: object, dated: re.Match[str] | None, saved: dt.datetime
+    ) -> tuple[dt.datetime, str]:
+        if value not in (None, ""):
+            try:
+                return jekyll_date(value, self.zone), "front matter"
+            except DateError:
+                pass  # Jekyll stops the build here; feedpub falls back and warns
+        if dated:
+            try:
+                return jekyll_date(dated.group(1), self.zone), "file name"
+            except DateError:
+                pass
+        return saved.astimezone(self.zone), "file time"
+
+    # --- URLs -------------------------------------------------------------------------
+
+    def post_url(self, rel: str, meta: Mapping[str, Any], warn: Warn) -> str:
+        own = meta.get("permalink")
+        rule = own if isinstance(own, str) and own else self.permalink
+        values = self._tokens(rel, meta)
+        unknown: list[str] = []
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            for key in (name, name[:-1]) if name.endswith("_") else (name,):
+                if key in values:
+                    return values[key] + ("_" if key != name else "")
+            unknown.append(name)
+            return ""
+
+        path = _TOKEN.sub(replace, rule)
+        if unknown:
+            warn(f"permalink tokens Jekyll does not know: {', '.join(':' + t for t in unknown)}")
+        path = ("/" + path).replace("..", "/").replace("./", "")
+        path = re.sub("/{2,}", "/", path)
+        return site_url(self.base_url, path)
+
+    def _tokens(self, rel: str, meta: Mapping[str, Any]) -> dict[str, str]:
+        date: dt.datetime = meta["@date"].astimezone(self.zone)
+        slug = text(meta.get("slug")) or meta["@slug"]
+        base = posixpath.splitext(posixpath.basename(rel))[0]
+        categories = [text(c) for c in meta.get("categories") or []]
+        relative = posixpath.splitext(rel)[0].replace("_posts", "", 1).rstrip(".")
+        return {
+            "collection": "posts",
+            "name": jekyll_slugify(base),
+            "title": jekyll_slugify(slug, "pretty", cased=True),
+            "slug": jekyll_slugify(slug),
+            "categories": "/".join(dict.fromkeys(c.lower() for c in categories)),
+            "slugified_categories": "/".join(dict.fromkeys(jekyll_slugify(c) for c in categories)),
+            "year": date.strftime("%Y"),
+            "month": date.strftime("%m"),
+            "day": date.strftime("%d"),
+            "hour": date.strftime("%H"),
+            "minute": date.strftime("%M"),
+            "second": date.strftime("%S"),
+            "i_day": str(date.day),
+            "i_month": str(date.month),
+            "short_month": date.strftime("%b"),
+            "long_month": date.strftime("%B"),
+            "short_year": date.strftime("%y"),
+            "w_year": date.strftime("%G"),
+            "week": date.strftime("%V"),
+            "w_day": date.strftime("%u"),
+            "short_day": date.strftime("%a"),
+            "long_day": date.strftime("%A"),
+            "y_day": date.strftime("%j"),
+            "output_ext": ".html",
+            "path": relative,
+        }
+
+    def render_body(
+        self, body: str, rel: str, url: str, title: str, warn: TagWarn | None = None
+    ) -> str:
+        body = tags.render_jekyll(body, tags.Context(self, rel, url, url, title), warn)
+        separator = self.get("excerpt_separator", "\n\n")
+        if isinstance(separator, str) and separator and separator in body.strip("\n"):
+            head, rest = body.strip("\n").split(separator, 1)
+            body = f"{head}\n\n<!-- more -->\n\n{rest}"
+        return body

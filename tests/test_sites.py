@@ -1,0 +1,517 @@
+"""The site-mode building blocks, table by table. The expected values in the slug and
+abbrlink tables are what hexo-util 4, hexo-abbrlink 2.2.1 and Jekyll 4.3.1 return for the
+same input (run by hand: node -e 'require("hexo-util").slugize(…)', ruby -rjekyll)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from feedpub.dates import DateError
+from feedpub.sites import detect
+from feedpub.sites.abbrlink import abbrlink
+from feedpub.sites.clock import hexo_date, jekyll_date
+from feedpub.sites.hexo import HexoSite
+from feedpub.sites.jekyll import JekyllSite
+from feedpub.sites.slugs import hexo_slugize, jekyll_slugify
+from feedpub.sites.tags import Context, no_template_markers, render_hexo, render_jekyll
+
+UTC = ZoneInfo("UTC")
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+LA = ZoneInfo("America/Los_Angeles")
+
+
+@pytest.mark.parametrize(
+    ("text", "plain", "lower"),
+    [
+        ("Hello World", "Hello-World", "hello-world"),
+        ("新媒体", "新媒体", "新媒体"),
+        ("a/b c", "a-b-c", "a-b-c"),
+        ("—— 前沿 ——", "——-前沿-——", "——-前沿-——"),
+        ("C++ & Rust", "C-Rust", "c-rust"),
+        ("Ünïcode Æon", "Unicode-AEon", "unicode-aeon"),
+        ("  --x--  ", "x", "x"),
+        ("Foo_Bar.baz", "Foo-Bar-baz", "foo-bar-baz"),
+        ("ß Øre Łódź ﬁ ①", "s-Ore-Lodz-ﬁ-①", "s-ore-lodz-ﬁ-①"),
+    ],
+)
+def test_hexo_slugize(text: str, plain: str, lower: str) -> None:
+    assert hexo_slugize(text) == plain
+    assert hexo_slugize(text, 1) == lower
+    assert hexo_slugize(text, 2) == plain.upper()
+
+
+@pytest.mark.parametrize(
+    ("text", "default", "pretty_cased"),
+    [
+        ("Hello World", "hello-world", "Hello-World"),
+        ("新媒体", "新媒体", "新媒体"),
+        ("a/b c", "a-b-c", "a-b-c"),
+        ("—— 前沿 ——", "前沿", "前沿"),
+        ("C++ & Rust", "c-rust", "C++-&-Rust"),
+        ("Ünïcode Æon", "ünïcode-æon", "Ünïcode-Æon"),
+        ("  --x--  ", "x", "x"),
+        ("Foo_Bar.baz", "foo-bar-baz", "Foo_Bar.baz"),
+    ],
+)
+def test_jekyll_slugify(text: str, default: str, pretty_cased: str) -> None:
+    assert jekyll_slugify(text) == default
+    assert jekyll_slugify(text, "pretty", cased=True) == pretty_cased
+
+
+@pytest.mark.parametrize(
+    ("title", "hex16", "dec16", "dec32"),
+    [
+        ("河南省委书记：疫情不在本月解决，将造成极大被动", "fe66", "65126", "317783694"),
+        ("Hello", "f353", "62291", "4157704578"),
+        ("", "0", "0", "0"),
+        ("😀 emoji", "60e8", "24808", "3848022191"),
+    ],
+)
+def test_abbrlink(title: str, hex16: str, dec16: str, dec32: str) -> None:
+    assert abbrlink(title, "crc16", "hex") == hex16
+    assert abbrlink(title, "crc16", "dec") == dec16
+    assert abbrlink(title, "crc32", "dec") == dec32
+    assert abbrlink(title, "crc32", "hex") == format(int(dec32), "x")
+
+
+@pytest.mark.parametrize(
+    ("value", "site", "machine", "expected"),
+    [
+        # A YAML timestamp without offset: its wall clock, in `timezone` (else the machine's).
+        (dt.datetime(2021, 3, 22, 4, 50, 47), SHANGHAI, UTC, "2021-03-22T04:50:47+08:00"),
+        (dt.datetime(2021, 3, 22, 4, 50, 47), None, SHANGHAI, "2021-03-22T04:50:47+08:00"),
+        # With an offset, Hexo keeps the UTC wall clock and places it in `timezone`.
+        (
+            dt.datetime(2018, 12, 31, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=9))),
+            None,
+            UTC,
+            "2018-12-31T14:30:00+00:00",
+        ),
+        # Text is read as JavaScript's Date reads it, then moved into `timezone`.
+        ("Mon, 09 Aug 2021 08:36:33 GMT", None, UTC, "2021-08-09T08:36:33+00:00"),
+        ("Mon, 09 Aug 2021 08:36:33 GMT", SHANGHAI, UTC, "2021-08-09T00:36:33+00:00"),
+        (dt.date(2019, 6, 19), SHANGHAI, UTC, "2019-06-19T00:00:00+08:00"),
+    ],
+)
+def test_hexo_dates(value: object, site: ZoneInfo | None, machine: ZoneInfo, expected: str) -> None:
+    assert hexo_date(value, site, machine) == dt.datetime.fromisoformat(expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (dt.datetime(2013, 5, 6, 2, 12, 52), "2013-05-05T19:12:52-07:00"),  # Psych: UTC
+        ("2013-05-06 02:12:52", "2013-05-06T02:12:52-07:00"),  # a string: the site's zone
+        (
+            dt.datetime(2013, 5, 6, 2, 12, 52, tzinfo=dt.timezone(dt.timedelta(hours=2))),
+            "2013-05-05T17:12:52-07:00",
+        ),
+        (dt.date(2014, 1, 1), "2014-01-01T00:00:00-08:00"),
+    ],
+)
+def test_jekyll_dates(value: object, expected: str) -> None:
+    assert jekyll_date(value, LA) == dt.datetime.fromisoformat(expected)
+
+
+def test_unreadable_dates_raise() -> None:
+    with pytest.raises(DateError):
+        hexo_date("Invalid Date", None, UTC)
+    with pytest.raises(DateError):
+        jekyll_date("someday", LA)
+
+
+def hexo_site(tmp_path: Path, **settings: Any) -> HexoSite:
+    (tmp_path / "source" / "_posts").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "_config.yml").write_text(json.dumps(settings), "utf-8")
+    return HexoSite.load(tmp_path)
+
+
+def jekyll_site(tmp_path: Path, **settings: Any) -> JekyllSite:
+    (tmp_path / "_posts").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "_config.yml").write_text(json.dumps(settings), "utf-8")
+    return JekyllSite.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("new_post_name", "rel", "expected"),
+    [
+        (":title.md", "_posts/新媒体/观察者网/首页/x.md", {"title": "新媒体/观察者网/首页/x"}),
+        (
+            ":year-:month-:day-:title.md",
+            "_posts/2019-06-19-version-3-released.md",
+            {"year": "2019", "month": "06", "day": "19", "title": "version-3-released"},
+        ),
+        # A path the pattern does not match: Hexo's slugize of the whole path.
+        (
+            ":year-:month-:day-:title.md",
+            "_posts/2020/spring/nested post.md",
+            {"title": "2020-spring-nested-post"},
+        ),
+        (
+            ":year/:i_month/:i_day/:title.md",
+            "_posts/2020/4/1/x.md",
+            {"year": "2020", "i_month": "4", "i_day": "1", "title": "x"},
+        ),
+    ],
+)
+def test_hexo_file_names(
+    tmp_path: Path, new_post_name: str, rel: str, expected: dict[str, str]
+) -> None:
+    assert hexo_site(tmp_path, new_post_name=new_post_name).filename_info(rel) == expected
+
+
+def hexo_url(site: HexoSite, rel: str, **meta: Any) -> str:
+    saved = dt.datetime(2024, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+    warnings: list[str] = []
+    data = site.front_matter(rel, meta, saved)
+    data["@categories"] = meta.get("@categories", ())
+    return site.post_url(rel, data, warnings.append)
+
+
+@pytest.mark.parametrize(
+    ("settings", "rel", "meta", "url"),
+    [
+        (
+            {},
+            "_posts/a b.md",
+            {"date": "2021-08-09 10:00:00"},
+            "http://example.com/2021/08/09/a%20b/",
+        ),
+        (
+            {"url": "https://x.org/blog", "permalink": ":year/:i_month/:i_day/:name.html"},
+            "_posts/dir/post.md",
+            {"date": dt.date(2021, 8, 9)},
+            "https://x.org/blog/2021/8/9/post.html",
+        ),
+        (
+            {"permalink": ":category/:post_title/", "default_category": "misc"},
+            "_posts/p.md",
+            {"title": "Hello World", "date": dt.date(2021, 1, 1)},
+            "http://example.com/misc/hello-world/",
+        ),
+        (
+            {"permalink": ":category/:title/", "category_map": {"新闻": "news"}},
+            "_posts/p.md",
+            {"date": dt.date(2021, 1, 1), "@categories": (("新闻", "Sub Cat"),)},
+            "http://example.com/news/Sub-Cat/p/",
+        ),
+        (
+            {"permalink": ":lang/:title/", "permalink_defaults": {"lang": "en"}},
+            "_posts/p.md",
+            {"date": dt.date(2021, 1, 1)},
+            "http://example.com/en/p/",
+        ),
+        (
+            {"permalink": ":lang/:title/", "permalink_defaults": {"lang": "en"}},
+            "_posts/p.md",
+            {"date": dt.date(2021, 1, 1), "lang": "zh"},
+            "http://example.com/zh/p/",
+        ),
+        (
+            {"permalink": ":title.html", "pretty_urls": {"trailing_html": False}},
+            "_posts/p.md",
+            {"date": dt.date(2021, 1, 1)},
+            "http://example.com/p",
+        ),
+        (
+            {"permalink": ":title/index.html", "pretty_urls": {"trailing_index": False}},
+            "_posts/p.md",
+            {"date": dt.date(2021, 1, 1)},
+            "http://example.com/p/",
+        ),
+        (
+            {"permalink": "p/:abbrlink.html", "abbrlink": {"alg": "crc32", "rep": "hex"}},
+            "_posts/p.md",
+            {"title": "Hello", "date": dt.date(2021, 1, 1)},
+            "http://example.com/p/f7d18982.html",
+        ),
+        (
+            {"permalink": "p/:abbrlink.html"},
+            "_posts/p.md",
+            {"title": "Hello", "abbrlink": "mine", "date": dt.date(2021, 1, 1)},
+            "http://example.com/p/mine.html",
+        ),
+        (
+            {"post_asset_folder": True, "permalink": ":title"},
+            "_posts/p.md",
+            {"date": dt.date(2021, 1, 1)},
+            "http://example.com/p/",
+        ),
+        (
+            {},
+            "_posts/p.md",
+            {"permalink": "about/me/", "date": dt.date(2021, 1, 1)},
+            "http://example.com/about/me/",
+        ),
+        (
+            {"permalink": ":year/:month/:day/:hour:minute:second-:timestamp/"},
+            "_posts/p.md",
+            {"date": "2021-08-09 10:11:12"},
+            "http://example.com/2021/08/09/101112-1628503872/",
+        ),
+    ],
+)
+def test_hexo_permalinks(
+    tmp_path: Path, settings: dict[str, Any], rel: str, meta: dict[str, Any], url: str
+) -> None:
+    assert hexo_url(hexo_site(tmp_path, timezone="UTC", **settings), rel, **meta) == url
+
+
+@pytest.mark.parametrize(
+    ("rel", "folder", "kept"),
+    [
+        ("_posts", True, True),
+        ("_drafts", True, True),
+        ("about", True, False),
+        ("_posts/a.md", False, True),
+        ("_posts/a.html", False, True),
+        ("_posts/_hidden.md", False, False),
+        ("_posts/.x.md", False, False),
+        ("_posts/a.md~", False, False),
+        ("_posts/img.png", False, False),
+    ],
+)
+def test_hexo_posts_are_what_hexo_reads(tmp_path: Path, rel: str, folder: bool, kept: bool) -> None:
+    assert hexo_site(tmp_path).keep(rel, folder) is kept
+
+
+def test_hexo_drafts_and_future(tmp_path: Path) -> None:
+    site = hexo_site(tmp_path)
+    assert site.unpublished("_drafts/a.md", {}) and site.unpublished(
+        "_posts/a.md", {"published": False}
+    )
+    assert not site.unpublished("_posts/a.md", {"draft": True})  # not a key Hexo knows
+    assert site.publishes_future()
+    shown = hexo_site(tmp_path / "b", render_drafts=True, future=False)
+    assert not shown.unpublished("_drafts/a.md", {}) and not shown.publishes_future()
+
+
+def test_hexo_category_pages(tmp_path: Path) -> None:
+    site = hexo_site(
+        tmp_path, category_dir="topics", category_map={"新闻": "news"}, filename_case=1
+    )
+    assert site.category_directory(("新闻", "Big Data")) == ("topics", "news", "big-data")
+    assert site.category_directory(("???",)) is None  # feedpub's own safe folder then
+
+
+def test_hexo_config_values(tmp_path: Path) -> None:
+    site = hexo_site(
+        tmp_path,
+        title="T",
+        subtitle="S",
+        url="https://x.org/",
+        language=["zh-CN", "en"],
+        author={"name": "A"},
+        public_dir="www",
+        feed={"type": ["atom", "rss2"], "limit": 0, "content": False},
+    )
+    values = site.config_values()
+    assert values["title"] == "T" and values["description"] == "S"
+    assert values["base_url"] == "https://x.org/" and values["language"] == "zh-CN"
+    assert values["author"] == "A" and values["output"] == str(tmp_path / "www")
+    assert values["formats"] == ["atom", "rss"] and values["limit"] > 10**6
+    assert values["content"] == "summary"
+
+
+def jekyll_url(site: JekyllSite, rel: str, **meta: Any) -> str:
+    saved = dt.datetime(2024, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+    return site.post_url(rel, site.front_matter(rel, meta, saved), lambda m: None)
+
+
+@pytest.mark.parametrize(
+    ("settings", "rel", "meta", "url"),
+    [
+        ({}, "_posts/2013-05-06-a-b.md", {}, "http://localhost:4000/2013/05/06/a-b.html"),
+        (
+            {"permalink": "pretty"},
+            "news/_posts/2013-05-06-a.md",
+            {"categories": "X Y"},
+            "http://localhost:4000/news/x/y/2013/05/06/a/",
+        ),
+        (
+            {"permalink": "ordinal"},
+            "_posts/2024-02-29-Leap Day.md",
+            {},
+            "http://localhost:4000/2024/060/Leap-Day.html",
+        ),
+        (
+            {"permalink": "weekdate"},
+            "_posts/2021-01-01-w.md",
+            {},
+            "http://localhost:4000/2021/W53/Fri/w.html",
+        ),
+        (
+            {"permalink": "none"},
+            "_posts/2021-01-01-n.md",
+            {"category": "Big Cat"},
+            "http://localhost:4000/big%20cat/n.html",
+        ),
+        (
+            {
+                "url": "https://x.org",
+                "baseurl": "/p",
+                "collections": {"posts": {"permalink": "/n/:year/:title/"}},
+            },
+            "_posts/2021-01-01-x.md",
+            {"slug": "My Slug"},
+            "https://x.org/p/n/2021/My-Slug/",
+        ),
+        (
+            {},
+            "_posts/2021-01-01-x.md",
+            {"permalink": "/own/:slug/"},
+            "http://localhost:4000/own/x/",
+        ),
+        (
+            {"permalink": "/:short_year/:i_month/:i_day/:y_day/:slug:output_ext"},
+            "_posts/2021-02-03-Some Thing.md",
+            {},
+            "http://localhost:4000/21/2/3/034/some-thing.html",
+        ),
+    ],
+)
+def test_jekyll_permalinks(
+    tmp_path: Path, settings: dict[str, Any], rel: str, meta: dict[str, Any], url: str
+) -> None:
+    assert jekyll_url(jekyll_site(tmp_path, timezone="UTC", **settings), rel, **meta) == url
+
+
+def test_jekyll_front_matter(tmp_path: Path) -> None:
+    site = jekyll_site(
+        tmp_path,
+        timezone="UTC",
+        defaults=[
+            {"scope": {"path": ""}, "values": {"author": "Everyone"}},
+            {"scope": {"path": "releases", "type": "posts"}, "values": {"author": "Release team"}},
+        ],
+    )
+    saved = dt.datetime(2024, 2, 3, tzinfo=dt.UTC)
+    meta = site.front_matter(
+        "releases/_posts/2015-03-04-v2.md",
+        {"categories": "a b", "category": "c", "tags": "x y"},
+        saved,
+    )
+    assert meta["categories"] == ["releases", "a", "b", "c"]
+    assert meta["tags"] == ["x", "y"] and meta["author"] == "Release team"
+    assert meta["title"] == "V2"  # Jekyll titles a post from its slug
+    assert meta["@date"] == dt.datetime(2015, 3, 4, tzinfo=ZoneInfo("UTC"))
+    other = site.front_matter("_posts/2015-03-04-version-3-released.md", {}, saved)
+    assert other["author"] == "Everyone" and other["title"] == "Version 3 Released"
+    assert site.keep("_posts/2015-03-04-v.md", False) and not site.keep("_posts/undated.md", False)
+    assert not site.keep("_site", True) and not site.keep("node_modules", True)
+    assert site.unpublished("_drafts/x.md", {}) and site.unpublished(
+        "_posts/x.md", {"published": False}
+    )
+    assert not site.publishes_future()
+
+
+def context(site: Any, url: str = "https://x.org/p/") -> Context:
+    return Context(site, "_posts/p.md", url, url)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("{% youtube abc123 %}", 'href="https://www.youtube.com/watch?v=abc123"'),
+        ("{% youtube PLxyz playlist %}", 'href="https://www.youtube.com/playlist?list=PLxyz"'),
+        ("{% vimeo 76979871 %}", 'href="https://vimeo.com/76979871"'),
+        ("{% asset_path pic.png %}", "https://x.org/p/pic.png"),
+        (
+            "{% asset_link doc.pdf The manual %}",
+            '<a href="https://x.org/p/doc.pdf" title="The manual">The manual</a>',
+        ),
+        (
+            "{% codeblock lang:js %}\nlet a = '<b>';\n{% endcodeblock %}",
+            "let a = &#x27;&lt;b&gt;&#x27;;",
+        ),
+        ("{% raw %}{% not a tag %}{% endraw %}", "{% not a tag %}"),
+        ("{% blockquote %}\nQuote\n{% endblockquote %}", "<blockquote>\n\nQuote\n\n</blockquote>"),
+        (
+            "```\n{% raw %}kept in code{% endraw %}\n```",
+            "```\n{% raw %}kept in code{% endraw %}\n```",
+        ),
+        ("{# a Nunjucks comment #}text", "text"),
+        ("{% pullquote %}\nSaid\n{% endpullquote %}", '<blockquote class="pullquote">\n\nSaid'),
+        ("{% iframe https://x.org/embed 100% 300 %}", '<a href="https://x.org/embed">'),
+        ("{% url_for Docs /docs/ %}", '<a href="http://example.com/docs/">Docs</a>'),
+        (
+            "{% include_code Demo lang:py from:2 to:2 demo.py %}",
+            "<span>Demo</span></figcaption><pre><code>two</code>",
+        ),
+        ("Title: {{ title }}", "Title: The &lt;Post&gt;"),
+    ],
+)
+def test_hexo_tags(tmp_path: Path, body: str, expected: str) -> None:
+    site = hexo_site(tmp_path)
+    code = tmp_path / "source" / "downloads" / "code"
+    code.mkdir(parents=True)
+    (code / "demo.py").write_text("one\ntwo\nthree\n", "utf-8")
+    rendered = render_hexo(
+        body, Context(site, "_posts/p.md", "https://x.org/p/", "https://x.org/p/", "The <Post>")
+    )
+    assert expected in rendered
+
+
+def test_unknown_tags_keep_their_content_and_are_named_with_their_line(tmp_path: Path) -> None:
+    warnings: list[tuple[str, int]] = []
+    body = "intro\n\n{% note warn %}\nInside **it**.\n{% endnote %}\n{% gist 123 %}\n{{ page.x }}"
+    out = render_hexo(
+        body, context(hexo_site(tmp_path)), lambda m, line: warnings.append((m, line))
+    )
+    assert "Inside **it**." in out and "{%" not in out and "{{" not in out
+    assert [line for _, line in warnings] == [3, 6, 7]
+    assert "{% note %}" in warnings[0][0] and "content kept" in warnings[0][0]
+    assert "{% gist %}" in warnings[1][0] and "left out" in warnings[1][0]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("{{ site.url }}/x", "https://x.org/x"),
+        ("{{ site.baseurl }}", "/base"),
+        ("{{ site.title | escape }}", "Site"),
+        ("{% raw %}{{ page.title }}{% endraw %}", "{{ page.title }}"),
+        (
+            "{% highlight ruby linenos %}\nputs 1\n{% endhighlight %}",
+            "<pre><code>puts 1</code></pre>",
+        ),
+        ("{% comment %}gone{% endcomment %}kept", "kept"),
+        ("{%- if x -%}shown{%- endif -%}", "shown"),
+    ],
+)
+def test_jekyll_liquid(tmp_path: Path, body: str, expected: str) -> None:
+    site = jekyll_site(tmp_path, url="https://x.org", baseurl="/base", title="Site")
+    assert render_jekyll(body, context(site)) == expected or expected in render_jekyll(
+        body, context(site)
+    )
+
+
+def test_no_template_marker_survives() -> None:
+    assert (
+        no_template_markers("<code>{% x %} {{ y }}</code>")
+        == "<code>&#123;% x %} &#123;{ y }}</code>"
+    )
+
+
+@pytest.mark.parametrize(
+    ("files", "kind"),
+    [
+        ({"_config.yml": "", "source/_posts/a.md": ""}, HexoSite),
+        ({"_config.yml": "source_dir: src\n", "src/_posts/a.md": ""}, HexoSite),
+        ({"_config.yml": "", "package.json": '{"dependencies": {"hexo": "^8"}}'}, HexoSite),
+        ({"_config.yml": "", "_posts/2021-01-01-a.md": ""}, JekyllSite),
+        ({"_config.yml": ""}, None),
+        ({"source/_posts/a.md": ""}, None),
+    ],
+)
+def test_detect(tmp_path: Path, files: dict[str, str], kind: type | None) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, "utf-8")
+    assert detect(tmp_path) is kind
