@@ -14,7 +14,7 @@ from feedpub.config import load_config
 from feedpub.errors import ConfigError
 from feedpub.output import OutputFolder
 from feedpub.validation import validate_feed
-from tests.helpers import BASE_URL, WritePost, build, feed_files, parse_back
+from tests.helpers import BASE_URL, WritePost, build, feed_files, parse_back, run
 from tests.loopback import closed_port_url, recording_hub
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -294,3 +294,21 @@ def test_a_pending_list_that_cannot_be_saved_is_a_warning_not_a_failed_build(
     assert code == 0
     assert "cannot save the pings still to send" in err and "WebSub ping to" in err
     assert len(feed_files(out)) == 8  # site, 新媒体, 新媒体 › 首页, 编程: RSS and Atom
+
+
+def test_hexo_feed_hub_is_advertised_and_pinged_in_site_mode(tmp_path: Path) -> None:
+    site = tmp_path / "blog"
+    (site / "source" / "_posts").mkdir(parents=True)
+    (site / "source" / "_posts" / "a.md").write_text(
+        "---\ntitle: A\ndate: 2021-08-09 10:00:00\ncategories: [新媒体]\n---\nA\n", "utf-8"
+    )
+    with recording_hub() as hub:
+        (site / "_config.yml").write_text(
+            f"url: https://blog.example\ntimezone: UTC\nfeed:\n  type: atom\n  hub: {hub.url}\n",
+            "utf-8",
+        )
+        code, _, err = run("build", "--site", site)
+        assert code == 0, err
+        selves = self_links(site / "public")
+        assert hub.topics() == sorted(selves.values()) and len(selves) == 2
+    assert f'href="{hub.url}" rel="hub"' in (site / "public" / "atom.xml").read_text()
