@@ -8,6 +8,7 @@ Commands stay thin: everything they do is a call into `pipeline` or
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -393,34 +394,25 @@ def _read_feed(file: Path) -> bytes:
         raise click.BadParameter(f"cannot read {file}: {e.strerror}", param_hint="FILES") from None
 
 
+_SITE_OPTION = click.option("--site", "site_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Root of a Hexo or Jekyll site (as for build).")  # fmt: skip
+_CONFIG_OPTION = click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Configuration file (as for build).")  # fmt: skip
+
+
 @cli.command()
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Configuration file (default: ./feedpub.toml if it exists).",
-)
-@click.option(
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to serve (default: the configuration's output).",
-)
-@click.option(
-    "--posts",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of posts, for --watch (default: posts).",
-)
-@click.option(
-    "--port",
-    type=click.IntRange(0, 65535),
-    default=8000,
-    show_default=True,
-    help="Port on 127.0.0.1 (0: any free port).",
-)
+@_SITE_OPTION
+@_CONFIG_OPTION
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), help="Folder to serve (default: the configuration's output).")  # fmt: skip
+@click.option("--posts", type=click.Path(file_okay=False, path_type=Path), help="Folder of posts, for --watch (default: posts).")  # fmt: skip
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free port).")  # fmt: skip
 @click.option("--watch", is_flag=True, help="Build now, then again whenever a post changes.")
 def serve(
-    config_file: Path | None, output: Path | None, posts: Path | None, port: int, watch: bool
-) -> None:  # fmt: skip
+    site_dir: Path | None,
+    config_file: Path | None,
+    output: Path | None,
+    posts: Path | None,
+    port: int,
+    watch: bool,
+) -> None:
     """Serve the output folder on 127.0.0.1 to preview the feeds.
 
     Feeds are served with their media types, ETag and Last-Modified (304 when
@@ -430,29 +422,27 @@ def serve(
     Examples:
       feedpub serve
       feedpub serve --watch --port 8080
+      feedpub serve --site ~/blog --watch
     """
     from .serve import serve as run
 
-    run(config_file, {"output": output, "posts": posts}, port, watch)
+    overrides = {"output": output, "posts": posts}
+    run(functools.partial(_load_config, site_dir, config_file, overrides), port, watch, config_file)
 
 
 @cli.command("server-config")
 @click.argument("kind", type=click.Choice(["nginx", "apache"]))  # server_config.KINDS
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Configuration file (default: ./feedpub.toml if it exists).",
-)
-@click.option(
-    "--output",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The folder the server serves (default: the configuration's output).",
-)
+@_SITE_OPTION
+@_CONFIG_OPTION
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), help="The folder the server serves (default: the configuration's output).")  # fmt: skip
 @click.option("--base-url", help="Where it is published (default: the configuration's base_url).")
 def server_config(
-    kind: str, config_file: Path | None, output: Path | None, base_url: str | None
-) -> None:  # fmt: skip
+    kind: str,
+    site_dir: Path | None,
+    config_file: Path | None,
+    output: Path | None,
+    base_url: str | None,
+) -> None:
     """Print web server configuration for the output folder (nginx or Apache).
 
     Media types and charset, gzip, caching headers and the WebSub Link headers
@@ -465,9 +455,8 @@ def server_config(
     """
     from .server_config import server_config as text
 
-    click.echo(
-        text(kind, load_config(config_file, {"output": output, "base_url": base_url})), nl=False
-    )
+    config = _load_config(site_dir, config_file, {"output": output, "base_url": base_url})
+    click.echo(text(kind, config), nl=False)
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from . import serving
-from .config import Config, load_config
+from .config import CONFIG_NAME, Config
 from .errors import FeedpubError
 from .report import PostStatus
 
@@ -71,17 +71,20 @@ def make_server(config: Config, port: int = 8000, log: Echo | None = None) -> Pr
 
 
 def serve(
-    config_file: Path | None,
-    overrides: dict[str, Any],
+    load: Callable[[], Config],
     port: int,
     watch: bool,
+    config_file: Path | None = None,
     echo: Echo = _stderr,
 ) -> None:
-    """Serve until Ctrl-C (or SIGTERM); with `watch`, build first and after every change."""
-    config = load_config(config_file, overrides)
+    """Serve until Ctrl-C (or SIGTERM); with `watch`, build first and after every change.
+
+    `load` reads the configuration (again on each rebuild: it may be what changed);
+    `config_file` is the feedpub.toml to watch besides the default one."""
+    config = load()
     watcher: _Watcher | None = None
     if watch:
-        watcher = _Watcher(config_file, overrides, config, echo)
+        watcher = _Watcher(load, config, config_file, echo)
         watcher.rebuild("starting")
     server = make_server(config, port, log=echo)
     if watcher:
@@ -109,10 +112,10 @@ class _Watcher:
     """Rebuilds the site when its posts, static files or configuration change."""
 
     def __init__(
-        self, config_file: Path | None, overrides: dict[str, Any], config: Config, echo: Echo
+        self, load: Callable[[], Config], config: Config, config_file: Path | None, echo: Echo
     ) -> None:
+        self.load = load
         self.config_file = config_file
-        self.overrides = overrides
         self.config = config
         self.echo = echo
         self.server: PreviewServer | None = None
@@ -131,14 +134,17 @@ class _Watcher:
 
     def _watched(self) -> tuple[list[Path], Callable[[Any, str], bool]]:
         config = self.config
-        config_path = Path(self.config_file or "feedpub.toml").resolve()
+        settings = {Path(self.config_file or CONFIG_NAME).resolve()}
+        if config.site is not None:  # site mode: the generator's _config.yml, and ours beside it
+            settings |= {config.site.root / "_config.yml", config.site.root / CONFIG_NAME}
+        settings = {p for p in settings if p.is_file()}
         sources = [p.resolve() for p in (config.posts, config.static) if p.is_dir()]
         output = config.output.resolve()
-        folders = [*sources, *([config_path.parent] if config_path.is_file() else [])]
+        folders = [*sources, *{p.parent for p in settings}]
 
         def relevant(change: Any, name: str) -> bool:
             path = Path(name)
-            if path == config_path:
+            if path in settings:
                 return True
             if path.is_relative_to(output):
                 return False
@@ -181,8 +187,7 @@ class _Watcher:
         from . import pipeline
 
         try:
-            # The configuration is read again: it may be what changed.
-            self.config = load_config(self.config_file, self.overrides)
+            self.config = self.load()  # the configuration may be what changed
             report = pipeline.build(self.config, ping=False)
         except FeedpubError as e:
             self.echo(f"Rebuild ({why}) failed: {e}; still serving the previous files")

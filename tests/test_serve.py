@@ -267,3 +267,20 @@ def wait_for(condition: object, seconds: float = 20) -> bool:
             return True
         time.sleep(0.2)
     return False
+
+
+@pytest.mark.slow
+def test_serve_watch_in_site_mode_builds_the_site_first(tmp_path: Path) -> None:
+    site = tmp_path / "blog"
+    (site / "source" / "_posts").mkdir(parents=True)
+    (site / "source" / "_posts" / "a.md").write_text(
+        "---\ntitle: Hexo post\ndate: 2021-08-09 10:00:00\n---\nA\n", "utf-8"
+    )
+    (site / "_config.yml").write_text("url: https://blog.example\ntimezone: UTC\n", "utf-8")
+    process, url = serve_process("--site", str(site), "--watch", cwd=tmp_path)
+    try:
+        parsed = feedparser.parse(url + "atom.xml")
+        assert parsed.status == 200 and parsed.entries[0].title == "Hexo post"
+    finally:
+        stop(process)
+    assert (site / "public" / "atom.xml").is_file()

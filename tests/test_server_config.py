@@ -317,3 +317,15 @@ def test_server_config_usage_errors(tmp_path: Path) -> None:
     assert code == 2 and "nginx" in err
     code, _, err = run("server-config", "nginx", "--base-url", "ftp://x/")
     assert code == 2 and "base_url" in err
+
+
+def test_server_config_in_site_mode_serves_the_sites_public_folder(tmp_path: Path) -> None:
+    site = tmp_path / "blog"
+    (site / "source" / "_posts").mkdir(parents=True)
+    (site / "_config.yml").write_text(
+        "url: https://blog.example/news\nfeed:\n  hub: https://hub.example/\n", "utf-8"
+    )
+    code, text, err = run("server-config", "nginx", "--site", site)
+    assert code == 0, err
+    assert f"alias {(site / 'public').resolve()}/;" in text and "location ^~ /news/ {" in text
+    assert "add_header Link '<https://hub.example/>; rel=\"hub\"';" in text
