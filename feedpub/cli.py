@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
 import os
 import sys
@@ -122,6 +123,18 @@ def _site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     type=click.IntRange(min=0),
     help="Processes for a big build (default: 0, one per core).",
 )
+@click.option(
+    "--hub",
+    "hubs",
+    multiple=True,
+    metavar="URL",
+    help="WebSub hub to advertise and ping (repeatable; default: the configuration's hub).",
+)
+@click.option(
+    "--no-ping",
+    is_flag=True,
+    help="Ping no WebSub hub now; the pings wait for the next build.",
+)
 def build(
     site_dir: Path | None,
     config_file: Path | None,
@@ -136,6 +149,8 @@ def build(
     full: bool,
     wait: float | None,
     jobs: int | None,
+    hubs: tuple[str, ...],
+    no_ping: bool,
 ) -> None:
     """Write the site's feeds and one per category, in RSS 2.0, Atom 1.0 and JSON Feed 1.1,
     with feeds.opml and feeds/index.html listing them all.
@@ -161,9 +176,10 @@ def build(
             "formats": formats,
             "lock_timeout": wait,
             "jobs": jobs,
+            "hubs": hubs or None,
         },
     )
-    result = pipeline.build(config, use_state=not full, progress=_progress(quiet))
+    result = pipeline.build(config, use_state=not full, progress=_progress(quiet), ping=not no_ping)
     _finish(result, config, strict, quiet, report, verb="published")
 
 
@@ -231,6 +247,9 @@ def _finish(
     for notice in result.notices:
         if not quiet:
             click.echo(f"note: {notice}", err=True)
+    for warning in result.pings.warnings():
+        if not quiet or strict:
+            click.echo(warning, err=True)
     if report is not None:
         report.write_text(
             json.dumps(result.as_json(strict), ensure_ascii=False, indent=1) + "\n", "utf-8"
@@ -268,6 +287,16 @@ def _summary(result: Report, verb: str) -> str:
         if result.feed_problems:
             feeds += f", {len(result.feed_problems)} kept back (see above)"
         lines.append(feeds)
+        pings = result.pings
+        if pings.sent or pings.pending:
+            line = f"WebSub pings: {len(pings.sent)} sent"
+            if pings.failed:
+                line += f", {len(pings.failed)} failed"
+            if pings.skipped:
+                line += f", {len(pings.skipped)} held back (--no-ping)"
+            if pings.pending:
+                line += " (kept for the next build)"
+            lines.append(line)
     lines.append(f"Done in {result.seconds:.2f} s")
     return "\n".join(lines)
 
@@ -370,14 +399,14 @@ def _read_feed(file: Path) -> bytes:
         raise click.BadParameter(f"cannot read {file}: {e.strerror}", param_hint="FILES") from None
 
 
+_SITE_OPTION = click.option("--site", "site_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), help="Root of a Hexo or Jekyll site (as for build).")  # fmt: skip
+_CONFIG_OPTION = click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), help="Configuration file (as for build).")  # fmt: skip
+
+
 @cli.command()
 @click.argument("category", required=False)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Configuration file (default: ./feedpub.toml if it exists).",
-)
+@_SITE_OPTION
+@_CONFIG_OPTION
 @click.option(
     "--posts",
     type=click.Path(file_okay=False, path_type=Path),
@@ -389,6 +418,7 @@ def _read_feed(file: Path) -> bytes:
 )
 def snippet(
     category: str | None,
+    site_dir: Path | None,
     config_file: Path | None,
     posts: Path | None,
     base_url: str | None,
@@ -407,7 +437,8 @@ def snippet(
     """
     from .render.index_page import link_tags
 
-    config = load_config(config_file, {"posts": posts, "base_url": base_url, "formats": formats})
+    overrides = {"posts": posts, "base_url": base_url, "formats": formats}
+    config = _load_config(site_dir, config_file, overrides)
     feeds = pipeline.feeds(config)
     feed = feeds[0] if category is None else _category_feed(category, feeds)
     click.echo("\n".join(link_tags(feed, config)))
@@ -434,6 +465,67 @@ def _category_feed(category: str, feeds: Sequence[Feed]) -> Feed:
     raise click.BadParameter(
         f"no category {category!r} has published posts; {hint}", param_hint="CATEGORY"
     )
+
+
+@cli.command()
+@_SITE_OPTION
+@_CONFIG_OPTION
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), help="Folder to serve (default: the configuration's output).")  # fmt: skip
+@click.option("--posts", type=click.Path(file_okay=False, path_type=Path), help="Folder of posts, for --watch (default: posts).")  # fmt: skip
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free port).")  # fmt: skip
+@click.option("--watch", is_flag=True, help="Build now, then again whenever a post changes.")
+def serve(
+    site_dir: Path | None,
+    config_file: Path | None,
+    output: Path | None,
+    posts: Path | None,
+    port: int,
+    watch: bool,
+) -> None:
+    """Serve the output folder on 127.0.0.1 to preview the feeds.
+
+    Feeds are served with their media types, ETag and Last-Modified (304 when
+    unchanged), gzip, and the WebSub Link headers, as in production. Ctrl-C stops.
+
+    \b
+    Examples:
+      feedpub serve
+      feedpub serve --watch --port 8080
+      feedpub serve --site ~/blog --watch
+    """
+    from .serve import serve as run
+
+    overrides = {"output": output, "posts": posts}
+    run(functools.partial(_load_config, site_dir, config_file, overrides), port, watch, config_file)
+
+
+@cli.command("server-config")
+@click.argument("kind", type=click.Choice(["nginx", "apache"]))  # server_config.KINDS
+@_SITE_OPTION
+@_CONFIG_OPTION
+@click.option("--output", type=click.Path(file_okay=False, path_type=Path), help="The folder the server serves (default: the configuration's output).")  # fmt: skip
+@click.option("--base-url", help="Where it is published (default: the configuration's base_url).")
+def server_config(
+    kind: str,
+    site_dir: Path | None,
+    config_file: Path | None,
+    output: Path | None,
+    base_url: str | None,
+) -> None:
+    """Print web server configuration for the output folder (nginx or Apache).
+
+    Media types and charset, gzip, caching headers and the WebSub Link headers
+    for the configured hubs; nothing of .feedpub/ is served.
+
+    \b
+    Examples:
+      feedpub server-config nginx > /etc/nginx/snippets/feedpub.conf
+      feedpub server-config apache > output/.htaccess
+    """
+    from .server_config import server_config as text
+
+    config = _load_config(site_dir, config_file, {"output": output, "base_url": base_url})
+    click.echo(text(kind, config), nl=False)
 
 
 def main() -> None:

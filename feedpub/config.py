@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import tomllib
 import typing
 from collections.abc import Mapping
@@ -71,7 +72,7 @@ class Config:
     favicon: str = ""
     """JSON Feed's `favicon`: a small square image (64×64); a URL or a path on the site."""
     hubs: tuple[str, ...] = ()
-    """WebSub hubs the feeds name (TOML key `hub`: a URL or a list of them)."""
+    """WebSub hubs (TOML key `hub`): advertised in every feed and pinged after a build."""
     opml_format: Format = Format.RSS
     """The feed `feeds.opml` subscribes to; the first format written when this one is not."""
     site: Site | None = None
@@ -166,6 +167,8 @@ def _make_config(values: Mapping[str, Any], origin: str) -> Config:
         if key not in _SETTABLE:
             keys = ", ".join(sorted(TOML_KEYS))
             raise ConfigError(f"{origin}: unknown key {key!r} (known keys: {keys})")
+        if key == "hubs" and isinstance(value, str):
+            value = [value]  # one hub; a URL may hold commas, so it is never split
         kwargs[key] = _coerce(toml_key(key), value, hints[key], origin)
     config = Config(**kwargs)
     _check(config, origin)
@@ -226,15 +229,10 @@ def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
                 f"{origin}: {key!r} must be some of {', '.join(names)}, not {list(value)}"
             )
         return tuple(dict.fromkeys(Format(v) for v in value))
-    if hint == tuple[str, ...]:  # hubs: one URL, or a list of them
-        value = [value] if isinstance(value, str) else value
+    if hint == tuple[str, ...]:
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise wrong("a URL or a list of URLs")
-        for url in value:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ConfigError(f"{origin}: {key!r} must be absolute http(s) URLs, not {url!r}")
-        return tuple(dict.fromkeys(value))
+            raise wrong("a string or a list of strings")
+        return tuple(value)
     if hint is Format:
         names = [f.value for f in Format]
         if value not in names:
@@ -281,5 +279,31 @@ def _check(config: Config, origin: str) -> None:
         raise ConfigError(
             f"{origin}: 'encoding' {config.encoding!r} is not a known text encoding"
         ) from None
+    for hub in config.hubs:
+        if not _is_hub_url(hub):
+            raise ConfigError(
+                f"{origin}: 'hub' must be absolute http(s) URLs (no spaces, quotes or #), not {hub!r}"
+            )
+    if len(set(config.hubs)) != len(config.hubs):
+        raise ConfigError(f"{origin}: 'hub' names a hub twice: {list(config.hubs)}")
     if "/" not in config.image_type:
         raise ConfigError(f"{origin}: 'image_type' must be a MIME type such as 'image/jpeg'")
+
+
+def _is_hub_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # a broken IPv6 literal
+        return False
+    # Only the characters RFC 3986 allows, less "$" and "'" (nginx): the URL goes into
+    # XML, Link headers and server configurations, where a space, quote or "<" breaks them.
+    return (
+        parts.scheme in ("http", "https")
+        and bool(host)
+        and "#" not in url
+        and _URL_CHARACTERS.fullmatch(url) is not None
+    )
+
+
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?\[\]@!&()*+,;=%]+")

@@ -8,6 +8,7 @@
     publish   Posts → Feeds (builder.py); the feeds that changed → bytes → files (writer.py);
               the OPML and the index page of every feed (writer.publish_site_files)
     reconcile the manifest: remove the feeds of emptied categories (output.py)
+    ping      tell the WebSub hubs which feeds changed, and retry pending pings (websub.py)
     report    what happened to every post and feed (report.py)
 
 `check` is scan → read → group, writing nothing.
@@ -33,6 +34,7 @@ from .output import OutputFolder
 from .report import FeedStatus, PostReport, PostStatus, Report
 from .sources import SourceFile, find_posts
 from .state import PostRow, State, encode_row
+from .websub import ping_hubs
 from .writer import FeedOutcome, PublishJob, publish, publish_site_files
 
 PARALLEL_POSTS = 400
@@ -46,8 +48,10 @@ def build(
     now: dt.datetime | None = None,
     use_state: bool = True,
     progress: workers.Progress = workers.no_progress,
+    ping: bool = True,
 ) -> Report:
-    """Publish the site's feeds into `config.output`."""
+    """Publish the site's feeds into `config.output`, then ping the WebSub hubs
+    (with `ping=False`, the pings are kept for a later build)."""
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
     folder = OutputFolder(config.output)
@@ -71,6 +75,9 @@ def build(
                 )
         finally:
             state.save()
+        # Pings left pending by an earlier build go out even when nothing changed now.
+        pings = ping_hubs(config, folder, report.written, send=ping, now=now)
+    report = dataclasses.replace(report, pings=pings)
     notices = ((state.warning,) if state.warning else ()) + report.notices
     return dataclasses.replace(report, notices=notices, seconds=time.perf_counter() - started)
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import __version__
 from .errors import ExitCode
 from .models import Problem, Severity
+from .websub import PingReport
 
 
 class PostStatus(enum.StrEnum):
@@ -60,6 +61,8 @@ class Report:
     seconds: float = 0.0
     files_read: int = 0
     """Post files parsed this build (the others came from the incremental state)."""
+    pings: PingReport = field(default_factory=PingReport)
+    """WebSub pings sent and failed; never part of the exit code."""
 
     def count(self, status: PostStatus) -> int:
         return sum(1 for p in self.posts if p.status is status)
@@ -98,6 +101,7 @@ class Report:
                 "problems": [p.as_dict() for p in self.feed_problems],
             },
             "notices": list(self.notices),
+            "pings": self.pings.as_json(),
         }
 
 

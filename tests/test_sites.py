@@ -309,9 +309,10 @@ def test_hexo_config_values(tmp_path: Path) -> None:
         language=["zh-CN", "en"],
         author={"name": "A"},
         public_dir="www",
-        feed={"type": ["atom", "rss2"], "limit": 0, "content": False},
+        feed={"type": ["atom", "rss2"], "limit": 0, "content": False, "hub": " https://h.org/ "},
     )
     values = site.config_values()
+    assert values["hubs"] == ["https://h.org/"]
     assert values["title"] == "T" and values["description"] == "S"
     assert values["base_url"] == "https://x.org/" and values["language"] == "zh-CN"
     assert values["author"] == "A" and values["output"] == str(tmp_path / "www")

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from feedgen.ext.base import BaseEntryExtension
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedEntry, FeedGenerator
 
 from .. import __version__
@@ -21,6 +21,7 @@ from ..formats import Format
 from ..models import Content, Entry, Feed
 
 GENERATOR = "feedpub"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
 def _generator(feed: Feed, fmt: Format, config: Config) -> FeedGenerator:
@@ -61,9 +62,30 @@ def _add_entry(fg: FeedGenerator, entry: Entry, content: Content) -> FeedEntry:
     return fe
 
 
+class _RssHubLinks(BaseExtension):  # type: ignore[misc]
+    """Trap: feedgen's RSS channel writes only the rel="self" atom:link and silently drops
+    every other, so `fg.link(rel="hub")` never reaches RSS. Put the WebSub hub links in
+    after the self link, where readers and hubs look for them."""
+
+    def __init__(self) -> None:
+        self.hubs: tuple[str, ...] = ()
+
+    def extend_rss(self, rss: Any) -> Any:
+        channel = rss.find("channel")
+        self_link = channel.find(f"{{{ATOM_NS}}}link")
+        at = list(channel).index(self_link) + 1
+        for offset, hub in enumerate(self.hubs):
+            link = channel.makeelement(f"{{{ATOM_NS}}}link", {"href": hub, "rel": "hub"})
+            channel.insert(at + offset, link)
+        return rss
+
+
 def rss(feed: Feed, contents: Mapping[str, Content], config: Config) -> bytes:
     fg = _generator(feed, Format.RSS, config)
     fg.load_extension("dc", atom=False, rss=True)
+    if config.hubs:
+        fg.register_extension("hubs", _RssHubLinks, atom=False, rss=True)
+        fg.hubs.hubs = config.hubs
     fg.description(feed.description)
     for entry in feed.entries:
         content = contents[entry.post.source]
@@ -100,6 +122,8 @@ class _AtomLinkRepair(BaseEntryExtension):  # type: ignore[misc]
 def atom(feed: Feed, contents: Mapping[str, Content], config: Config) -> bytes:
     fg = _generator(feed, Format.ATOM, config)
     fg.id(feed.file_url(Format.ATOM))
+    for hub in config.hubs:
+        fg.link(href=hub, rel="hub")  # Atom keeps every link; only RSS needs _RssHubLinks
     fg.subtitle(feed.description)
     # Atom needs an author for every entry; the feed's covers entries that name none.
     fg.author({"name": config.author or config.title})

@@ -126,6 +126,12 @@ class HexoSite(Site):
         formats = [{"atom": "atom", "rss2": "rss"}[k] for k in kinds if k in ("atom", "rss2")]
         if formats:
             values["formats"] = list(dict.fromkeys(formats))
+        # hexo-generator-feed's `hub` (one URL) only advertises; feedpub also pings it.
+        hub = feed.get("hub")
+        hubs = [hub] if isinstance(hub, str) else hub if isinstance(hub, list) else []
+        hubs = [h.strip() if isinstance(h, str) else h for h in hubs]
+        if any(hubs):  # anything but URLs is named by the configuration's own check
+            values["hubs"] = [h for h in hubs if h]
         return values
 
     def publishes_future(self) -> bool:

@@ -147,6 +147,13 @@ def _check_rss_email(el: Element, out: Findings) -> None:
         )
 
 
+def _check_hub_links(links: list[Element], out: Findings) -> None:
+    """WebSub 4: a subscriber POSTs to the hub's URL, so it must be an absolute http(s) URL."""
+    for link in links:
+        if link.get("rel") == "hub":
+            _check_url(link, out, link.get("href") or "", 'rel="hub" href')
+
+
 def check_rss(root: Element, out: Findings, self_url: str | None) -> None:
     """The value rules of an RSS 2.0 document whose root is <rss>."""
     check_namespaces(root, out)
@@ -172,6 +179,7 @@ def check_rss(root: Element, out: Findings, self_url: str | None) -> None:
         elif tag == "item":
             _check_rss_item(child, out, guids)
     _check_self_links(channel, links, out, self_url)
+    _check_hub_links(links, out)
 
 
 def _check_rss_item(item: Element, out: Findings, guids: dict[str, int]) -> None:
@@ -316,6 +324,7 @@ def check_atom(root: Element, out: Findings, self_url: str | None) -> None:
         elif tag == _LINK:
             links.append(child)
     _check_self_links(root, links, out, self_url)
+    _check_hub_links(links, out)
     _check_alternates(root, links, out)
     ids: dict[str, int] = {}
     for entry in entries:
