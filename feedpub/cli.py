@@ -373,6 +373,12 @@ def _read_feed(file: Path) -> bytes:
 @cli.command()
 @click.argument("category", required=False)
 @click.option(
+    "--site",
+    "site_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Root of a Hexo or Jekyll site (as for build).",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -389,6 +395,7 @@ def _read_feed(file: Path) -> bytes:
 )
 def snippet(
     category: str | None,
+    site_dir: Path | None,
     config_file: Path | None,
     posts: Path | None,
     base_url: str | None,
@@ -404,10 +411,12 @@ def snippet(
     Examples:
       feedpub snippet                      # the whole site's feeds
       feedpub snippet 新媒体/观察者网        # one category's feeds
+      feedpub snippet --site ~/blog Tech   # in a Hexo or Jekyll site
     """
     from .render.index_page import link_tags
 
-    config = load_config(config_file, {"posts": posts, "base_url": base_url, "formats": formats})
+    overrides = {"posts": posts, "base_url": base_url, "formats": formats}
+    config = _load_config(site_dir, config_file, overrides)
     feeds = pipeline.feeds(config)
     feed = feeds[0] if category is None else _category_feed(category, feeds)
     click.echo("\n".join(link_tags(feed, config)))
