@@ -180,6 +180,9 @@ def test_site_files_are_in_the_manifest_and_follow_the_posts(
     code, stdout, _ = build(tree_site, out, "--full")
     assert code == 0 and "0 written" in stdout
     assert {rel: (out / rel).stat().st_mtime_ns for rel in mtimes} == mtimes  # not rewritten
+    (out / INDEX_FILE).unlink()  # a build that finds it gone writes it again
+    code, stdout, _ = build(tree_site, out)
+    assert code == 0 and (out / INDEX_FILE).is_file() and "1 written" in stdout
     (tree_site / "d.md").unlink()
     for n in range(5):
         (tree_site / "many" / f"{n}.md").unlink()
