@@ -434,6 +434,7 @@ def snippet(
     Examples:
       feedpub snippet                      # the whole site's feeds
       feedpub snippet 新媒体/观察者网        # one category's feeds
+      feedpub snippet --site ~/blog Tech   # in a Hexo or Jekyll site
     """
     from .render.index_page import link_tags
 
