@@ -81,6 +81,13 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
             return None, [Problem(file.rel, str(e), Severity.WARNING, line=e.line)]
         except FrontMatterError as e:
             raise PostError(str(e), e.line) from None
+        if parts.lenient and config.site is not None:
+            # The generator cannot read it either, so the post has no page to link to.
+            raise PostError(
+                f"{parts.lenient}; {config.site.kind} cannot read it either, so it has no "
+                "page: not published",
+                parts.lenient.line,
+            )
         if parts.lenient:
             warn(
                 f"{parts.lenient}; read as plain 'key: value' lines instead",
@@ -218,13 +225,14 @@ def _saved(file: SourceFile) -> dt.datetime:
 def _site_date(meta: dict[str, Any], file: SourceFile, warn: Warn) -> dt.datetime:
     """The date the site's generator gives the post (front matter, file name or file time)."""
     date: dt.datetime = meta["@date"]
-    if meta["@date_source"] == "file time":
+    if meta["@date_source"] in ("file time", "file creation time"):
+        kind = "creation" if meta["@date_source"] == "file creation time" else "modification"
         why = (
             "no date"
             if meta.get("date") in (None, "")
             else f"date {str(meta['date'])[:40]!r} is unreadable"
         )
-        warn(f"{why}; using the file's modification time ({date:%Y-%m-%d %H:%M:%S %Z})", "date")
+        warn(f"{why}; using the file's {kind} time ({date:%Y-%m-%d %H:%M:%S %Z})", "date")
     return date
 
 

@@ -33,7 +33,7 @@ from ..urls import site_url
 from . import tags
 from .abbrlink import abbrlink
 from .base import POST_SUFFIXES, Site, Warn, fill, mapping, name_of, read_site_config, text
-from .clock import UTC, hexo_date, relocate, zone_or_machine
+from .clock import UTC, birth_time, hexo_date, relocate, zone_or_machine
 
 if TYPE_CHECKING:
     from .tags import TagWarn
@@ -186,6 +186,10 @@ class HexoSite(Site):
         if "categories" not in meta and "category" in meta:
             meta["categories"] = meta.pop("category")
         meta["@date"], meta["@date_source"] = self._date(meta.get("date"), info, saved)
+        if meta["@date_source"] == "file time":  # Hexo's last resort is the file's birth time
+            born = birth_time(self.source_dir / rel)
+            if born is not None:
+                meta["@date"], meta["@date_source"] = born, "file creation time"
         updated = meta.get("updated")
         option = self.get("updated_option", "mtime")
         if updated not in (None, ""):
