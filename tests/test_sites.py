@@ -445,6 +445,7 @@ def context(site: Any, url: str = "https://x.org/p/") -> Context:
             "<span>Demo</span></figcaption><pre><code>two</code>",
         ),
         ("Title: {{ title }}", "Title: The &lt;Post&gt;"),
+        ("Write `{% note warn %}` and ``{{ x }}``.", "Write `{% note warn %}` and ``{{ x }}``."),
     ],
 )
 def test_hexo_tags(tmp_path: Path, body: str, expected: str) -> None:
@@ -483,13 +484,27 @@ def test_unknown_tags_keep_their_content_and_are_named_with_their_line(tmp_path:
         ),
         ("{% comment %}gone{% endcomment %}kept", "kept"),
         ("{%- if x -%}shown{%- endif -%}", "shown"),
+        ('{{ "/about.html" | relative_url }}', "/base/about.html"),
+        ('{{ "/about.html" | absolute_url }}', "https://x.org/base/about.html"),
+        ("{{ site.repo.name | upcase }}", "FEEDPUB"),
+        ('{% assign ns = "1|2" | split: "|" %}{% for n in ns %}[#{{ n }}]{% endfor %}', "[#1][#2]"),
+        (
+            '{% include note.html content="Back up **first**." %}',
+            '<div class="note"><p>Back up <strong>first</strong>.</p></div>',
+        ),
+        ("{% include ../../etc/passwd %}", ""),
     ],
 )
 def test_jekyll_liquid(tmp_path: Path, body: str, expected: str) -> None:
-    site = jekyll_site(tmp_path, url="https://x.org", baseurl="/base", title="Site")
-    assert render_jekyll(body, context(site)) == expected or expected in render_jekyll(
-        body, context(site)
+    site = jekyll_site(
+        tmp_path, url="https://x.org", baseurl="/base", title="Site", repo={"name": "feedpub"}
     )
+    includes = tmp_path / "_includes"
+    includes.mkdir()
+    (includes / "note.html").write_text(
+        '<div class="note">{{ include.content | markdownify }}</div>', "utf-8"
+    )
+    assert expected in render_jekyll(body, context(site))
 
 
 def test_no_template_marker_survives() -> None:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import html
 import re
 import shlex
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
@@ -31,6 +31,8 @@ _COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 _FENCE = re.compile(
     r"^( {0,3})(`{3,}|~{3,})[^\n]*\n.*?(?:^\1?\2[`~]*[ \t]*$|\Z)", re.MULTILINE | re.DOTALL
 )
+# Inline code: a run of backticks, then anything up to the same run, within a paragraph.
+_INLINE_CODE = re.compile(r"(?<!`)(`+)(?!`)(?:(?!\n[ \t]*\n).)+?(?<!`)\1(?!`)", re.DOTALL)
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//|^/|^[\w.-]+\.[a-z]{2,}/", re.IGNORECASE)
 
 
@@ -44,6 +46,8 @@ class Context:
     """Where the post's own files are published (Hexo's post asset folder)."""
     title: str = ""
     """The post's title, for `{{ title }}` (Hexo) and `{{ page.title }}` (Jekyll)."""
+    scope: Mapping[str, object] = field(default_factory=dict)
+    """Liquid's variables: `assign`ed names, a `for` loop's item, `include.*`."""
 
 
 Handler = Callable[[Context, list[str], str | None], str]
@@ -255,66 +259,49 @@ def _hexo_variable(ctx: Context, expression: str) -> str | None:
     return _escape(ctx.title) if expression.split("|", 1)[0].strip() == "title" else None
 
 
-# --- Jekyll's Liquid ------------------------------------------------------------------
-
-
-def _jekyll_highlight(ctx: Context, args: list[str], inner: str | None) -> str:
-    lang = args[0] if args else ""
-    return _code(lang, inner or "")
-
-
-def _jekyll_post_url(ctx: Context, args: list[str], inner: str | None) -> str:
-    found = find_post(ctx.site, args[0]) if args else None
-    return _escape(found[1]) if found else ""
-
-
-def _jekyll_link(ctx: Context, args: list[str], inner: str | None) -> str:
-    if not args:
-        return ""
-    found = find_post(ctx.site, args[0])
-    if found:
-        return _escape(found[1])
-    page = re.sub(r"\.(md|markdown|mkd|mkdn|mkdown)$", ".html", args[0])
-    return _escape(urljoin(ctx.site.config_values()["base_url"], page.lstrip("/")))
-
-
-JEKYLL: dict[str, Handler] = {
-    "raw": _raw, "highlight": _jekyll_highlight, "post_url": _jekyll_post_url,
-    "link": _jekyll_link, "comment": lambda c, a, i: "",
-}  # fmt: skip
-
-
-def _jekyll_variable(ctx: Context, expression: str) -> str | None:
-    name = expression.split("|", 1)[0].strip()
-    if name == "site.url":
-        return _escape(str(ctx.site.settings.get("url") or "").rstrip("/"))
-    if name == "site.baseurl":
-        return _escape(str(ctx.site.settings.get("baseurl") or "").rstrip("/"))
-    if name.startswith("site.") and isinstance(ctx.site.settings.get(name[5:]), str | int | float):
-        return _escape(str(ctx.site.settings[name[5:]]))
-    if name == "page.url":
-        return _escape(ctx.url)
-    if name == "page.title":
-        return _escape(ctx.title)
-    return None
-
-
 # --- the renderer ---------------------------------------------------------------------
 
 
 def render_hexo(body: str, ctx: Context, warn: TagWarn | None = None) -> str:
-    """Hexo leaves fenced code alone; the rest goes through its tag plugins."""
+    """Hexo leaves code (fenced, and inline in backticks) alone; the rest goes through its
+    tag plugins."""
     out, pos = [], 0
-    for fence in _FENCE.finditer(body):
-        out.append(_render(body[pos : fence.start()], ctx, HEXO, _hexo_variable, warn, body, pos))
-        out.append(fence.group(0))
-        pos = fence.end()
+    for start, end in _code_spans(body):
+        out.append(_render(body[pos:start], ctx, HEXO, _hexo_variable, warn, body, pos))
+        out.append(body[start:end])
+        pos = end
     out.append(_render(body[pos:], ctx, HEXO, _hexo_variable, warn, body, pos))
     return "".join(out)
 
 
+def _code_spans(body: str) -> list[tuple[int, int]]:
+    """Where the body's fenced code blocks and inline code spans are, in order."""
+    spans: list[tuple[int, int]] = []
+    fences = [m.span() for m in _FENCE.finditer(body)]
+    pos = 0
+    for start, end in [*fences, (len(body), len(body))]:
+        spans += [(pos + m.start(), pos + m.end()) for m in _INLINE_CODE.finditer(body[pos:start])]
+        if start < end:
+            spans.append((start, end))
+        pos = end
+    return spans
+
+
 def render_jekyll(body: str, ctx: Context, warn: TagWarn | None = None) -> str:
-    return _render(body, ctx, JEKYLL, _jekyll_variable, warn, body, 0)
+    from .liquid import JEKYLL, variable  # Liquid's own evaluation, for Jekyll sites only
+
+    return render(body, ctx, JEKYLL, variable, warn)
+
+
+def render(
+    text: str,
+    ctx: Context,
+    handlers: dict[str, Handler],
+    variable: Callable[[Context, str], str | None],
+    warn: TagWarn | None = None,
+) -> str:
+    """Render `text` (a body, or a part of one such as a loop's content) with these tags."""
+    return _render(text, ctx, handlers, variable, warn, text, 0)
 
 
 def _render(
@@ -369,7 +356,9 @@ def _render(
                     _render(inner, ctx, handlers, variable, warn, whole, offset + match.end())
                 )
             continue
-        if name in ("raw", "codeblock", "code", "highlight", "comment") or inner is None:
+        if getattr(handler, "raw_arguments", False):  # Liquid's own syntax, parsed by it
+            out.append(handler(ctx, [arguments], inner))
+        elif name in ("raw", "codeblock", "code", "highlight", "comment") or inner is None:
             out.append(handler(ctx, _args(arguments), inner))
         else:
             rendered = _render(inner, ctx, handlers, variable, warn, whole, offset + match.end())
