@@ -17,9 +17,10 @@ from feedpub.sites import detect
 from feedpub.sites.abbrlink import abbrlink
 from feedpub.sites.clock import hexo_date, jekyll_date
 from feedpub.sites.hexo import HexoSite
+from feedpub.sites.hexo_tags import render_hexo
 from feedpub.sites.jekyll import JekyllSite
 from feedpub.sites.slugs import hexo_slugize, jekyll_slugify
-from feedpub.sites.tags import Context, no_template_markers, render_hexo, render_jekyll
+from feedpub.sites.tags import Context, no_template_markers, render_jekyll
 
 UTC = ZoneInfo("UTC")
 SHANGHAI = ZoneInfo("Asia/Shanghai")

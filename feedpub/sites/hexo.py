@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from ..dates import DateError
 from ..urls import site_url
-from . import tags
+from . import hexo_tags, tags
 from .abbrlink import abbrlink
 from .base import POST_SUFFIXES, Site, Warn, fill, mapping, name_of, read_site_config, text
 from .clock import UTC, birth_time, hexo_date, relocate, zone_or_machine
@@ -343,6 +343,6 @@ class HexoSite(Site):
     def render_body(
         self, body: str, rel: str, url: str, title: str, warn: TagWarn | None = None
     ) -> str:
-        return tags.render_hexo(
+        return hexo_tags.render_hexo(
             body, tags.Context(self, rel, url, self.asset_base(url), title), warn
         )

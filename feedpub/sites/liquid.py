@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin
 
-from .tags import Context, Handler, _code, _escape, _raw, find_post, render
+from .tags import Context, Handler, code_block, escape, find_post, raw, render
 
 _STRING = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)')\s*$""")
 _FILTER_SPLIT = re.compile(r"""\|(?=(?:[^"']|"[^"]*"|'[^']*')*$)""")
@@ -110,9 +110,9 @@ def variable(ctx: Context, expression: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, list):
-        return _escape("".join(map(str, value)))
+        return escape("".join(map(str, value)))
     text = str(value)
-    return text if expression.rstrip().endswith("markdownify") else _escape(text)
+    return text if expression.rstrip().endswith("markdownify") else escape(text)
 
 
 def _raw_arguments(handler: Handler) -> Handler:
@@ -160,12 +160,12 @@ def _include(ctx: Context, args: list[str], inner: str | None) -> str:
 
 
 def _highlight(ctx: Context, args: list[str], inner: str | None) -> str:
-    return _code(args[0] if args else "", inner or "")
+    return code_block(args[0] if args else "", inner or "")
 
 
 def _post_url(ctx: Context, args: list[str], inner: str | None) -> str:
     found = find_post(ctx.site, args[0]) if args else None
-    return _escape(found[1]) if found else ""
+    return escape(found[1]) if found else ""
 
 
 def _link(ctx: Context, args: list[str], inner: str | None) -> str:
@@ -173,12 +173,12 @@ def _link(ctx: Context, args: list[str], inner: str | None) -> str:
         return ""
     found = find_post(ctx.site, args[0])
     if found:
-        return _escape(found[1])
+        return escape(found[1])
     page = re.sub(r"\.(md|markdown|mkd|mkdn|mkdown)$", ".html", args[0])
-    return _escape(urljoin(_base(ctx), page.lstrip("/")))
+    return escape(urljoin(_base(ctx), page.lstrip("/")))
 
 
 JEKYLL: dict[str, Handler] = {
-    "raw": _raw, "highlight": _highlight, "post_url": _post_url, "link": _link,
+    "raw": raw, "highlight": _highlight, "post_url": _post_url, "link": _link,
     "comment": lambda c, a, i: "", "assign": _assign, "for": _for, "include": _include,
 }  # fmt: skip
