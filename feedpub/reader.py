@@ -120,6 +120,8 @@ def _make_post(
     date = _site_date(meta, file, warn) if site else _date(meta, file, config, warn)
     # In the order the fields are checked, so warnings come in the order of the old reader.
     title = _title(meta.get("title"), stem, warn)
+    if site is not None:
+        title = site.item_title(title)
     updated = meta.get("@updated") if site else _updated(meta, config, warn)
     categories = _categories(meta, config, warn)
     tags = _capped(_names(meta.get("tags"), "tags", warn), "tags", warn)
@@ -233,6 +235,11 @@ def _site_date(meta: dict[str, Any], file: SourceFile, warn: Warn) -> dt.datetim
             else f"date {str(meta['date'])[:40]!r} is unreadable"
         )
         warn(f"{why}; using the file's {kind} time ({date:%Y-%m-%d %H:%M:%S %Z})", "date")
+    elif meta["@date_source"] == "file name" and meta.get("date") not in (None, ""):
+        warn(
+            f"date {str(meta['date'])[:40]!r} is unreadable; using the date in the file name",
+            "date",
+        )
     return date
 
 

@@ -10,6 +10,7 @@ keeps is listed in KNOWN_DIFFERENCES with its reason, and checked to be only tha
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import os
 import shutil
@@ -92,7 +93,9 @@ def test_site_builds_as_its_generator_does(
                 continue
             entry = found.get(post["url"])
             assert entry is not None, f"{source}: no item links {post['url']} in {fmt}"
-            assert entry.title == post["title"], source
+            # jekyll-feed smartifies titles (and escapes them twice: feedpub does not)
+            title = html.unescape(post.get("feed_title", post["title"])).replace("&amp;", "&")
+            assert entry.title == title, source
             assert _instant(entry.published) == dt.datetime.fromisoformat(post["date"]), source
         published = {p["url"] for p in data["posts"].values() if p["published"]}
         assert set(found) - published <= _suffixed(data), "items the generator has no page for"

@@ -20,6 +20,7 @@ from feedpub.sites.hexo import HexoSite
 from feedpub.sites.hexo_tags import render_hexo
 from feedpub.sites.jekyll import JekyllSite
 from feedpub.sites.slugs import hexo_slugize, jekyll_slugify
+from feedpub.sites.smartify import smartify
 from feedpub.sites.tags import Context, no_template_markers, render_jekyll
 
 UTC = ZoneInfo("UTC")
@@ -114,6 +115,10 @@ def test_hexo_dates(value: object, site: ZoneInfo | None, machine: ZoneInfo, exp
             "2013-05-05T17:12:52-07:00",
         ),
         (dt.date(2014, 1, 1), "2014-01-01T00:00:00-08:00"),
+        # Ruby's Time.parse takes what it can from sloppy text, as a real Jekyll post has it.
+        ("2023-01-29 18:30:22 2023 -0800", "2023-01-29T18:30:22-08:00"),
+        ("2013-05-06 02:12 +0200", "2013-05-05T17:12:00-07:00"),
+        ("2013-05-06 02:12:52 UTC", "2013-05-05T19:12:52-07:00"),
     ],
 )
 def test_jekyll_dates(value: object, expected: str) -> None:
@@ -506,6 +511,23 @@ def test_jekyll_liquid(tmp_path: Path, body: str, expected: str) -> None:
         '<div class="note">{{ include.content | markdownify }}</div>', "utf-8"
     )
     assert expected in render_jekyll(body, context(site))
+
+
+@pytest.mark.parametrize(
+    ("title", "smart"),
+    [  # what Jekyll 4.3.1's smartify filter returns (ruby -rjekyll)
+        (
+            "Jekyll's Mid-Life Crisis (Or, Jekyll turns 2.5.0)",
+            "Jekyll’s Mid-Life Crisis (Or, Jekyll turns 2.5.0)",
+        ),
+        ('Jekyll 3.1.4 "Stability Sam" Released', "Jekyll 3.1.4 “Stability Sam” Released"),
+        ("Jekyll Turns 21! Err... I mean 2.1.0.", "Jekyll Turns 21! Err… I mean 2.1.0."),
+        ("'90s -- and --- more", "’90s – and — more"),
+        ("'quoted'", "‘quoted’"),
+    ],
+)
+def test_jekyll_smartify(title: str, smart: str) -> None:
+    assert smartify(title) == smart
 
 
 def test_no_template_marker_survives() -> None:

@@ -17,6 +17,7 @@ import ctypes
 import datetime as dt
 import functools
 import os
+import re
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -124,5 +125,35 @@ def jekyll_date(value: object, zone: ZoneInfo) -> dt.datetime:
     elif isinstance(value, dt.date):
         instant = dt.datetime(value.year, value.month, value.day, tzinfo=zone)
     else:
-        instant = parse_date(value, zone)
+        try:
+            instant = parse_date(value, zone)
+        except DateError:
+            instant = _ruby_time_parse(str(value), zone)
     return instant.astimezone(zone)
+
+
+_RUBY_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_RUBY_TIME = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\d:])")
+_RUBY_OFFSET = re.compile(r"(?:^|\s)(?:([+-])(\d{2}):?(\d{2})|(Z|UTC|GMT))(?=\s|$)")
+
+
+def _ruby_time_parse(text: str, zone: ZoneInfo) -> dt.datetime:
+    """Ruby's Time.parse picks the date, the time and the offset out of text that has more
+    (`2023-01-29 18:30:22 2023 -0800`, as a real Jekyll post has it) and ignores the rest."""
+    date = _RUBY_DATE.search(text)
+    if not date:
+        raise DateError(f"{text!r} is not a date")
+    time = _RUBY_TIME.search(text, date.end())
+    offset = _RUBY_OFFSET.search(text, time.end() if time else date.end())
+    tz: dt.tzinfo = zone
+    if offset and offset.group(4):
+        tz = UTC
+    elif offset:
+        minutes = int(offset.group(2)) * 60 + int(offset.group(3))
+        tz = dt.timezone(dt.timedelta(minutes=-minutes if offset.group(1) == "-" else minutes))
+    hour, minute, second = (int(g or 0) for g in time.groups()) if time else (0, 0, 0)
+    try:
+        year, month, day = (int(g) for g in date.groups())
+        return dt.datetime(year, month, day, hour, minute, second, tzinfo=tz)
+    except ValueError:
+        raise DateError(f"{text!r} is not a real date") from None

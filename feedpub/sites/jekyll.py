@@ -33,6 +33,7 @@ from .clock import jekyll_date, zone_or_machine
 if TYPE_CHECKING:
     from .tags import TagWarn
 from .slugs import jekyll_slugify
+from .smartify import smartify
 
 STYLES = {
     "date": "/:categories/:year/:month/:day/:title:output_ext",
@@ -130,6 +131,9 @@ class JekyllSite(Site):
         if not name.lower().endswith(POST_SUFFIXES):
             return False
         return "_drafts" in parts[:-1] or bool(_DATED.match(name))
+
+    def item_title(self, title: str) -> str:
+        return smartify(title)  # jekyll-feed: {{ post.title | smartify }}
 
     def unpublished(self, rel: str, meta: Mapping[str, Any]) -> bool:
         if "_drafts" in rel.split("/")[:-1] and self.get("show_drafts", False) is not True:
