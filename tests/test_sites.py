@@ -465,6 +465,16 @@ def test_hexo_tags(tmp_path: Path, body: str, expected: str) -> None:
     assert expected in rendered
 
 
+def test_a_tag_around_inline_code_still_finds_its_end(tmp_path: Path) -> None:
+    warnings: list[tuple[str, int]] = []
+    body = "{% note warn %}\nDropped: `gist` and\n`vimeo`.\n{% endnote %}\n\n```\n{% x %}\n```\n"
+    out = render_hexo(
+        body, context(hexo_site(tmp_path)), lambda m, line: warnings.append((m, line))
+    )
+    assert out == "\nDropped: `gist` and\n`vimeo`.\n\n\n```\n{% x %}\n```\n"
+    assert [line for _, line in warnings] == [1]
+
+
 def test_unknown_tags_keep_their_content_and_are_named_with_their_line(tmp_path: Path) -> None:
     warnings: list[tuple[str, int]] = []
     body = "intro\n\n{% note warn %}\nInside **it**.\n{% endnote %}\n{% gist 123 %}\n{{ page.x }}"

@@ -205,14 +205,22 @@ def _hexo_variable(ctx: Context, expression: str) -> str | None:
 
 def render_hexo(body: str, ctx: Context, warn: TagWarn | None = None) -> str:
     """Hexo leaves code (fenced, and inline in backticks) alone; the rest goes through its
-    tag plugins."""
+    tag plugins. Code is masked, not cut out, so a tag around it (a note holding `code`)
+    still finds its end; a mask keeps the code's line breaks, so warnings keep their lines."""
+    masks: list[tuple[str, str]] = []
     out, pos = [], 0
     for start, end in _code_spans(body):
-        out.append(render_part(body[pos:start], ctx, HEXO, _hexo_variable, warn, body, pos))
-        out.append(body[start:end])
+        code = body[start:end]
+        mask = f"\ue000{len(masks)}\ue001" + "\n" * code.count("\n")
+        masks.append((mask, code))
+        out += [body[pos:start], mask]
         pos = end
-    out.append(render_part(body[pos:], ctx, HEXO, _hexo_variable, warn, body, pos))
-    return "".join(out)
+    out.append(body[pos:])
+    masked = "".join(out)
+    rendered = render_part(masked, ctx, HEXO, _hexo_variable, warn, masked, 0)
+    for mask, code in masks:
+        rendered = rendered.replace(mask, code)
+    return rendered
 
 
 def _code_spans(body: str) -> list[tuple[int, int]]:
