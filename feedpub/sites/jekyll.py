@@ -196,6 +196,8 @@ class JekyllSite(Site):
         if "title" not in meta or meta["title"] is None:
             meta["title"] = " ".join(w.capitalize() for w in slug.split("-"))
         meta["@date"], meta["@date_source"] = self._date(meta.get("date"), dated, saved)
+        if meta["@date_source"] == "file time" and "_drafts" in rel.split("/")[:-1]:
+            meta["@date_source"] = "draft"  # Jekyll dates every draft by its file: no warning
         return meta
 
     def _folder_categories(self, rel: str) -> list[str]:
