@@ -77,6 +77,7 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
     urls, problems = _unique_urls(live, config)
     updates = _distinct_updates(live)
     members: dict[tuple[str, ...], list[Post]] = defaultdict(list)
+    totals: dict[tuple[str, ...], int] = defaultdict(int)
     # Most posts share their categories with others: work out the nodes once per set.
     nodes_of: dict[tuple[tuple[str, ...], ...], list[tuple[str, ...]]] = {}
     for post in live:
@@ -84,10 +85,13 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
         if nodes is None:
             nodes = nodes_of[post.categories] = _nodes(post.categories, config)
         for node in nodes:
+            totals[node] += 1
             if len(members[node]) < config.limit:
                 members[node].append(post)
-    feeds = [_feed((), live[: config.limit], urls, updates, config)]
-    feeds += [_feed(node, members[node], urls, updates, config) for node in sorted(members)]
+    feeds = [_feed((), live[: config.limit], len(live), urls, updates, config)]
+    feeds += [
+        _feed(node, members[node], totals[node], urls, updates, config) for node in sorted(members)
+    ]
     if config.site is not None:
         feeds = _apart(feeds, config, problems)
     feeds, collisions = _without_collisions(feeds)
@@ -184,6 +188,7 @@ def _distinct_updates(posts: Sequence[Post]) -> dict[str, dt.datetime]:
 def _feed(
     node: tuple[str, ...],
     posts: Sequence[Post],
+    total: int,
     urls: dict[str, str],
     updates: dict[str, dt.datetime],
     config: Config,
@@ -200,6 +205,7 @@ def _feed(
             config.base_url,
             updated,
             entries,
+            total,
         )
     directory = (config.site and config.site.category_directory(node)) or (
         CATEGORY_ROOT,
@@ -216,6 +222,7 @@ def _feed(
         url,
         updated,
         entries,
+        total,
     )
 
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
@@ -66,6 +66,14 @@ class Config:
     """Posts larger than this are skipped with an error, keeping memory and time bounded."""
     jobs: int = 0
     """Processes for the heavy work of a big build; 0 means one per available core."""
+    icon: str = ""
+    """JSON Feed's `icon`: a square image (512×512) for the site; a URL or a path on the site."""
+    favicon: str = ""
+    """JSON Feed's `favicon`: a small square image (64×64); a URL or a path on the site."""
+    hubs: tuple[str, ...] = ()
+    """WebSub hubs the feeds name (TOML key `hub`: a URL or a list of them)."""
+    opml_format: Format = Format.RSS
+    """The feed `feeds.opml` subscribes to; the first format written when this one is not."""
     site: Site | None = None
     """Site mode: the Hexo or Jekyll site whose rules decide URLs and dates (not a TOML key)."""
 
@@ -82,9 +90,17 @@ class Config:
 
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
-TOML_KEYS = frozenset(_DEFAULTS) - {"site"}
-"""The keys a feedpub.toml may set: every field but the site, which only `--site` or
-detection gives."""
+_TOML_NAMES = {"hubs": "hub"}
+"""Fields whose key in feedpub.toml is not their name (`hub = "…"` reads better for one)."""
+_SETTABLE = frozenset(_DEFAULTS) - {"site"}
+"""Every field but the site, which only `--site` or detection gives."""
+TOML_KEYS = frozenset(_TOML_NAMES.get(name, name) for name in _SETTABLE)
+"""The keys a feedpub.toml may set."""
+
+
+def toml_key(field: str) -> str:
+    """The key in feedpub.toml of a `Config` field."""
+    return _TOML_NAMES.get(field, field)
 
 
 def _jsonable(value: object) -> object:
@@ -117,6 +133,10 @@ def load_config(
         file = Path(CONFIG_NAME)
     if file is not None:
         given = _read_toml(file)
+        if "hubs" in given:  # the field's name is not a key of the file
+            raise ConfigError(f"{file}: unknown key 'hubs' (did you mean 'hub'?)")
+        if "hub" in given:
+            given["hubs"] = given.pop("hub")
         for name in ("posts", "output", "static"):
             folder = given.get(name, None if site else _DEFAULTS[name])
             if isinstance(folder, str | Path):
@@ -141,19 +161,30 @@ def _read_toml(file: Path) -> dict[str, Any]:
 
 def _make_config(values: Mapping[str, Any], origin: str) -> Config:
     hints = typing.get_type_hints(Config, localns={"Site": object})
-    known = TOML_KEYS
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in known:
-            raise ConfigError(
-                f"{origin}: unknown key {key!r} (known keys: {', '.join(sorted(known))})"
-            )
-        kwargs[key] = _coerce(key, value, hints[key], origin)
+        if key not in _SETTABLE:
+            keys = ", ".join(sorted(TOML_KEYS))
+            raise ConfigError(f"{origin}: unknown key {key!r} (known keys: {keys})")
+        kwargs[key] = _coerce(toml_key(key), value, hints[key], origin)
     config = Config(**kwargs)
     _check(config, origin)
     if not config.description:
         config = dataclasses.replace(config, description=config.title)
-    return config
+    return _site_urls(config, origin)
+
+
+def _site_urls(config: Config, origin: str) -> Config:
+    """`icon` and `favicon` may be paths on the site: make them absolute, and check them."""
+    urls: dict[str, Any] = {}
+    for key in ("icon", "favicon"):
+        value = getattr(config, key)
+        if value:
+            url = urljoin(config.base_url, value)
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise ConfigError(f"{origin}: {key!r} must be an http(s) URL or a path on the site")
+            urls[key] = quote(url, safe="/:?#[]@!$&'()*+,;=%~-._")
+    return dataclasses.replace(config, **urls)
 
 
 def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
@@ -195,6 +226,20 @@ def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
                 f"{origin}: {key!r} must be some of {', '.join(names)}, not {list(value)}"
             )
         return tuple(dict.fromkeys(Format(v) for v in value))
+    if hint == tuple[str, ...]:  # hubs: one URL, or a list of them
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise wrong("a URL or a list of URLs")
+        for url in value:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConfigError(f"{origin}: {key!r} must be absolute http(s) URLs, not {url!r}")
+        return tuple(dict.fromkeys(value))
+    if hint is Format:
+        names = [f.value for f in Format]
+        if value not in names:
+            raise wrong(" or ".join(repr(n) for n in names))
+        return Format(value)
     if hint == Mapping[str, str]:
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()

@@ -18,7 +18,7 @@ import pytest
 
 from feedpub import pipeline
 from feedpub.config import load_config
-from tests.helpers import BASE_URL, feed_files, parse_back
+from tests.helpers import BASE_URL, output_files, parse_back
 
 SITES = sorted(p for p in (Path(__file__).parent / "cases" / "sites").iterdir() if p.is_dir())
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -57,5 +57,4 @@ def test_site(case: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     parsed, _ = parse_back((site / "out" / "rss.xml").read_bytes())
     if "guids" in expected:
         assert [e.id for e in parsed.entries] == expected["guids"]
-    on_disk = {str(p.relative_to(site / "out")) for p in feed_files(site / "out")}
-    assert on_disk == set(report.written) | set(report.unchanged)
+    assert output_files(site / "out") == set(report.written) | set(report.unchanged)
