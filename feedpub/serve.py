@@ -48,6 +48,8 @@ def _stderr(line: str) -> None:
 
 class PreviewServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 64
+    """socketserver's 5 makes a hub or reader connecting many times at once wait a second."""
 
     def __init__(self, config: Config, port: int, log: Echo | None = None) -> None:
         self.config = config

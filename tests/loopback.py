@@ -37,6 +37,11 @@ class RecordingHub:
             return self.script.pop(0) if self.script else (self.default, 0.0, {})
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # socketserver's 5 drops concurrent connects for a second
+
+
 @contextmanager
 def recording_hub(
     script: list[tuple[int, float, dict[str, str]]] | None = None, default: int = 204
@@ -64,8 +69,7 @@ def recording_hub(
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), Handler)
     hub.url = f"http://127.0.0.1:{server.server_address[1]}/hub"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
