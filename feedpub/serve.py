@@ -352,7 +352,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if body and status != HTTPStatus.NOT_MODIFIED:
-            self.wfile.write(data)
+            try:
+                self.wfile.write(data)
+            except ConnectionError:  # the reader went away: nothing to say to anyone
+                self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.log is not None:

@@ -312,3 +312,27 @@ def test_hexo_feed_hub_is_advertised_and_pinged_in_site_mode(tmp_path: Path) -> 
         selves = self_links(site / "public")
         assert hub.topics() == sorted(selves.values()) and len(selves) == 2
     assert f'href="{hub.url}" rel="hub"' in (site / "public" / "atom.xml").read_text()
+
+
+def test_an_answer_that_is_not_http_is_a_failed_ping(out: Path) -> None:
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+
+    def garbage() -> None:
+        for _ in range(websub.ATTEMPTS):
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+
+    thread = threading.Thread(target=garbage, daemon=True)
+    thread.start()
+    try:
+        report = ping(out, f"http://127.0.0.1:{listener.getsockname()[1]}/", backoff=0.01)
+    finally:
+        listener.close()
+    assert report.failed[0].detail == "the answer is not HTTP (BadStatusLine) after 3 tries"
