@@ -1,4 +1,4 @@
-"""feedpub: a folder of Markdown posts in, standards-valid RSS 2.0 and Atom 1.0 feeds out.
+"""feedpub: a folder of Markdown posts in, standards-valid RSS 2.0, Atom 1.0 and JSON Feed out.
 
 For use from Python::
 

@@ -30,7 +30,7 @@ from .errors import PostError, describe_bug
 from .front_matter import FrontMatterError, body_of
 from .models import BodyFormat, Content, Enclosure, Post
 from .sources import decode, local_file, read_bytes
-from .text import XML_ILLEGAL
+from .text import XML_ILLEGAL, without_nul
 from .urls import absolute_url
 
 if TYPE_CHECKING:
@@ -82,7 +82,7 @@ def load_content(post: Post, url: str, config: Config) -> Content:
 def _load_content(post: Post, url: str, config: Config) -> Content:
     text = decode(read_bytes(config, post.source), config.encoding)
     try:
-        body = XML_ILLEGAL.sub("", body_of(text))
+        body = XML_ILLEGAL.sub("", body_of(without_nul(text)[0]))
     except FrontMatterError as e:
         raise PostError(str(e), e.line) from None
     site = config.site
@@ -154,7 +154,10 @@ def _split_summary(body_html: str) -> tuple[str | None, str]:
 
 def _sanitize(fragment: str, base: str) -> str:
     """Make HTML safe for any feed reader, with every URL absolute against `base`."""
-    return _cleaner(None if _all_references_absolute(fragment) else base).clean(fragment).strip()
+    cleaned = _cleaner(None if _all_references_absolute(fragment) else base).clean(fragment)
+    # Character references (&#x0C;) that the parser decoded into characters XML forbids;
+    # the reader has warned of them.
+    return XML_ILLEGAL.sub("", cleaned).strip()
 
 
 def _all_references_absolute(fragment: str) -> bool:
@@ -167,7 +170,10 @@ def _all_references_absolute(fragment: str) -> bool:
     """
     references = sum(fragment.count(name) for name in ("href", "src", "HREF", "SRC"))
     absolute = sum(fragment.count(prefix) for prefix in _ABSOLUTE_PREFIXES)
-    return references == absolute
+    if references != absolute:
+        return False
+    lower = fragment.lower()  # HrEf, sRc: attribute names are case-insensitive in HTML
+    return lower.count("href") + lower.count("src") == references
 
 
 _ABSOLUTE_PREFIXES = tuple(

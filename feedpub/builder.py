@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from .config import Config
 from .formats import Format
 from .models import Entry, Feed, Post, Problem, Severity
-from .urls import disambiguate, site_url, slugify
+from .urls import category_slug, disambiguate, site_url
 
 CATEGORY_ROOT = "categories"
 """Category feeds live under `<output>/categories/<slug>/<slug>/…`, as Hexo's category pages."""
 SEPARATOR = " › "
 EMPTY_SITE_UPDATED = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 """`updated` of a feed with no items: a fixed date, never the clock."""
+_LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,7 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
     urls, problems = _unique_urls(live, config)
     updates = _distinct_updates(live)
     members: dict[tuple[str, ...], list[Post]] = defaultdict(list)
+    totals: dict[tuple[str, ...], int] = defaultdict(int)
     # Most posts share their categories with others: work out the nodes once per set.
     nodes_of: dict[tuple[tuple[str, ...], ...], list[tuple[str, ...]]] = {}
     for post in live:
@@ -83,10 +85,13 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
         if nodes is None:
             nodes = nodes_of[post.categories] = _nodes(post.categories, config)
         for node in nodes:
+            totals[node] += 1
             if len(members[node]) < config.limit:
                 members[node].append(post)
-    feeds = [_feed((), live[: config.limit], urls, updates, config)]
-    feeds += [_feed(node, members[node], urls, updates, config) for node in sorted(members)]
+    feeds = [_feed((), live[: config.limit], len(live), urls, updates, config)]
+    feeds += [
+        _feed(node, members[node], totals[node], urls, updates, config) for node in sorted(members)
+    ]
     if config.site is not None:
         feeds = _apart(feeds, config, problems)
     feeds, collisions = _without_collisions(feeds)
@@ -121,6 +126,7 @@ def _unique_urls(posts: Sequence[Post], config: Config) -> tuple[dict[str, str],
             claimed.setdefault(post.url, [owner]).append(post)
     urls = {post.source: post.url for post in posts}
     problems: list[Problem] = []
+    taken = set(first)  # a suffixed URL must not be another post's own permalink
     for url, owners in claimed.items():
         own = (
             config.site.shared_urls(url, [p.source for p in owners], set(urls.values()))
@@ -129,11 +135,17 @@ def _unique_urls(posts: Sequence[Post], config: Config) -> tuple[dict[str, str],
         )
         if own:
             urls.update(own)
+            taken.update(own.values())
             continue
         owners.sort(key=lambda p: (p.date, p.source))
         urls[owners[0].source] = url
         for post in owners[1:]:
-            urls[post.source] = disambiguate(url, post.source)
+            unique, attempt = disambiguate(url, post.source), 0
+            while unique in taken:
+                attempt += 1
+                unique = disambiguate(url, f"{post.source}\0{attempt}")
+            taken.add(unique)
+            urls[post.source] = unique
             problems.append(
                 Problem(
                     post.source,
@@ -165,14 +177,18 @@ def _distinct_updates(posts: Sequence[Post]) -> dict[str, dt.datetime]:
     for group in groups.values():
         if len(group) > 1:
             group.sort(key=lambda p: p.source)
+            top = len(group) - 1
+            # Spread below the instant where above it there is no room (the year 9999's end).
+            room = _LATEST - updates[group[0].source] >= dt.timedelta(microseconds=top)
             for k, post in enumerate(group):
-                updates[post.source] += dt.timedelta(microseconds=len(group) - 1 - k)
+                updates[post.source] += dt.timedelta(microseconds=top - k if room else -k)
     return updates
 
 
 def _feed(
     node: tuple[str, ...],
     posts: Sequence[Post],
+    total: int,
     urls: dict[str, str],
     updates: dict[str, dt.datetime],
     config: Config,
@@ -189,10 +205,11 @@ def _feed(
             config.base_url,
             updated,
             entries,
+            total,
         )
     directory = (config.site and config.site.category_directory(node)) or (
         CATEGORY_ROOT,
-        *(slugify(config.category_map.get(name) or name) for name in node),
+        *(category_slug(name, config.category_map) for name in node),
     )
     url = site_url(config.base_url, "/".join(directory) + "/")
     path = SEPARATOR.join(node)
@@ -205,6 +222,7 @@ def _feed(
         url,
         updated,
         entries,
+        total,
     )
 
 

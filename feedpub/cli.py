@@ -8,6 +8,7 @@ Commands stay thin: everything they do is a call into `pipeline` or
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import functools
 import json
 import os
@@ -23,7 +24,7 @@ import click
 from . import __version__, pipeline
 from .config import CONFIG_NAME, Config, load_config
 from .errors import ExitCode, FeedpubError
-from .models import Problem, Severity
+from .models import Feed, Problem, Severity
 from .report import PostStatus, Report, validation_exit_code
 from .workers import Progress
 
@@ -73,13 +74,14 @@ def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
 @click.group(cls=_Group, epilog=EXIT_CODES)
 @click.version_option(__version__, "--version", prog_name="feedpub")
 def cli() -> None:
-    """Publish RSS 2.0 and Atom 1.0 feeds from a folder of Markdown posts.
+    """Publish RSS 2.0, Atom 1.0 and JSON Feed feeds from a folder of Markdown posts.
 
     \b
     Quick start:
       feedpub build                 # posts/ → output/, with ./feedpub.toml if present
       feedpub check                 # find problems in posts, write nothing
       feedpub validate output/rss.xml
+      feedpub snippet               # <link> tags for a page's <head>
     """
 
 
@@ -107,7 +109,9 @@ def _site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the feeds (default: output).",
 )
-@click.option("--format", "formats", help="Formats to write, comma-separated (default: rss,atom).")
+@click.option(
+    "--format", "formats", help="Formats to write, comma-separated (default: rss,atom,json)."
+)
 @click.option("--full", is_flag=True, help="Ignore the incremental state: read every post again.")
 @click.option(
     "--wait",
@@ -148,7 +152,8 @@ def build(
     hubs: tuple[str, ...],
     no_ping: bool,
 ) -> None:
-    """Write the site's feeds and one per category, in RSS 2.0 and Atom 1.0.
+    """Write the site's feeds and one per category, in RSS 2.0, Atom 1.0 and JSON Feed 1.1,
+    with feeds.opml and feeds/index.html listing them all.
 
     Only what changed since the last build is read and rewritten; every feed is
     validated before it replaces the previous one.
@@ -342,15 +347,15 @@ def _delayed_bar(items: Sequence[T], label: str) -> Iterator[T]:
 def validate(
     files: tuple[Path, ...], output_format: str, self_url: str | None, strict: bool, quiet: bool
 ) -> None:
-    """Check RSS 2.0 and Atom 1.0 files, whoever wrote them.
+    """Check RSS 2.0, Atom 1.0 and JSON Feed files, whoever wrote them.
 
-    Reports errors and warnings with line numbers; never fetches anything and
+    Reports errors and warnings with line numbers (for JSON Feed, the member); never fetches anything and
     never expands entities (XXE and entity bombs are reported, not followed).
     Exit code: 0 valid, 1 errors (or warnings, with --strict), 2 usage error.
 
     \b
     Examples:
-      feedpub validate output/rss.xml output/atom.xml
+      feedpub validate output/rss.xml output/atom.xml output/feed.json
       curl -s https://example.org/feed.xml | feedpub validate - --output-format json
     """
     from .validation import validate_feed  # lxml is imported only by the commands that need it
@@ -457,6 +462,72 @@ def server_config(
 
     config = _load_config(site_dir, config_file, {"output": output, "base_url": base_url})
     click.echo(text(kind, config), nl=False)
+
+
+@cli.command()
+@click.argument("category", required=False)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Configuration file (default: ./feedpub.toml if it exists).",
+)
+@click.option(
+    "--posts",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of posts (default: posts).",
+)
+@click.option("--base-url", help="Public URL of the site, e.g. https://example.org/")
+@click.option(
+    "--format", "formats", help="Formats to link, comma-separated (default: the formats written)."
+)
+def snippet(
+    category: str | None,
+    config_file: Path | None,
+    posts: Path | None,
+    base_url: str | None,
+    formats: str | None,
+) -> None:  # fmt: skip
+    """Print the autodiscovery <link> tags of the site's feeds, or of one category's.
+
+    Put them in the <head> of a page, and browsers and feed readers find its feeds.
+    CATEGORY is a path of category names from the top, separated by '/' (or ' › '),
+    as the posts name them; an unknown category is an error (exit code 2).
+
+    \b
+    Examples:
+      feedpub snippet                      # the whole site's feeds
+      feedpub snippet 新媒体/观察者网        # one category's feeds
+    """
+    from .render.index_page import link_tags
+
+    config = load_config(config_file, {"posts": posts, "base_url": base_url, "formats": formats})
+    feeds = pipeline.feeds(config)
+    feed = feeds[0] if category is None else _category_feed(category, feeds)
+    click.echo("\n".join(link_tags(feed, config)))
+
+
+def _category_feed(category: str, feeds: Sequence[Feed]) -> Feed:
+    """The feed of the category `category` names: a path split at '/' or ' › ', or one name."""
+    wanted = [
+        tuple(part.strip() for part in category.split(separator))
+        for separator in ("/", "›")
+        if separator in category
+    ] + [(category.strip(),)]
+    by_path = {feed.category: feed for feed in feeds if feed.category}
+    for path in wanted:
+        if path in by_path:
+            return by_path[path]
+    names = {"/".join(path): path for path in by_path}
+    close = difflib.get_close_matches(category, names, n=3, cutoff=0.5)
+    hint = (
+        f"did you mean {' or '.join(repr(c) for c in close)}?"
+        if close
+        else f"feeds/index.html lists the {len(by_path)} that have"
+    )
+    raise click.BadParameter(
+        f"no category {category!r} has published posts; {hint}", param_hint="CATEGORY"
+    )
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import ConfigError
@@ -67,8 +67,14 @@ class Config:
     """Posts larger than this are skipped with an error, keeping memory and time bounded."""
     jobs: int = 0
     """Processes for the heavy work of a big build; 0 means one per available core."""
+    icon: str = ""
+    """JSON Feed's `icon`: a square image (512×512) for the site; a URL or a path on the site."""
+    favicon: str = ""
+    """JSON Feed's `favicon`: a small square image (64×64); a URL or a path on the site."""
     hubs: tuple[str, ...] = ()
-    """WebSub hubs (TOML key `hub`): advertised in every feed and pinged after a build."""
+    """WebSub hubs the feeds name (TOML key `hub`: a URL or a list of them)."""
+    opml_format: Format = Format.RSS
+    """The feed `feeds.opml` subscribes to; the first format written when this one is not."""
     site: Site | None = None
     """Site mode: the Hexo or Jekyll site whose rules decide URLs and dates (not a TOML key)."""
 
@@ -161,14 +167,25 @@ def _make_config(values: Mapping[str, Any], origin: str) -> Config:
         if key not in _SETTABLE:
             keys = ", ".join(sorted(TOML_KEYS))
             raise ConfigError(f"{origin}: unknown key {key!r} (known keys: {keys})")
-        if key == "hubs" and isinstance(value, str):
-            value = [value]  # one hub; a URL may hold commas, so it is never split
         kwargs[key] = _coerce(toml_key(key), value, hints[key], origin)
     config = Config(**kwargs)
     _check(config, origin)
     if not config.description:
         config = dataclasses.replace(config, description=config.title)
-    return config
+    return _site_urls(config, origin)
+
+
+def _site_urls(config: Config, origin: str) -> Config:
+    """`icon` and `favicon` may be paths on the site: make them absolute, and check them."""
+    urls: dict[str, Any] = {}
+    for key in ("icon", "favicon"):
+        value = getattr(config, key)
+        if value:
+            url = urljoin(config.base_url, value)
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise ConfigError(f"{origin}: {key!r} must be an http(s) URL or a path on the site")
+            urls[key] = quote(url, safe="/:?#[]@!$&'()*+,;=%~-._")
+    return dataclasses.replace(config, **urls)
 
 
 def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
@@ -210,10 +227,22 @@ def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
                 f"{origin}: {key!r} must be some of {', '.join(names)}, not {list(value)}"
             )
         return tuple(dict.fromkeys(Format(v) for v in value))
-    if hint == tuple[str, ...]:
+    if hint == tuple[str, ...]:  # hubs: one URL, or a list of them
+        value = [value] if isinstance(value, str) else value
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise wrong("a string or a list of strings")
-        return tuple(value)
+            raise wrong("a URL or a list of URLs")
+        for url in value:
+            if not _is_hub_url(url):
+                raise ConfigError(
+                    f"{origin}: {key!r} must be absolute http(s) URLs "
+                    f"(no spaces, quotes or #), not {url!r}"
+                )
+        return tuple(dict.fromkeys(value))
+    if hint is Format:
+        names = [f.value for f in Format]
+        if value not in names:
+            raise wrong(" or ".join(repr(n) for n in names))
+        return Format(value)
     if hint == Mapping[str, str]:
         if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -255,13 +284,6 @@ def _check(config: Config, origin: str) -> None:
         raise ConfigError(
             f"{origin}: 'encoding' {config.encoding!r} is not a known text encoding"
         ) from None
-    for hub in config.hubs:
-        if not _is_hub_url(hub):
-            raise ConfigError(
-                f"{origin}: 'hub' must be absolute http(s) URLs (no spaces, quotes or #), not {hub!r}"
-            )
-    if len(set(config.hubs)) != len(config.hubs):
-        raise ConfigError(f"{origin}: 'hub' names a hub twice: {list(config.hubs)}")
     if "/" not in config.image_type:
         raise ConfigError(f"{origin}: 'image_type' must be a MIME type such as 'image/jpeg'")
 

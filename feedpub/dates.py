@@ -33,13 +33,24 @@ _EPOCH_MILLIS = range(10**11, 10**13)
 def parse_date(value: object, zone: ZoneInfo) -> dt.datetime:
     """Read one front-matter date value; naive results are placed in `zone`."""
     date = _parse(value, zone)
+    # Feeds carry dates in UTC: the year is the one UTC gives (1000-01-01T00:30+01:00 is 999).
+    try:
+        utc = date.astimezone(dt.UTC)
+    except OverflowError:  # beyond what datetime holds once in UTC, at either end
+        if date.year > _FIRST_YEAR:
+            return LAST_DATE
+        utc = dt.datetime.min.replace(tzinfo=dt.UTC)
     # RFC 822 has four-digit years; and no feed reader sorts the year 999 sensibly.
-    if date.year < _FIRST_YEAR:
+    if utc.year < _FIRST_YEAR:
         raise DateError(f"{value!r} is before the year {_FIRST_YEAR}: not a plausible date")
-    return date
+    return LAST_DATE if utc > LAST_DATE else date
 
 
 _FIRST_YEAR = 1000
+LAST_DATE = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
+"""The latest date feedpub keeps: later ones (9999-12-31T23:59:59-01:00 is in the year
+10000 in UTC) become this, so that every date can be written in UTC and in any zone's
+permalink, and a post dated so far ahead stays scheduled."""
 
 
 def _parse(value: object, zone: ZoneInfo) -> dt.datetime:

@@ -145,6 +145,8 @@ class Feed:
     """The HTML page the feed stands for (site home or Hexo-style category page)."""
     updated: datetime
     entries: tuple[Entry, ...] = field(default=())
+    total: int = 0
+    """How many posts are at or below this node; the feed shows the newest `limit` of them."""
 
     def file(self, fmt: Format) -> str:
         """The feed's file for one format, relative to the output folder."""

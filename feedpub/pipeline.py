@@ -5,7 +5,8 @@
     scan      find the post files (sources.py)
     (nothing changed since the last build? return its report: incremental.py)
     read      files → Posts, from the incremental state where unchanged (reader.py)
-    publish   Posts → Feeds (builder.py); the feeds that changed → bytes → files (writer.py)
+    publish   Posts → Feeds (builder.py); the feeds that changed → bytes → files (writer.py);
+              the OPML and the index page of every feed (writer.publish_site_files)
     reconcile the manifest: remove the feeds of emptied categories (output.py)
     ping      tell the WebSub hubs which feeds changed, and retry pending pings (websub.py)
     report    what happened to every post and feed (report.py)
@@ -26,14 +27,15 @@ from . import workers
 from .builder import Build, build_feeds
 from .config import Config
 from .errors import ConfigError
+from .formats import SITE_FILES
 from .incremental import LastBuild, feed_fingerprint, image_stamps, scan_digest
-from .models import Post, Problem, Severity
+from .models import Feed, Post, Problem, Severity
 from .output import OutputFolder
 from .report import FeedStatus, PostReport, PostStatus, Report
 from .sources import SourceFile, find_posts
 from .state import PostRow, State, encode_row
 from .websub import ping_hubs
-from .writer import FeedOutcome, PublishJob, publish
+from .writer import FeedOutcome, PublishJob, publish, publish_site_files
 
 PARALLEL_POSTS = 400
 """Below this many files to parse, starting worker processes costs more than it saves."""
@@ -90,6 +92,12 @@ def check(config: Config, progress: workers.Progress = workers.no_progress) -> R
         seconds=time.perf_counter() - started,
         files_read=files.parsed,
     )
+
+
+def feeds(config: Config, progress: workers.Progress = workers.no_progress) -> tuple[Feed, ...]:
+    """The feeds a build would publish now (read as `check` reads); nothing is written."""
+    files = _read(_scan(config), config, State(None), progress)
+    return build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC)).feeds
 
 
 # -- scan ---------------------------------------------------------------------------
@@ -191,7 +199,7 @@ class _Published:
     """Feed file → the fingerprint of what is on disk now."""
     images: dict[str, str]
     feed_files: frozenset[str]
-    """Every file of the built feeds, in every configured format."""
+    """Every file of the built feeds, in every configured format, and the site files."""
 
     def due(self) -> dt.datetime | None:
         return min((p.date for p in self.built.scheduled), default=None)
@@ -243,7 +251,11 @@ def _publish(
         broken.update(newly_broken)
         for source in newly_broken:
             del posts[source]
+    for outcome in publish_site_files(built.feeds, config, folder):
+        outcomes[outcome.file] = outcome
+        attempted.add(outcome.file)
     every_file = frozenset(f.file(fmt) for f in built.feeds for fmt in config.formats)
+    every_file |= frozenset(SITE_FILES)
     return _Published(built, broken, outcomes, frozenset(attempted), known, images, every_file)
 
 

@@ -24,8 +24,16 @@ from .errors import PostError, describe_bug
 from .front_matter import FrontMatterError, NoFrontMatter, split
 from .models import BodyFormat, Post, Problem, Severity
 from .sources import SourceFile, decode, read_bytes
-from .text import WHITESPACE, XML_ILLEGAL, Warn, clean, may_hold_illegal
-from .urls import absolute_url, pattern_url
+from .text import (
+    WHITESPACE,
+    XML_ILLEGAL,
+    Warn,
+    clean,
+    forbidden_references,
+    may_hold_illegal,
+    without_nul,
+)
+from .urls import MAX_SLUG_BYTES, absolute_url, category_slug, pattern_url
 
 THUMBNAIL_KEYS = ("thumbnail", "headimg", "cover", "image")
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--.*?-->")
@@ -38,6 +46,10 @@ _HTML_START = re.compile(
 )
 _FAR_FUTURE = dt.timedelta(days=3653)
 MAX_NAMES = 64
+MAX_CATEGORY_DEPTH = 16
+MAX_CATEGORY_PATH_BYTES = 1024
+"""A category path's levels and the bytes of its folders' names (their slugs): well below
+the 4,096 bytes Linux allows a path, wherever the output folder is."""
 """Category paths (or tags) a post may have; more are dropped with a warning."""
 T = TypeVar("T")
 
@@ -58,7 +70,9 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
                 f"{file.size:,} bytes is more than max_post_bytes ({config.max_post_bytes:,}); not read"
             )
         data = read_bytes(config, file.rel)
-        text = decode(data, config.encoding)
+        text, nul = without_nul(decode(data, config.encoding))
+        if nul:
+            warn(f"removed {nul} NUL character(s): a text post cannot hold them")
         if not text.strip():
             raise PostError("empty file")
         try:
@@ -90,6 +104,7 @@ def _make_post(
     illegal = len(XML_ILLEGAL.findall(body)) if may_hold_illegal(data, config.encoding) else 0
     if illegal:
         warn(f"body: removed {illegal} character(s) that XML 1.0 does not allow", "body")
+    _warn_references(body, "body", warn)
     if len(data) > FEED_BODY_BYTES:
         warn(
             f"body: {len(data):,} bytes is more than feeds carry; they show its beginning and a link",
@@ -105,7 +120,11 @@ def _make_post(
     # do not then show the same thing.
     author = _text(meta.get("author"), "author", warn) or config.author or config.title
     thumbnail = _thumbnail(meta, config, warn)
-    summary = _text(meta.get("description") or meta.get("excerpt"), "description", warn)
+    summary = _warn_references(
+        _text(meta.get("description") or meta.get("excerpt"), "description", warn),
+        "description",
+        warn,
+    )
     if site is None:
         draft = _flag(meta.get("draft")) is True or _flag(meta.get("published")) is False
         url = _url(meta, file.rel, date, config, warn)
@@ -137,6 +156,19 @@ def _make_post(
         body_format=BodyFormat.HTML if _HTML_START.match(body) else BodyFormat.MARKDOWN,
         digest=hashlib.blake2b(data, digest_size=16).hexdigest(),
     )
+
+
+def _warn_references(html: str | None, field: str, warn: Warn) -> str | None:
+    """Warn of character references to characters XML forbids: the body stage removes
+    the characters they become."""
+    found = forbidden_references(html) if html else []
+    if found:
+        warn(
+            f"{field}: removed {len(found)} character reference(s) to characters XML 1.0 "
+            f"does not allow ({found[0]})",
+            field,
+        )
+    return html
 
 
 def _url(meta: dict[str, Any], source: str, date: dt.datetime, config: Config, warn: Warn) -> str:
@@ -244,10 +276,43 @@ def _categories(meta: dict[str, Any], config: Config, warn: Warn) -> tuple[tuple
     )
     result: list[tuple[str, ...]] = []
     for path in paths:
-        names = _names(path, "categories", warn)
+        names = _within_path_limits(_names(path, "categories", warn), config, warn)
         if names and names not in result:
             result.append(names)
     return _capped(tuple(result), "categories", warn)
+
+
+def _within_path_limits(path: tuple[str, ...], config: Config, warn: Warn) -> tuple[str, ...]:
+    """The path's first levels, as many as make a folder every file system accepts: each
+    level is a folder of the output, so depth and length are capped, with a warning."""
+    if len(path) * (MAX_SLUG_BYTES + 1) <= MAX_CATEGORY_PATH_BYTES and all(
+        len(name) * 4 <= MAX_SLUG_BYTES or len(name.encode()) <= MAX_SLUG_BYTES for name in path
+    ):
+        return path  # the usual case, a few short names: no slug can be too long
+    size = 0
+    kept = path
+    for depth, name in enumerate(path):
+        size += len(category_slug(name, config.category_map).encode()) + 1
+        if depth == MAX_CATEGORY_DEPTH or size > MAX_CATEGORY_PATH_BYTES:
+            why = (
+                f"more than {MAX_CATEGORY_DEPTH} levels"
+                if depth == MAX_CATEGORY_DEPTH
+                else f"more than {MAX_CATEGORY_PATH_BYTES:,} bytes of folder names"
+            )
+            warn(
+                f"categories: a path of {len(path)} levels is {why}; only the first {depth} are used",
+                "categories",
+            )
+            kept = path[:depth]
+            break
+    long = [n for n in kept if len(n.encode()) > MAX_SLUG_BYTES and n not in config.category_map]
+    if long:
+        warn(
+            f"categories: {len(long)} name(s) longer than a folder name may be "
+            f"({long[0][:20]!r}…); their folders' names are cut",
+            "categories",
+        )
+    return kept
 
 
 def _capped(values: tuple[T, ...], field: str, warn: Warn) -> tuple[T, ...]:

@@ -137,7 +137,7 @@ def decode(data: bytes, encoding: str) -> str:
                 data = data[len(bom) :]
             break
     else:
-        if b"\x00" in data[:_BINARY_PROBE]:
+        if _is_binary(data[:_BINARY_PROBE]):
             raise PostError("binary file (it contains NUL bytes), not a text post")
     try:
         text = data.decode(encoding)
@@ -148,6 +148,19 @@ def decode(data: bytes, encoding: str) -> str:
             line,
         ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _is_binary(head: bytes) -> bool:
+    """A known binary format, or NULs in more than one byte in eight (UTF-16 without a
+    byte-order mark, say): what cannot be text. A stray NUL in a scraped body is text."""
+    return head.startswith(_BINARY_SIGNATURES) or head.count(b"\x00") * 8 > len(head)
+
+
+_BINARY_SIGNATURES = (
+    b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF-", b"PK\x03\x04", b"\x7fELF", b"\x1f\x8b",
+    b"RIFF", b"OggS", b"fLaC", b"BZh", b"7z\xbc\xaf", b"\xfd7zXZ\x00", b"Rar!", b"\x00asm",
+    b"SQLite format 3\x00", b"wOFF", b"wOF2", b"\x00\x00\x01\x00", b"\xca\xfe\xba\xbe",
+)  # fmt: skip
 
 
 def _encoding_hint(data: bytes, encoding: str) -> str:
@@ -175,15 +188,20 @@ def local_file(url: str | None, config: Config) -> Path | None:
         return None
     site_path = unquote(urlsplit(url).path)[len(urlsplit(config.base_url).path) :]
     static = config.static.resolve()
-    candidate = (static / site_path).resolve()
-    return candidate if candidate.is_relative_to(static) and candidate.is_file() else None
+    try:
+        candidate = (static / site_path).resolve()
+        return candidate if candidate.is_relative_to(static) and candidate.is_file() else None
+    # A name the file system refuses (a NUL byte, too long) names no file of the site.
+    except (OSError, ValueError):
+        return None
 
 
 def local_image_stamp(url: str | None, config: Config) -> str:
     """Size and mtime of a thumbnail that is a file of the site ('' otherwise): a feed
     must be rebuilt when the image behind its enclosure length changes."""
     local = local_file(url, config)
-    if local is None:
+    try:
+        stat = local.stat() if local else None
+    except OSError:  # gone since local_file found it
         return ""
-    stat = local.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}"
+    return f"{stat.st_size}:{stat.st_mtime_ns}" if stat else ""

@@ -50,6 +50,29 @@ def may_hold_illegal(data: bytes, encoding: str) -> bool:
     return b"\xef\xbf" in data and (b"\xef\xbf\xbe" in data or b"\xef\xbf\xbf" in data)
 
 
+def without_nul(text: str) -> tuple[str, int]:
+    """The text without NUL characters (no parser or feed can carry them), and how many."""
+    count = text.count("\x00")
+    return (text.replace("\x00", ""), count) if count else (text, 0)
+
+
+def forbidden_references(html: str) -> list[str]:
+    """Character references in `html` to characters XML 1.0 forbids (`&#x0C;`, `&#xFFFE;`):
+    an HTML parser turns them into those characters."""
+    if "&#" not in html:
+        return []
+    return [m[0] for m in _REFERENCE.finditer(html) if _forbidden(m)]
+
+
+_REFERENCE = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]{1,8})|0*([0-9]{1,10}));?")
+
+
+def _forbidden(reference: re.Match[str]) -> bool:
+    code = int(reference[1], 16) if reference[1] else int(reference[2])
+    # HTML parsers turn NUL, surrogates and what is past U+10FFFF into U+FFFD themselves.
+    return 0 < code < 0x110000 and bool(XML_ILLEGAL.match(chr(code)))
+
+
 @functools.lru_cache(maxsize=4)
 def _is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name == "utf-8"

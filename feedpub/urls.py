@@ -14,6 +14,7 @@ import hashlib
 import posixpath
 import re
 import unicodedata
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -32,7 +33,7 @@ _UNSAFE = re.compile(
 )
 _DASHES = re.compile(r"-{2,}")
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com\d|lpt\d)(\..*)?$", re.IGNORECASE)
-_MAX_SLUG_BYTES = 120
+MAX_SLUG_BYTES = 120
 # Names feedpub itself writes inside a category's folder.
 RESERVED_SLUGS = frozenset({fmt.file_name for fmt in Format} | {STATE_DIR})
 # Percent-encode everything but unreserved characters and the sub-delims a path may hold.
@@ -40,8 +41,12 @@ _PATH_SAFE = "/-._~!$&'()*+,;=:@"
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 # An http(s) URL with a host and only characters an RSS URL may hold as they are.
 _PLAIN_HTTP_URL = re.compile(
-    r"https?://[A-Za-z0-9.-]+(?::\d+)?(?:[/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
+    r"https?://[A-Za-z0-9.-]+(?::\d{1,4})?(?:[/?#][A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]*)?"
 )
+# What a published URL's authority may be: a host name or an IP address, and a port.
+# Not userinfo (RFC 9110 forbids it in http(s) URLs, and it disguises the host), not an
+# IPv6 zone (it names a network interface of one machine) and not an IPvFuture address.
+_AUTHORITY = re.compile(r"(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 
 
 def slugify(name: str) -> str:
@@ -54,10 +59,15 @@ def slugify(name: str) -> str:
     slug = _DASHES.sub("-", slug).strip("-. ")
     if _WINDOWS_RESERVED.match(slug) or slug.lower() in RESERVED_SLUGS:
         slug += "-"
-    if len(slug.encode()) > _MAX_SLUG_BYTES:
-        cut = slug.encode()[: _MAX_SLUG_BYTES - 9].decode("utf-8", "ignore").rstrip("-. ")
+    if len(slug.encode()) > MAX_SLUG_BYTES:
+        cut = slug.encode()[: MAX_SLUG_BYTES - 9].decode("utf-8", "ignore").rstrip("-. ")
         slug = f"{cut}-{_short_hash(name)}"
     return slug or f"c-{_short_hash(name)}"
+
+
+def category_slug(name: str, category_map: Mapping[str, str]) -> str:
+    """The folder of a category name: its slug from `category_map`, else its own."""
+    return slugify(category_map.get(name) or name)
 
 
 def _short_hash(text: str) -> str:
@@ -101,7 +111,10 @@ def pattern_url(config: Config, source: str, date: dt.datetime, slug: str | None
     """A post's URL from the configured permalink pattern, with the date in the site's zone."""
     stem = posixpath.splitext(posixpath.basename(source))[0]
     path = posixpath.splitext(source)[0]
-    local = date.astimezone(config.zone())
+    try:
+        local = date.astimezone(config.zone())
+    except OverflowError:  # the last day of the year 9999, in a zone east of UTC
+        local = date
     return site_url(config.base_url, expand_permalink(config.permalink, local, slug or stem, path))
 
 
@@ -129,18 +142,24 @@ def absolute_url(reference: str, base: str) -> str | None:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
-    if not parts.netloc.isascii():  # an internationalised host name: IDNA, not percent-encoding
+    try:
+        port = parts.port  # raises for a port that is no number, or past 65535
+    except ValueError:
+        return None
+    netloc = parts.netloc
+    if not netloc.isascii():  # an internationalised host name: IDNA, not percent-encoding
         try:
-            host = parts.hostname.encode("idna").decode("ascii")
-            port = f":{parts.port}" if parts.port else ""
-        except (
-            UnicodeError,
-            ValueError,
-        ):  # not a host name IDNA can write; a port that is no number
+            netloc = parts.hostname.encode("idna").decode("ascii") + (f":{port}" if port else "")
+        except UnicodeError:  # not a host name IDNA can write
             return None
-        reference = parts._replace(netloc=host + port).geturl()
-    # Spaces and non-ASCII characters are legal in an IRI but not in an RSS URL.
-    return quote(reference, safe="/:?#[]@!$&'()*+,;=%~-._")
+    if not _AUTHORITY.fullmatch(netloc) or port == 0:
+        return None
+    # Spaces, brackets and non-ASCII characters are legal in an IRI but not in an RSS URL.
+    rest = quote(parts._replace(scheme="", netloc="").geturl(), safe=_URL_SAFE)
+    return f"{reference[: len(parts.scheme)]}://{netloc}{rest}"
+
+
+_URL_SAFE = "/:?#@!$&'()*+,;=%~-._"
 
 
 def disambiguate(url: str, source: str) -> str:

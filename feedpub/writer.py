@@ -1,4 +1,5 @@
-"""Publish jobs: for each feed file that must change, bodies → render → validate → write.
+"""Publish jobs: for each feed file that must change, bodies → render → validate → write;
+and the site files that list every feed (`feeds.opml`, `feeds/index.html`).
 
 A job is one feed in one format. Jobs are grouped by top-level category, since
 the feeds of one subtree share their posts: each post's body is read and
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from . import workers
 from .config import Config
 from .errors import OutputError, PostError
-from .formats import Format
+from .formats import INDEX_FILE, OPML_FILE, Format
 from .models import Content, Feed, Problem, Severity
 from .output import OutputFolder
 from .report import FeedStatus
@@ -103,4 +104,27 @@ def _publish_group(jobs: Sequence[PublishJob], config: Config) -> list[FeedOutco
             break  # a full or read-only disk fails every later write too
         status = FeedStatus.WRITTEN if changed else FeedStatus.UNCHANGED
         outcomes.append(FeedOutcome(job.file, status, job.fingerprint))
+    return outcomes
+
+
+def publish_site_files(
+    feeds: Sequence[Feed], config: Config, folder: OutputFolder
+) -> list[FeedOutcome]:
+    """The subscription list and the feeds' index page, from every feed of the build (written
+    or not): they change when a feed comes or goes, or a category gains posts. Rendering
+    them costs little next to one feed, so they are rendered on every build that builds."""
+    from .render.index_page import render_index
+    from .render.opml import render_opml
+
+    outcomes = []
+    for rel, render in ((OPML_FILE, render_opml), (INDEX_FILE, render_index)):
+        try:
+            changed = folder.write(rel, render(feeds, config))
+        except OutputError as e:
+            problem = Problem(rel, str(e), rule="write-failed")
+            outcomes.append(FeedOutcome(rel, FeedStatus.FAILED, "", (problem,)))
+            break
+        outcomes.append(
+            FeedOutcome(rel, FeedStatus.WRITTEN if changed else FeedStatus.UNCHANGED, "")
+        )
     return outcomes

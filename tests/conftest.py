@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from feedpub.validation import validate_feed
-from tests.helpers import SHARED_CORPUS, WritePost, feed_files
+from tests.helpers import SHARED_CORPUS, WritePost, feed_files, json_feed_files
 
 
 @pytest.fixture
@@ -68,6 +68,6 @@ def every_written_feed_is_valid(tmp_path: Path) -> Iterator[None]:
     """After every test: each feed it left behind passes `feedpub validate` with no errors
     and no warnings (feedpub's feeds are held to the W3C validator's recommendations too)."""
     yield
-    for path in feed_files(tmp_path):
+    for path in feed_files(tmp_path) + json_feed_files(tmp_path):
         findings = validate_feed(path.read_bytes(), str(path))
         assert not findings, f"{path} does not pass feedpub validate: {[str(f) for f in findings]}"

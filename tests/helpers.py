@@ -3,11 +3,15 @@ conftest.py; tests import helpers from here, never from each other."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
+import http.server
 import io
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import feedparser
 from click.testing import CliRunner
@@ -15,6 +19,7 @@ from lxml import etree
 
 from feedpub.cli import cli
 from feedpub.config import load_config
+from feedpub.formats import Format
 from feedpub.models import BodyFormat, Post
 from feedpub.urls import pattern_url
 
@@ -33,8 +38,52 @@ def parse_back(data: bytes) -> tuple[feedparser.FeedParserDict, etree._Element]:
     return parsed, etree.fromstring(data)
 
 
+def output_files(folder: Path) -> set[str]:
+    """Every file feedpub wrote below the output `folder`, but its own state."""
+    return {
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*")
+        if p.is_file() and ".feedpub" not in p.relative_to(folder).parts
+    }
+
+
 def feed_files(folder: Path) -> list[Path]:
+    """The RSS and Atom feeds below `folder`."""
     return sorted(p for p in folder.rglob("*.xml") if p.name in ("rss.xml", "atom.xml"))
+
+
+def json_feed_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob(Format.JSON.file_name))
+
+
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve `folder` over HTTP on loopback, each feed with its media type; yields the base URL.
+
+    The port is bound first, so a site can be built for that URL and then served."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        extensions_map: ClassVar[dict[str, str]] = {
+            **http.server.SimpleHTTPRequestHandler.extensions_map,
+            ".json": Format.JSON.media_type,
+            ".opml": "text/x-opml",
+            ".xml": "application/xml",
+        }
+
+        def log_message(self, *args: object) -> None:  # keep test output quiet
+            pass
+
+    folder.mkdir(parents=True, exist_ok=True)
+    handler = functools.partial(Handler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 def run(*args: str | Path) -> tuple[int, str, str]:

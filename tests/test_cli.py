@@ -46,7 +46,7 @@ def test_build_writes_valid_feeds_readers_agree_on(sample_posts: Path, tmp_path:
     assert code == 0
     assert (
         "2 published, 1 drafts" in out
-        and "Feeds: 10 written, 0 unchanged" in out
+        and "Feeds: 17 written, 0 unchanged" in out  # 5 feeds in 3 formats, OPML, index
         and "Done in" in out
     )
     files = feed_files(tmp_path / "out")
@@ -83,12 +83,12 @@ def test_second_build_writes_nothing_and_bytes_are_identical(
     build(sample_posts, tmp_path / "out")
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in feed_files(tmp_path / "out")}
     code, out, _ = build(sample_posts, tmp_path / "out")
-    assert code == 0 and "Feeds: 0 written, 10 unchanged" in out
+    assert code == 0 and "Feeds: 0 written, 17 unchanged" in out
     assert {
         p: (p.read_bytes(), p.stat().st_mtime_ns) for p in feed_files(tmp_path / "out")
     } == before
     code, out, _ = build(sample_posts, tmp_path / "out", "--full")
-    assert "Feeds: 0 written, 10 unchanged" in out and "(3 parsed)" in out
+    assert "Feeds: 0 written, 17 unchanged" in out and "(3 parsed)" in out
     assert {p: p.read_bytes() for p in feed_files(tmp_path / "out")} == {
         p: b for p, (b, _) in before.items()
     }
@@ -110,7 +110,7 @@ def test_category_without_posts_loses_its_feeds_and_foreign_files_stay(
     (out / "categories" / "编程" / "index.html").write_text("written by Hexo")
     (sample_posts / "编程" / "md.md").unlink()
     code, stdout, _ = build(sample_posts, out)
-    assert code == 0 and "2 removed" in stdout
+    assert code == 0 and "3 removed" in stdout
     assert not (out / "categories" / "编程" / "rss.xml").exists()
     assert (out / "categories" / "编程" / "index.html").read_text() == "written by Hexo"
 
@@ -162,7 +162,7 @@ def test_check_writes_nothing_and_says_whether_posts_would_be_skipped(
         (["build", "--config", "missing.toml"], "configuration file not found"),
         (["build", "--base-url", "example.org"], "'base_url' must be an absolute http(s) URL"),
         (["build", "--posts", "no/such/folder"], "posts folder does not exist"),
-        (["build", "--format", "json"], "'formats' must be some of rss, atom"),
+        (["build", "--format", "xml"], "'formats' must be some of rss, atom, json"),
     ],
 )
 def test_usage_errors_are_messages_with_exit_code_2(

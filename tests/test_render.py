@@ -50,7 +50,7 @@ def rendered(fmt: Format, **settings: Any) -> tuple[Any, etree._Element]:
     return parse_back(render(feed, fmt, contents, config))
 
 
-@pytest.mark.parametrize("fmt", list(Format))
+@pytest.mark.parametrize("fmt", [Format.RSS, Format.ATOM])  # feedgen's traps
 def test_entries_keep_the_builders_order(fmt: Format) -> None:
     # Trap: feedgen prepends entries unless order="append".
     parsed, _ = rendered(fmt)
@@ -61,7 +61,7 @@ def test_entries_keep_the_builders_order(fmt: Format) -> None:
     ]
 
 
-@pytest.mark.parametrize("fmt", list(Format))
+@pytest.mark.parametrize("fmt", [Format.RSS, Format.ATOM])  # feedgen's traps
 def test_no_date_comes_from_the_clock(fmt: Format) -> None:
     # Trap: feed updated, lastBuildDate and entry updated default to now().
     feed, contents, config = sample_feed()
@@ -135,7 +135,7 @@ def test_enclosure_length_is_never_none() -> None:
     )
 
 
-@pytest.mark.parametrize("fmt", list(Format))
+@pytest.mark.parametrize("fmt", [Format.RSS, Format.ATOM])  # feedgen's traps
 def test_media_elements_are_not_grouped(fmt: Format) -> None:
     # Trap: the media extension wraps everything in <media:group> by default.
     _, root = rendered(fmt)

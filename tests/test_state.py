@@ -4,6 +4,7 @@ the same bytes, and a damaged or foreign state file is rebuilt, not trusted."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -13,9 +14,17 @@ import pytest
 
 from feedpub import pipeline
 from feedpub.config import load_config
+from feedpub.formats import SITE_FILES, Format
 from feedpub.report import PostStatus
 from feedpub.state import STATE_FILE
-from tests.helpers import BASE_URL, WritePost, feed_files, snapshot, write_many
+from tests.helpers import (
+    BASE_URL,
+    WritePost,
+    feed_files,
+    json_feed_files,
+    snapshot,
+    write_many,
+)
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
@@ -71,16 +80,16 @@ def test_unchanged_posts_are_not_parsed_and_unchanged_feeds_not_written(
     assert fourth.files_read == 1
     showing = sorted(
         p.relative_to(out).as_posix()
-        for p in feed_files(out)
-        if b"<title>Post 42<" in p.read_bytes()
+        for p in feed_files(out) + json_feed_files(out)
+        if re.search(rb'<title>Post 42<|"title": "Post 42"', p.read_bytes())
     )
     assert (
         sorted(fourth.written)
         == showing
         == sorted(
-            f"{d}{fmt}.xml"
+            f"{d}{fmt.file_name}"
             for d in ("", "categories/Area-0/", "categories/Area-0/Source-0/")
-            for fmt in ("rss", "atom")
+            for fmt in Format
         )
     )
 
@@ -165,5 +174,8 @@ def test_a_change_of_settings_rebuilds_everything(posts: Path, tmp_path: Path) -
     retitled = build(posts, out, title="Renamed")
     assert retitled.files_read == 20
     # every feed names the site, so every one was rendered and written again
-    assert sorted(retitled.written) == [f.relative_to(out).as_posix() for f in feed_files(out)]
+    feeds = feed_files(out) + json_feed_files(out)
+    assert sorted(retitled.written) == sorted(
+        [f.relative_to(out).as_posix() for f in feeds] + list(SITE_FILES)
+    )
     assert "<title>Renamed</title>" in (out / "rss.xml").read_text("utf-8")

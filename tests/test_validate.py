@@ -34,6 +34,11 @@ def _cases(folder: str) -> list[Path]:
     return sorted((FEEDS / folder).glob("*.xml"))
 
 
+def json_cases(folder: str) -> list[Path]:
+    """The JSON Feed cases: the same layout, NAME.json beside NAME.expected."""
+    return sorted((FEEDS / folder).glob("*.json"))
+
+
 def _expected(feed: Path) -> tuple[str | None, list[tuple[str, int | None, str | None, str]]]:
     self_url = None
     findings = []
@@ -61,7 +66,9 @@ def _found(problems: list[Problem]) -> list[tuple[str, int | None, str | None, s
 
 
 @pytest.mark.parametrize(
-    "feed", _cases("bad") + _cases("good"), ids=lambda p: p.parent.name + "/" + p.name
+    "feed",
+    _cases("bad") + _cases("good") + json_cases("bad") + json_cases("good"),
+    ids=lambda p: p.parent.name + "/" + p.name,
 )
 def test_feed_findings(feed: Path) -> None:
     self_url, expected = _expected(feed)
@@ -84,8 +91,8 @@ def test_schemas_accept_good_feeds_whole(feed: Path) -> None:
 
 def test_folders_are_what_they_say() -> None:
     # every bad feed has an error or warning (one fault each), every good one no error
-    bad, good = _cases("bad"), _cases("good")
-    assert len(bad) >= 40 and len(good) >= 7
+    bad, good = _cases("bad") + json_cases("bad"), _cases("good") + json_cases("good")
+    assert len(bad) >= 70 and len(good) >= 11
     assert all(_expected(feed)[1] for feed in bad)
     for feed in good:
         assert all(severity == "warning" for severity, *_ in _expected(feed)[1])

@@ -7,11 +7,15 @@ from collections.abc import Callable, Mapping
 from ..config import Config
 from ..formats import Format
 from ..models import Content, Feed
-from . import rss_atom
+from . import json_feed, rss_atom
 
 Renderer = Callable[[Feed, Mapping[str, Content], Config], bytes]
 
-_RENDERERS: dict[Format, Renderer] = {Format.RSS: rss_atom.rss, Format.ATOM: rss_atom.atom}
+_RENDERERS: dict[Format, Renderer] = {
+    Format.RSS: rss_atom.rss,
+    Format.ATOM: rss_atom.atom,
+    Format.JSON: json_feed.json_feed,
+}
 
 
 def render(feed: Feed, fmt: Format, contents: Mapping[str, Content], config: Config) -> bytes:

@@ -1,4 +1,5 @@
-"""Feed bytes → Problems: is this a well-formed, valid RSS 2.0 or Atom 1.0 document?
+"""Feed bytes → Problems: is this a well-formed, valid RSS 2.0 or Atom 1.0 document, or a
+valid JSON Feed (a document that starts as JSON does: its rules are in json_feed.py)?
 
 Three layers, each run only if the one before could read the document:
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 from ..models import Problem
 from .findings import Findings
+from .json_feed import check_json_feed, looks_like_json
 from .parse import feed_kind, find_doctype, parse, report_doctype
 from .rules import check_atom, check_rss
 from .schema import check_structure
@@ -28,7 +30,7 @@ that checking one never takes more than a moment or much memory."""
 
 
 def validate_feed(data: bytes, name: str, self_url: str | None = None) -> list[Problem]:
-    """Check one RSS 2.0 or Atom 1.0 document; errors and warnings sorted by line.
+    """Check one RSS 2.0, Atom 1.0 or JSON Feed document; errors and warnings sorted by line.
 
     `name` goes into every Problem's `path`. `self_url`, for feeds feedpub publishes,
     is the URL the feed will have: its `atom:link rel="self"` must be exactly that.
@@ -41,6 +43,8 @@ def validate_feed(data: bytes, name: str, self_url: str | None = None) -> list[P
             f"the feed has {len(data):,} bytes; feedpub checks feeds of at most {MAX_FEED_BYTES:,}",
         )
         return out.problems
+    if looks_like_json(data):
+        return check_json_feed(data, name, self_url)
     doctype = find_doctype(data)
     if doctype is not None and doctype[1]:
         report_doctype(doctype, out)  # an internal subset: never let libxml2 read it
