@@ -167,8 +167,6 @@ def _make_config(values: Mapping[str, Any], origin: str) -> Config:
         if key not in _SETTABLE:
             keys = ", ".join(sorted(TOML_KEYS))
             raise ConfigError(f"{origin}: unknown key {key!r} (known keys: {keys})")
-        if key == "hubs" and isinstance(value, str):
-            value = [value]  # one hub; a URL may hold commas, so it is never split
         kwargs[key] = _coerce(toml_key(key), value, hints[key], origin)
     config = Config(**kwargs)
     _check(config, origin)
@@ -229,10 +227,17 @@ def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
                 f"{origin}: {key!r} must be some of {', '.join(names)}, not {list(value)}"
             )
         return tuple(dict.fromkeys(Format(v) for v in value))
-    if hint == tuple[str, ...]:
+    if hint == tuple[str, ...]:  # hubs: one URL, or a list of them
+        value = [value] if isinstance(value, str) else value
         if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-            raise wrong("a string or a list of strings")
-        return tuple(value)
+            raise wrong("a URL or a list of URLs")
+        for url in value:
+            if not _is_hub_url(url):
+                raise ConfigError(
+                    f"{origin}: {key!r} must be absolute http(s) URLs "
+                    f"(no spaces, quotes or #), not {url!r}"
+                )
+        return tuple(dict.fromkeys(value))
     if hint is Format:
         names = [f.value for f in Format]
         if value not in names:
@@ -279,13 +284,6 @@ def _check(config: Config, origin: str) -> None:
         raise ConfigError(
             f"{origin}: 'encoding' {config.encoding!r} is not a known text encoding"
         ) from None
-    for hub in config.hubs:
-        if not _is_hub_url(hub):
-            raise ConfigError(
-                f"{origin}: 'hub' must be absolute http(s) URLs (no spaces, quotes or #), not {hub!r}"
-            )
-    if len(set(config.hubs)) != len(config.hubs):
-        raise ConfigError(f"{origin}: 'hub' names a hub twice: {list(config.hubs)}")
     if "/" not in config.image_type:
         raise ConfigError(f"{origin}: 'image_type' must be a MIME type such as 'image/jpeg'")
 

@@ -48,6 +48,8 @@ def _stderr(line: str) -> None:
 
 class PreviewServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 64
+    """socketserver's 5 makes a hub or reader connecting many times at once wait a second."""
 
     def __init__(self, config: Config, port: int, log: Echo | None = None) -> None:
         self.config = config
@@ -350,7 +352,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         if body and status != HTTPStatus.NOT_MODIFIED:
-            self.wfile.write(data)
+            try:
+                self.wfile.write(data)
+            except ConnectionError:  # the reader went away: nothing to say to anyone
+                self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.log is not None:

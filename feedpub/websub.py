@@ -263,6 +263,7 @@ def _opener() -> Any:
 
 def _post(hub: str, body: str, timeout: float) -> tuple[int, str]:
     """POST the form to the hub: (status, Retry-After or "")."""
+    import http.client
     import urllib.error
     import urllib.request
 
@@ -276,6 +277,8 @@ def _post(hub: str, body: str, timeout: float) -> tuple[int, str]:
         with _opener().open(request, timeout=timeout) as response:
             response.read(64 * 1024)
             return response.status, ""
+    except http.client.HTTPException as e:  # not HTTP at all: a wrong port, a broken proxy
+        raise OSError(f"the answer is not HTTP ({type(e).__name__})") from None
     except urllib.error.HTTPError as e:
         headers: Message = e.headers
         e.close()

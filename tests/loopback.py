@@ -1,7 +1,10 @@
-"""Small real HTTP servers on 127.0.0.1 for tests: a hub that records what it is sent."""
+"""Loopback helpers for the tests: a hub that records what it is sent, free ports, and
+the URL a served feed names as its own."""
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 import time
 import urllib.parse
@@ -9,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from lxml import etree
 
 
 @dataclass
@@ -35,6 +40,11 @@ class RecordingHub:
     def answer(self) -> tuple[int, float, dict[str, str]]:
         with self._lock:
             return self.script.pop(0) if self.script else (self.default, 0.0, {})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # socketserver's 5 drops concurrent connects for a second
 
 
 @contextmanager
@@ -64,8 +74,7 @@ def recording_hub(
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), Handler)
     hub.url = f"http://127.0.0.1:{server.server_address[1]}/hub"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -76,11 +85,20 @@ def recording_hub(
         server.server_close()
 
 
-def closed_port_url() -> str:
-    """A loopback URL where nothing listens (connection refused)."""
-    import socket
-
+def free_port() -> int:
+    """A port on 127.0.0.1 where nothing listens now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/hub"
+        return int(s.getsockname()[1])
+
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens (connection refused)."""
+    return f"http://127.0.0.1:{free_port()}/hub"
+
+
+def self_link(data: bytes) -> str:
+    """A feed's own URL, as the feed says it (JSON Feed's feed_url, or the rel="self" link)."""
+    if data.lstrip().startswith(b"{"):
+        return str(json.loads(data)["feed_url"])
+    return str(etree.fromstring(data).find(".//{*}link[@rel='self']").get("href"))

@@ -18,7 +18,6 @@ from pathlib import Path
 import feedparser
 import pytest
 from click.testing import CliRunner
-from lxml import etree
 
 from feedpub import serving
 from feedpub.cli import cli
@@ -26,6 +25,7 @@ from feedpub.config import Config, load_config
 from feedpub.formats import Format
 from feedpub.serve import PreviewServer, make_server
 from tests.helpers import BASE_URL, PROJECT, WritePost
+from tests.loopback import self_link
 
 HUB = "https://hub.example/"
 
@@ -48,7 +48,6 @@ def site(write_post: WritePost, posts: Path, tmp_path: Path) -> Config:
     ]
     result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert (out / "feeds.opml").is_file() and (out / "feeds" / "index.html").is_file()
     return load_config(None, {"posts": posts, "output": out, "base_url": BASE_URL, "hubs": (HUB,)})
 
 
@@ -84,6 +83,8 @@ def test_feeds_are_served_with_their_type_charset_and_websub_links(
         ("/rss.xml", "application/rss+xml"),
         ("/atom.xml", "application/atom+xml"),
         ("/categories/%E6%96%B0%E5%AA%92%E4%BD%93/rss.xml", "application/rss+xml"),
+        ("/feed.json", "application/feed+json"),
+        ("/categories/%E6%96%B0%E5%AA%92%E4%BD%93/feed.json", "application/feed+json"),
         ("/feeds.opml", "text/x-opml"),
         ("/feeds/", "text/html"),
     ):
@@ -93,8 +94,8 @@ def test_feeds_are_served_with_their_type_charset_and_websub_links(
         assert headers["Cache-Control"] == "no-cache"
         assert int(headers["Content-Length"]) == len(body)
         links = headers.get_all("Link") or []
-        if path.endswith(".xml"):
-            self_url = etree.fromstring(body).find(".//{*}link[@rel='self']").get("href")
+        if path.endswith((".xml", ".json")):
+            self_url = self_link(body)
             assert links == [f'<{HUB}>; rel="hub"', f'<{self_url}>; rel="self"']
             assert self_url == BASE_URL + path.lstrip("/")
         else:

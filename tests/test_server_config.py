@@ -25,19 +25,13 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from lxml import etree
 
 from feedpub.formats import Format
 from tests.helpers import WritePost, run
+from tests.loopback import free_port, self_link
 
 HUBS = ("https://hub.example/", "https://h2.example/x?a=1&b=2")
 SBIN = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -68,7 +62,6 @@ def make_site(write_post: WritePost, posts: Path, tmp_path: Path, prefix: str) -
         "--no-ping",
     )
     assert code == 0, err
-    (output / "feeds.opml").write_text('<?xml version="1.0"?><opml version="2.0"/>\n')
     return Site(output, base_url, port, prefix)
 
 
@@ -156,16 +149,15 @@ http {{
         process.wait(timeout=10)
 
 
-def self_link(data: bytes) -> str:
-    return str(etree.fromstring(data).find(".//{*}link[@rel='self']").get("href"))
-
-
 def check_served_as_feedpub_serve_serves(site: Site) -> None:
     """What both servers must do, as `feedpub serve` does."""
     feeds = {
         "rss.xml": "application/rss+xml",
         "atom.xml": "application/atom+xml",
         "categories/新媒体/观察者网/rss.xml": "application/rss+xml",
+        "feed.json": "application/feed+json",
+        "categories/新媒体/观察者网/feed.json": "application/feed+json",
+        "feeds/index.html": "text/html",
     }
     for rel, kind in feeds.items():
         path = site.prefix + urllib.parse.quote(rel)
@@ -174,6 +166,9 @@ def check_served_as_feedpub_serve_serves(site: Site) -> None:
         assert body == (site.output / rel).read_bytes()
         assert headers["Content-Type"].replace(" ", "").lower() == f"{kind};charset=utf-8"
         assert headers["Cache-Control"] == "no-cache"
+        if rel.endswith(".html"):
+            assert "Link" not in headers
+            continue
         links = [link.strip() for value in headers.get_all("Link") for link in value.split(",")]
         assert links == [
             *(f'<{hub}>; rel="hub"' for hub in HUBS),

@@ -27,7 +27,7 @@ import pytest
 from feedpub.config import load_config
 from feedpub.serve import make_server
 from tests.helpers import PROJECT, WritePost, run
-from tests.test_server_config import free_port
+from tests.loopback import free_port
 
 flask = pytest.importorskip("flask")
 pytest.importorskip("celery")
