@@ -51,6 +51,8 @@ class OutputFolder:
         if self.root.exists() and not self.root.is_dir():
             raise OutputError(f"{self.root}: output is not a folder")
         try:
+            if self.state_dir.is_symlink():  # feedpub's own folder, never one elsewhere
+                self.state_dir.unlink()
             self.state_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise OutputError(
@@ -63,7 +65,9 @@ class OutputFolder:
         self.prepare()
         path = self.state_dir / LOCK
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            if path.is_symlink():  # never a lock file elsewhere: feedpub's own, in its folder
+                path.unlink()
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except OSError as e:
             raise OutputError(f"{path}: cannot open the lock file: {e.strerror}") from None
         try:

@@ -79,6 +79,10 @@ class State:
         An unusable state is rebuilt, or bypassed, so a build never depends on it."""
         path = folder / STATE_FILE
         stamp = f"{__version__}/{SCHEMA_VERSION}/{fingerprint}"
+        for part in _files_of(path):
+            if part.is_symlink():  # SQLite would write where it points
+                with contextlib.suppress(OSError):
+                    part.unlink()
         try:
             db = _connect(path, timeout)
             if not enabled or _read_stamp(db) != stamp:
@@ -212,11 +216,16 @@ def _bypassed(path: Path, error: sqlite3.DatabaseError, timeout: float) -> str:
     )
 
 
+def _files_of(path: Path) -> tuple[Path, ...]:
+    """The database and the journal files SQLite keeps beside it."""
+    return (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
+
+
 def _move_aside(path: Path) -> str:
     """Make room for a new state: a damaged file (and its journal) is deleted; anything
     that is not a file, a folder say, is renamed, so that nothing of the user's is lost."""
     note = ""
-    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+    for part in _files_of(path):
         try:
             if part.is_symlink() or part.is_file():
                 part.unlink()

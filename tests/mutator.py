@@ -105,7 +105,13 @@ URLS = (
     "https://1.2.3.4.5/a.jpg",
     "https://example.com/a.jpg\u0000",
 )
-PERMALINKS = ("/x/", "/x/", "/x-bb801c/", "x", "/x", "https://other.example/x/", "/", "")
+PERMALINKS = (
+    *("/x/", "/x/", "/x-bb801c/", "x", "/x", "https://other.example/x/", "/", ""),
+    "/2021/08/09/good/",  # the good post's own URL, from the pattern
+    '"/\\ud800/"',
+    "/?q=[1]",
+    "/#",
+)
 CHARACTER_REFERENCES = (
     "&#x0C;",
     "&#x1;",
@@ -208,6 +214,9 @@ def _field_value(field: str, rng: random.Random) -> str:
         "0x1F",
         "~",
         '"\\0\\x0c\\uFFFE\\U0010FFFF"',
+        '"lone \\ud800 surrogate"',
+        '"\\udfff"',
+        '"\\x85\\u2028\\u2029"',
         "'" + "long " * rng.choice((10, 20_000)) + "'",
     )
     return rng.choice(choices)

@@ -76,6 +76,29 @@ def test_a_symlink_in_a_feeds_place_is_replaced_not_followed(site: Path, tmp_pat
     assert outside.read_bytes() == (out / "rss.xml").read_bytes()
 
 
+@pytest.mark.parametrize("planted", ["lock", STATE_FILE, f"{STATE_FILE}-wal", ""])
+def test_symlinks_planted_in_feedpubs_own_folder_are_not_followed(
+    site: Path, tmp_path: Path, planted: str
+) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    assert build(site, out)[0] == 0
+    elsewhere.mkdir()
+    (elsewhere / "file").write_text("untouched", "utf-8")
+    link = out / STATE_DIR / planted if planted else out / STATE_DIR
+    if link.is_dir() and not planted:
+        for part in link.iterdir():
+            part.unlink()
+        link.rmdir()
+    else:
+        link.unlink(missing_ok=True)
+    link.symlink_to(elsewhere if not planted else elsewhere / "file")
+    code, _, err = build(site, out, "--full")
+    assert code == 0, err
+    assert [p.name for p in elsewhere.iterdir()] == ["file"]
+    assert (elsewhere / "file").read_text("utf-8") == "untouched"
+    assert not link.is_symlink()
+
+
 def test_a_write_failing_mid_build_leaves_a_report_of_exactly_what_is_on_disk(
     site: Path, tmp_path: Path, write_post: WritePost
 ) -> None:
