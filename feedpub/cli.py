@@ -7,11 +7,13 @@ Commands stay thin: everything they do is a call into `pipeline` or
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import functools
 import json
 import os
+import stat
 import sys
 import textwrap
 import time
@@ -68,7 +70,19 @@ class _Group(click.Group):
 
 def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
+    report = ctx.meta.get(_REPORT)
+    if report is not None and code != ExitCode.USAGE:  # cron reads the report, not stderr
+        with contextlib.suppress(OSError):
+            _write_report(report, Report(()).as_json() | {"exit_code": int(code), "error": message})
     ctx.exit(code)
+
+
+_REPORT = "feedpub.report"
+"""ctx.meta key: the --report file of the running command, for `_fail`."""
+
+
+def _write_report(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
 
 
 @click.group(cls=_Group, epilog=EXIT_CODES)
@@ -165,6 +179,7 @@ def build(
       feedpub build --posts source/_posts --output public --base-url https://example.org/
       */5 * * * * cd /srv/site && feedpub build --quiet
     """
+    click.get_current_context().meta[_REPORT] = report
     config = _load_config(
         site_dir,
         config_file,
@@ -205,6 +220,7 @@ def check(
       feedpub check --posts source/_posts --strict
       feedpub check --site ~/blog
     """
+    click.get_current_context().meta[_REPORT] = report
     config = _load_config(
         site_dir, config_file, {"posts": posts, "base_url": base_url, "limit": limit}
     )
@@ -251,9 +267,7 @@ def _finish(
         if not quiet or strict:
             click.echo(warning, err=True)
     if report is not None:
-        report.write_text(
-            json.dumps(result.as_json(strict), ensure_ascii=False, indent=1) + "\n", "utf-8"
-        )
+        _write_report(report, result.as_json(strict))
     if not quiet:
         if config.site is not None:
             click.echo(config.site.describe())
@@ -393,7 +407,14 @@ def _read_feed(file: Path) -> bytes:
     if str(file) == "-":
         return sys.stdin.buffer.read(MAX_FEED_BYTES + 1)
     try:
-        with open(file, "rb") as f:
+        # Opened without blocking, then checked: a FIFO with no writer must not hang the command.
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise click.BadParameter(
+                    f"{file} is not a regular file (use - to read standard input)",
+                    param_hint="FILES",
+                )
             return f.read(MAX_FEED_BYTES + 1)
     except OSError as e:
         raise click.BadParameter(f"cannot read {file}: {e.strerror}", param_hint="FILES") from None

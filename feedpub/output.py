@@ -3,6 +3,9 @@
 - Writes are atomic: bytes go to a temporary file in the target's folder, are
   flushed to disk, then `os.replace` puts them in place. A build killed at any
   moment leaves every feed either its old or its new complete file.
+- Nothing is written through a symlink: a temporary file is created exclusively,
+  under a name of its own (never an existing one, never followed), and a symlink in
+  a feed's place is replaced, not followed.
 - A file whose bytes did not change is not rewritten (its mtime stays, so HTTP
   caches and `If-Modified-Since` keep working).
 - feedpub only ever writes below the output folder, and only removes files its
@@ -16,8 +19,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import glob
 import json
 import os
+import posixpath
+import secrets
+import stat
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -32,6 +39,9 @@ _LOCK_POLL_SECONDS = 0.05
 
 
 class OutputFolder:
+    manifest_file = f"{STATE_DIR}/{MANIFEST}"
+    """The manifest, relative to the folder."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.state_dir = root / STATE_DIR
@@ -41,6 +51,8 @@ class OutputFolder:
         if self.root.exists() and not self.root.is_dir():
             raise OutputError(f"{self.root}: output is not a folder")
         try:
+            if self.state_dir.is_symlink():  # feedpub's own folder, never one elsewhere
+                self.state_dir.unlink()
             self.state_dir.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise OutputError(
@@ -53,7 +65,9 @@ class OutputFolder:
         self.prepare()
         path = self.state_dir / LOCK
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            if path.is_symlink():  # never a lock file elsewhere: feedpub's own, in its folder
+                path.unlink()
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         except OSError as e:
             raise OutputError(f"{path}: cannot open the lock file: {e.strerror}") from None
         try:
@@ -74,10 +88,13 @@ class OutputFolder:
             os.close(fd)  # closing releases the lock
 
     def path_of(self, rel: str) -> Path:
-        """The file for a path relative to the folder; refuses anything that would leave it."""
+        """The file for a path relative to the folder; refuses anything that would leave it.
+
+        Its folder must resolve inside the output folder; the file itself may be a symlink,
+        which a write replaces (it never follows it)."""
         target = self.root / rel
         root = self.root.resolve()
-        resolved = target.resolve()
+        resolved = target.parent.resolve() / target.name
         if ".." in Path(rel).parts or Path(rel).is_absolute() or not resolved.is_relative_to(root):
             raise OutputError(f"{rel}: refusing to write outside the output folder {self.root}")
         return target
@@ -90,27 +107,36 @@ class OutputFolder:
             return None
 
     def read(self, rel: str) -> bytes | None:
+        """The file's bytes; None if it is not there, or is not a regular file of ours."""
         try:
-            return self.path_of(rel).read_bytes()
+            fd = os.open(self.path_of(rel), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
+        except OSError as e:
+            if e.errno == errno.ELOOP:  # a symlink: never read through, always replaced
+                return None
+            raise
+        with os.fdopen(fd, "rb") as f:
+            return f.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
 
     def write(self, rel: str, data: bytes) -> bool:
         """Atomically replace `rel` with `data`; False (and nothing written) if unchanged."""
         if self.read(rel) == data:
             return False
         target = self.path_of(rel)
-        temp = target.with_name(f".{target.name}{TEMP_SUFFIX}")
+        temp: Path | None = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            with open(temp, "wb") as f:
+            temp, fd = _create_temporary(target)
+            with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(temp, target)
         except OSError as e:
-            with contextlib.suppress(OSError):
-                temp.unlink()
+            if temp is not None:
+                with contextlib.suppress(OSError):
+                    temp.unlink()
             reason = "the disk is full" if e.errno == errno.ENOSPC else e.strerror
             raise OutputError(
                 f"{rel}: cannot write: {reason}; the previous file is unchanged"
@@ -120,10 +146,15 @@ class OutputFolder:
     def remove(self, rel: str) -> None:
         """Remove a file feedpub wrote, and the folders it leaves empty."""
         target = self.path_of(rel)
-        with contextlib.suppress(FileNotFoundError):
+        try:
             target.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            target.with_name(f".{target.name}{TEMP_SUFFIX}").unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            raise OutputError(f"{rel}: cannot remove: {e.strerror}") from None
+        for temp in target.parent.glob(f".{glob.escape(target.name)}.*{TEMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                temp.unlink()
         folder = target.parent
         root = self.root.resolve()
         while folder.resolve() != root and folder.resolve().is_relative_to(root):
@@ -132,6 +163,19 @@ class OutputFolder:
             except OSError:  # not empty (or not ours to remove)
                 break
             folder = folder.parent
+
+    def remove_temporaries(self, files: Iterable[str]) -> None:
+        """Remove what builds killed mid-write left beside `files` (temporary files, or
+        whatever was planted under their names). Under the lock no other build writes."""
+        for folder in {posixpath.dirname(f) for f in files} | {STATE_DIR}:
+            try:
+                names = os.listdir(os.path.join(self.root, folder))
+            except OSError:
+                continue
+            for name in names:
+                if name.startswith(".") and name.endswith(TEMP_SUFFIX):
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(self.root, folder, name))
 
     def manifest(self) -> set[str]:
         """Files an earlier build wrote. A missing or damaged manifest is empty: then
@@ -145,6 +189,16 @@ class OutputFolder:
 
     def save_manifest(self, files: Iterable[str]) -> None:
         data = {"generator": "feedpub", "files": sorted(files)}
-        self.write(
-            f"{STATE_DIR}/{MANIFEST}", json.dumps(data, ensure_ascii=False, indent=1).encode()
-        )
+        self.write(self.manifest_file, json.dumps(data, ensure_ascii=False, indent=1).encode())
+
+
+def _create_temporary(target: Path) -> tuple[Path, int]:
+    """A new file beside `target`, created exclusively (O_EXCL, O_NOFOLLOW): it can be
+    neither a file that was already there nor a symlink planted to make us write elsewhere."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    while True:
+        temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+        try:
+            return temp, os.open(temp, flags, 0o666)
+        except FileExistsError:
+            continue

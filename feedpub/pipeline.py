@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from . import workers
 from .builder import Build, build_feeds
 from .config import Config
-from .errors import ConfigError
+from .errors import ConfigError, OutputError
 from .formats import SITE_FILES
 from .incremental import LastBuild, feed_fingerprint, image_stamps, scan_digest
 from .models import Feed, Post, Problem, Severity
@@ -56,7 +56,9 @@ def build(
     now = now or dt.datetime.now(dt.UTC)
     folder = OutputFolder(config.output)
     with folder.locked(config.lock_timeout):
-        state = State.open(folder.state_dir, config.fingerprint(), enabled=use_state)
+        state = State.open(
+            folder.state_dir, config.fingerprint(), enabled=use_state, timeout=config.lock_timeout
+        )
         try:
             scan = _scan(config)
             last = LastBuild.from_json(state.last_build() or "null", scan.digest)
@@ -244,8 +246,8 @@ def _publish(
             newly_broken.update(outcome.broken_posts)
             if outcome.status in (FeedStatus.WRITTEN, FeedStatus.UNCHANGED):
                 known[outcome.file] = outcome.fingerprint
-            if outcome.status is FeedStatus.FAILED:
-                break  # a full or read-only disk fails every later write too
+            # Every outcome is taken, also after a failed write: a group that another
+            # process finished has written files that the report must name.
         if not newly_broken:
             break
         broken.update(newly_broken)
@@ -279,17 +281,25 @@ def _reconcile(
     )
     current |= kept_back  # a kept-back feed keeps its previous file
     old = folder.manifest()
-    removed = sorted(old - current)
-    for rel in removed:
-        folder.remove(rel)
-    folder.save_manifest((old & current) | set(written) | set(unchanged))
+    removed = []
+    for rel in sorted(old - current):
+        try:
+            folder.remove(rel)
+            removed.append(rel)
+        except OutputError as e:
+            feed_problems.append(Problem(rel, f"cannot be removed: {e}", rule="write-failed"))
+    folder.remove_temporaries(current)
+    try:
+        folder.save_manifest((old - set(removed)) | set(written) | set(unchanged))
+    except OutputError as e:  # the next build removes less than it could: never too much
+        feed_problems.append(Problem(folder.manifest_file, str(e), rule="write-failed"))
     return Report(
         _post_reports(files, published.built, published.broken),
         tuple(written),
         tuple(unchanged),
         tuple(removed),
         tuple(feed_problems + collisions),
-        output_failed=any(o.status is FeedStatus.FAILED for o in outcomes.values()),
+        output_failed=any(p.rule == "write-failed" for p in feed_problems),
         files_read=files.parsed,
     )
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import sqlite3
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,93 +58,140 @@ class Cached:
 
 
 class State:
-    """The state database, opened for one build. Use `State.open`, then `save` at the end."""
+    """The state database, opened for one build. Use `State.open`, then `save` at the end.
+
+    Whatever goes wrong with it (a damaged row, text that is not UTF-8, a file another
+    process holds locked) costs only the cache: a row that cannot be read empties the
+    state, which is rebuilt from the posts; a lock held longer than the build waits for
+    the output folder makes this build run without it. Both with a warning."""
 
     def __init__(self, db: sqlite3.Connection | None, warning: str | None = None) -> None:
         self._db = db
         self.warning = warning
-        """Why the state was thrown away, if it was (for the build's report)."""
+        """Why the state was thrown away or bypassed, if it was (for the build's report)."""
 
     @classmethod
-    def open(cls, folder: Path, fingerprint: str, *, enabled: bool = True) -> State:
-        """The state in `folder` for a build with config `fingerprint`; a disabled or
-        unusable state is an empty one, so a build never depends on it."""
-        if not enabled:
-            return cls(None)
+    def open(
+        cls, folder: Path, fingerprint: str, *, enabled: bool = True, timeout: float = 5.0
+    ) -> State:
+        """The state in `folder` for a build with config `fingerprint`, waiting up to `timeout`
+        seconds for another process's lock. Not `enabled` (--full): emptied, then refilled.
+        An unusable state is rebuilt, or bypassed, so a build never depends on it."""
         path = folder / STATE_FILE
+        stamp = f"{__version__}/{SCHEMA_VERSION}/{fingerprint}"
+        for part in _files_of(path):
+            if part.is_symlink():  # SQLite would write where it points
+                with contextlib.suppress(OSError):
+                    part.unlink()
         try:
-            db = _connect(path)
-            stamp = f"{__version__}/{SCHEMA_VERSION}/{fingerprint}"
-            if _read_stamp(db) != stamp:
+            db = _connect(path, timeout)
+            if not enabled or _read_stamp(db) != stamp:
                 _reset(db, stamp)
             return cls(db)
         except sqlite3.DatabaseError as e:
+            if _is_busy(e):
+                return cls(None, _bypassed(path, e, timeout))
             warning = f"{path}: incremental state was unreadable ({e}); rebuilt from the posts"
-        with contextlib.suppress(OSError):
-            path.unlink()
+        warning += _move_aside(path)
         try:
-            db = _connect(path)
-            _reset(db, f"{__version__}/{SCHEMA_VERSION}/{fingerprint}")
+            db = _connect(path, timeout)
+            _reset(db, stamp)
             return cls(db, warning)
-        except sqlite3.DatabaseError:
-            return cls(None, warning)
+        except sqlite3.DatabaseError as e:
+            return cls(None, f"{warning}; it cannot be rebuilt ({e}): this build runs without it")
+
+    def _trouble(self, error: sqlite3.DatabaseError) -> None:
+        """A query failed: a damaged state is emptied (and rebuilt by this build), a locked
+        one is left alone for this build."""
+        db, self._db = self._db, None
+        if db is None:
+            return
+        if not _is_busy(error):
+            self.warning = f"incremental state was unreadable ({error}); rebuilt from the posts"
+            try:
+                _reset(db, _read_stamp(db) or "")
+                self._db = db
+                return
+            except sqlite3.DatabaseError as again:
+                error = again
+        self.warning = f"incremental state cannot be used ({error}); this build runs without it"
+        with contextlib.suppress(sqlite3.Error):
+            db.close()
 
     def cached_posts(self) -> dict[str, Cached]:
         """Every post row by path, in one query (far faster than a query per file)."""
         if self._db is None:
             return {}
-        rows = self._db.execute(
-            f"SELECT path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems FROM posts"
-        )
-        return {row[0]: Cached(row) for row in rows}
+        return {
+            row[0]: Cached(row)
+            for row in self._rows(
+                f"SELECT path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems FROM posts"
+            )
+        }
 
     def remember_posts(self, rows: Iterable[PostRow]) -> None:
         """Store rows made by `encode_row`."""
-        if self._db is None:
-            return
         columns = f"path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems"
         marks = ", ".join("?" * (len(POST_COLUMNS) + 6))
-        self._db.executemany(f"INSERT OR REPLACE INTO posts ({columns}) VALUES ({marks})", rows)
+        self._write(f"INSERT OR REPLACE INTO posts ({columns}) VALUES ({marks})", rows)
 
     def forget_posts(self, paths: Iterable[str]) -> None:
         """Drop the rows of files that are gone."""
-        if self._db is None:
-            return
-        self._db.executemany("DELETE FROM posts WHERE path = ?", [(p,) for p in paths])
+        self._write("DELETE FROM posts WHERE path = ?", [(p,) for p in paths])
 
     def feed_fingerprints(self) -> dict[str, str]:
         if self._db is None:
             return {}
-        return dict(self._db.execute("SELECT path, fingerprint FROM feeds").fetchall())
+        return dict(self._rows("SELECT path, fingerprint FROM feeds"))
 
     def remember_feeds(self, fingerprints: dict[str, str]) -> None:
-        if self._db is None:
-            return
-        self._db.execute("DELETE FROM feeds")
-        self._db.executemany(
-            "INSERT INTO feeds (path, fingerprint) VALUES (?, ?)", fingerprints.items()
-        )
+        self._write("DELETE FROM feeds")
+        self._write("INSERT INTO feeds (path, fingerprint) VALUES (?, ?)", fingerprints.items())
 
     def discard(self, reason: str) -> None:
         """Throw everything away (a row did not decode): rebuilt from the posts, with a warning."""
         self.warning = f"incremental state was unreadable ({reason}); rebuilt from the posts"
         if self._db is not None:
-            stamp = _read_stamp(self._db) or ""
-            _reset(self._db, stamp)
+            try:
+                _reset(self._db, _read_stamp(self._db) or "")
+            except sqlite3.DatabaseError as e:
+                self._trouble(e)
 
     def last_build(self) -> str | None:
         """The last complete build's record (incremental.LastBuild as JSON), or None."""
         if self._db is None:
             return None
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'last_build'").fetchone()
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'last_build'").fetchone()
+        except sqlite3.DatabaseError as e:
+            self._trouble(e)
+            return None
         return row[0] if row else None
 
     def remember_last_build(self, record: str | None) -> None:
+        self._write("DELETE FROM meta WHERE key = 'last_build'")
+        if record is not None:
+            self._write("INSERT INTO meta (key, value) VALUES ('last_build', ?)", [(record,)])
+
+    def _rows(self, sql: str) -> list[Any]:
+        """Every row of a query; none if the state turns out damaged (then it is emptied)."""
+        if self._db is None:
+            return []
+        cursor = self._db.cursor()
+        try:
+            return cursor.execute(sql).fetchall()
+        except sqlite3.DatabaseError as e:
+            cursor.close()  # an open read would keep the tables from being emptied
+            self._trouble(e)
+            return []
+
+    def _write(self, sql: str, rows: Iterable[Sequence[Any]] = ((),)) -> None:
         if self._db is None:
             return
-        self._db.execute("DELETE FROM meta WHERE key = 'last_build'")
-        if record is not None:
-            self._db.execute("INSERT INTO meta (key, value) VALUES ('last_build', ?)", (record,))
+        try:
+            self._db.executemany(sql, rows)
+        except sqlite3.DatabaseError as e:
+            self._trouble(e)
 
     def save(self) -> None:
         if self._db is None:
@@ -156,8 +205,41 @@ class State:
             self._db = None
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level="DEFERRED")
+def _is_busy(error: sqlite3.DatabaseError) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error)
+
+
+def _bypassed(path: Path, error: sqlite3.DatabaseError, timeout: float) -> str:
+    return (
+        f"{path}: another process held the incremental state for more than {timeout:g} s "
+        f"({error}); this build runs without it"
+    )
+
+
+def _files_of(path: Path) -> tuple[Path, ...]:
+    """The database and the journal files SQLite keeps beside it."""
+    return (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
+
+
+def _move_aside(path: Path) -> str:
+    """Make room for a new state: a damaged file (and its journal) is deleted; anything
+    that is not a file, a folder say, is renamed, so that nothing of the user's is lost."""
+    note = ""
+    for part in _files_of(path):
+        try:
+            if part.is_symlink() or part.is_file():
+                part.unlink()
+            elif part.exists():
+                aside = part.with_name(f"{part.name}.unusable-{os.getpid()}-{int(time.time())}")
+                part.rename(aside)
+                note += f"; {part.name} was not a file: moved aside to {aside.name}"
+        except OSError as e:
+            note += f"; {part.name} cannot be moved aside: {e.strerror}"
+    return note
+
+
+def _connect(path: Path, timeout: float) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=timeout, isolation_level="DEFERRED")
     db.execute("PRAGMA journal_mode = WAL")  # a killed build leaves the last committed state
     db.execute("PRAGMA synchronous = NORMAL")
     application_id = db.execute("PRAGMA application_id").fetchone()[0]

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from . import workers
 from .config import Config
-from .errors import OutputError, PostError
+from .errors import OutputError, PostError, describe_bug
 from .formats import INDEX_FILE, OPML_FILE, Format
 from .models import Content, Feed, Problem, Severity
 from .output import OutputFolder
@@ -65,8 +65,6 @@ def _publish_group(jobs: Sequence[PublishJob], config: Config) -> list[FeedOutco
     # The body sanitiser, the renderer (feedgen) and the validator (lxml) are imported
     # only when a feed has to be written.
     from .bodies import load_content
-    from .render import render
-    from .validation import validate_feed
 
     folder = OutputFolder(config.output)
     contents: dict[str, Content] = {}
@@ -85,23 +83,27 @@ def _publish_group(jobs: Sequence[PublishJob], config: Config) -> list[FeedOutco
                 FeedOutcome(job.file, FeedStatus.STALE, job.fingerprint, broken_posts=dict(broken))
             )
             continue
-        data = render(job.feed, job.fmt, contents, config)
-        errors = [
-            p
-            for p in validate_feed(data, job.file, self_url=job.feed.file_url(job.fmt))
-            if p.severity is Severity.ERROR
-        ]
+        data, errors = _rendered(job.feed, job.fmt, contents, config)
         if errors:
-            outcomes.append(
-                FeedOutcome(job.file, FeedStatus.INVALID, job.fingerprint, tuple(errors))
-            )
+            culprits = _culprits(job, contents, config)
+            if culprits:  # the post's fault, not the site's: built again without it
+                broken.update(culprits)
+                outcomes.append(
+                    FeedOutcome(job.file, FeedStatus.STALE, job.fingerprint, broken_posts=culprits)
+                )
+            else:
+                outcomes.append(
+                    FeedOutcome(job.file, FeedStatus.INVALID, job.fingerprint, tuple(errors))
+                )
             continue
         try:
             changed = folder.write(job.file, data)
         except OutputError as e:
             problem = Problem(job.file, str(e), rule="write-failed")
             outcomes.append(FeedOutcome(job.file, FeedStatus.FAILED, job.fingerprint, (problem,)))
-            break  # a full or read-only disk fails every later write too
+            # A full or read-only disk fails every later write too: the rest stay as they are.
+            outcomes += [_not_written(later) for later in jobs[jobs.index(job) + 1 :]]
+            break
         status = FeedStatus.WRITTEN if changed else FeedStatus.UNCHANGED
         outcomes.append(FeedOutcome(job.file, status, job.fingerprint))
     return outcomes
@@ -128,3 +130,45 @@ def publish_site_files(
             FeedOutcome(rel, FeedStatus.WRITTEN if changed else FeedStatus.UNCHANGED, "")
         )
     return outcomes
+
+
+def _rendered(
+    feed: Feed, fmt: Format, contents: dict[str, Content], config: Config
+) -> tuple[bytes, list[Problem]]:
+    """The feed's bytes and the errors feedpub's validator finds in them."""
+    from .render import render
+    from .validation import validate_feed
+
+    file = feed.file(fmt)
+    try:
+        data = render(feed, fmt, contents, config)
+    except Exception as e:  # a value the renderer refuses: found out below, post by post
+        return b"", [Problem(file, f"cannot be rendered: {describe_bug(e)}")]
+    problems = validate_feed(data, file, self_url=feed.file_url(fmt))
+    return data, [p for p in problems if p.severity is Severity.ERROR]
+
+
+def _culprits(job: PublishJob, contents: dict[str, Content], config: Config) -> dict[str, Problem]:
+    """The posts that make an invalid feed invalid: those whose item fails on its own, when
+    others pass. Whatever a post holds, it must not keep back a feed: it is left out, with
+    the validator's reason. When every item fails, the feed (or feedpub) is at fault."""
+    culprits = {}
+    for entry in job.feed.entries:
+        _, errors = _rendered(replace(job.feed, entries=(entry,)), job.fmt, contents, config)
+        if errors:
+            source = entry.post.source
+            culprits[source] = Problem(
+                source,
+                f"not published: its feed item would not be valid: {errors[0].message}",
+                rule="invalid-item",
+            )
+    return culprits if len(culprits) < len(job.feed.entries) else {}
+
+
+def _not_written(job: PublishJob) -> FeedOutcome:
+    problem = Problem(
+        job.file,
+        "not written, after an earlier write failed; the previous file is unchanged",
+        rule="write-failed",
+    )
+    return FeedOutcome(job.file, FeedStatus.FAILED, job.fingerprint, (problem,))

@@ -105,7 +105,13 @@ URLS = (
     "https://1.2.3.4.5/a.jpg",
     "https://example.com/a.jpg\u0000",
 )
-PERMALINKS = ("/x/", "/x/", "/x-bb801c/", "x", "/x", "https://other.example/x/", "/", "")
+PERMALINKS = (
+    *("/x/", "/x/", "/x-bb801c/", "x", "/x", "https://other.example/x/", "/", ""),
+    "/2021/08/09/good/",  # the good post's own URL, from the pattern
+    '"/\\ud800/"',
+    "/?q=[1]",
+    "/#",
+)
 CHARACTER_REFERENCES = (
     "&#x0C;",
     "&#x1;",
@@ -208,14 +214,39 @@ def _field_value(field: str, rng: random.Random) -> str:
         "0x1F",
         "~",
         '"\\0\\x0c\\uFFFE\\U0010FFFF"',
+        '"lone \\ud800 surrogate"',
+        '"\\udfff"',
+        '"\\x85\\u2028\\u2029"',
         "'" + "long " * rng.choice((10, 20_000)) + "'",
     )
     return rng.choice(choices)
 
 
+def _random_character(rng: random.Random) -> str:
+    """Any code point, surrogates and noncharacters included, written as a YAML escape."""
+    code = rng.choice((rng.randrange(0x20), rng.randrange(0x80, 0x110000), 0xFFFE, 0xD800))
+    return f"\\U{code:08x}"
+
+
+def _random_yaml(rng: random.Random, depth: int = 0) -> str:
+    """A random YAML flow value: scalars of any characters, nested lists and mappings."""
+    kind = rng.randrange(6 if depth < 4 else 3)
+    if kind == 0:
+        return '"' + "".join(_random_character(rng) for _ in range(rng.randrange(1, 12))) + '"'
+    if kind == 1:
+        return rng.choice(("0", "-0.0", "1e999", "0o17", "2021-08-09", "null", "true", "''"))
+    if kind == 2:
+        return "'" + "".join(rng.choice("ab 中/.?#%&<>") for _ in range(rng.randrange(40))) + "'"
+    if kind in (3, 4):
+        return "[" + ", ".join(_random_yaml(rng, depth + 1) for _ in range(rng.randrange(4))) + "]"
+    pairs = (f"k{i}: {_random_yaml(rng, depth + 1)}" for i in range(rng.randrange(3)))
+    return "{" + ", ".join(pairs) + "}"
+
+
 def _set_field(text: str, rng: random.Random) -> str:
     field = rng.choice(FIELDS)
-    line = f"{field}: {_field_value(field, rng)}"
+    value = _random_yaml(rng) if rng.random() < 0.25 else _field_value(field, rng)
+    line = f"{field}: {value}"
     head, sep, rest = text.partition("\n---\n")
     if not sep:
         return text
@@ -245,6 +276,7 @@ TEXT_MUTATIONS: tuple[Mutation, ...] = (
     _set_field,
     lambda t, r: _in_body(t, r, r.choice(CHARACTER_REFERENCES)),
     lambda t, r: _in_body(t, r, r.choice(CONTROLS)),
+    lambda t, r: _in_body(t, r, "".join(chr(r.randrange(0x110000)) for _ in range(8))),
     lambda t, r: _insert(t, r, r.choice(CONTROLS)),
     lambda t, r: _in_body(t, r, r.choice(TAGS)),
     lambda t, r: _in_body(t, r, "\x00"),

@@ -56,4 +56,4 @@ def validate_feed(data: bytes, name: str, self_url: str | None = None) -> list[P
             report_doctype(doctype, out)
         check_structure(root, kind, out)
         (check_rss if kind == "rss" else check_atom)(root, out, self_url)
-    return sorted(out.problems, key=lambda problem: problem.line or 0)
+    return out.sorted()

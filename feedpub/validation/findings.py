@@ -19,12 +19,33 @@ def written_name(el: Element) -> str:
     return f"{el.prefix}:{local}" if el.prefix else local
 
 
+MAX_PER_RULE = 100
+"""Findings of one rule shown in full; the rest are counted ("and 4,900 more"), so that a
+feed of 200,000 broken items gives an answer a person can read, in time linear in it."""
+
+
 class Findings:
     """The Problems found in one feed, in the order found; every check reports here."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.problems: list[Problem] = []
+        self._counts: dict[str, int] = {}
+        self._severities: dict[str, Severity] = {}
+
+    def sorted(self) -> list[Problem]:
+        """The problems by line, then one "and N more" for each rule past MAX_PER_RULE."""
+        more = [
+            Problem(
+                self.path,
+                f"and {count - MAX_PER_RULE:,} more like the {MAX_PER_RULE} above",
+                self._severities[rule],
+                rule=rule,
+            )
+            for rule, count in self._counts.items()
+            if count > MAX_PER_RULE
+        ]
+        return sorted(self.problems, key=lambda problem: problem.line or 0) + more
 
     def add(
         self,
@@ -34,6 +55,11 @@ class Findings:
         severity: Severity = Severity.ERROR,
         line: int | None = None,
     ) -> None:
+        count = self._counts[rule] = self._counts.get(rule, 0) + 1
+        if count > MAX_PER_RULE:
+            self._severities.setdefault(rule, severity)
+            return
+        self._severities[rule] = severity
         if el is not None and line is None:
             line = el.sourceline
         element = written_name(el) if el is not None else None

@@ -13,6 +13,7 @@ from html.entities import name2codepoint
 
 from lxml import etree
 
+from ..models import Severity
 from .findings import ATOM_NS, Element, Findings, written_name
 
 _ATOM_03_NS = "http://purl.org/atom/ns#"
@@ -76,20 +77,36 @@ def report_doctype(doctype: tuple[int, bool, bool], out: Findings) -> None:
         )
 
 
+_PARSER_OPTIONS: dict[str, bool] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+}
+
+
+def _only_namespace_warnings(log: etree._ListErrorLog) -> bool:
+    """Whether all libxml2 found is namespace names that are not URIs (not XML errors)."""
+    entries = list(log)
+    return bool(entries) and all(e.type_name.startswith("WAR_NS_URI") for e in entries)
+
+
 def parse(data: bytes, out: Findings, has_doctype: bool) -> Element | None:
     """The document's root element, or None after reporting why it cannot be read."""
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-    )
+    parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError:
-        _report_syntax_error(parser.error_log, out)
-        return None
+        if not _only_namespace_warnings(parser.error_log):
+            _report_syntax_error(parser.error_log, out)
+            return None
+        # Well-formed, with a namespace name that is not a URI (xmlns:dc="urn:a}b"): lxml
+        # raises for libxml2's warning; the document reads the same when it goes on.
+        warnings = list(parser.error_log)
+        root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS, recover=True))
+        for warning in warnings:
+            out.add(None, "namespace-uri", warning.message.strip(), Severity.WARNING, warning.line)
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and not has_doctype:  # `find_doctype` missed it (after 64 KB of comments?)
         report_doctype((1, True, any(dtd.iterentities())), out)

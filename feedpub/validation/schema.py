@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from .findings import ATOM_NS, Element, Findings, written_name
+from .findings import ATOM_NS, MAX_PER_RULE, Element, Findings, written_name
 
 _RNG = "{http://relaxng.org/ns/structure/1.0}"
 
@@ -55,36 +55,64 @@ def check_structure(root: Element, kind: str, out: Findings) -> None:
     try:
         feed = _Shadow(root, kind, container)
         shadows = [(_schema(file), feed)]
+        unexplained = 0
         for element in feed.units:
             small = sum(1 for _ in islice(element.iter(), _SMALL_UNIT + 1)) <= _SMALL_UNIT
             # the usual case, a small valid item, is checked as it is, without a copy
-            if not (small and unit_schema.validate(element)):
+            if small and unit_schema.validate(element):
+                continue
+            if len(shadows) <= _MAX_EXPLAINED or not small:
                 shadows.append((unit_schema, _Shadow(element, kind)))
-    except _TooManyChildren as exc:
+            else:  # said in words for the first ones; the others only counted
+                unexplained += 1
+    except _TooMany as exc:
+        name, (what, limit) = written_name(exc.element), _LIMITS[exc.rule]
         out.add(
             exc.element,
-            "too-many-children",
-            f"<{written_name(exc.element)}> has more "
-            f"than {_MAX_CHILDREN:,} child elements, more than feedpub checks",
+            exc.rule,
+            f"<{name}> has more than {limit:,} {what}, more than feedpub checks",
         )
         return
     for schema, shadow in shadows:
         if not schema.validate(shadow.root):
             _explain(schema.error_log, shadow, kind, out)
+    if unexplained:
+        out.add(
+            None,
+            "schema",
+            f"and {unexplained:,} more <{unit}>s that break the {_VOCABULARIES[kind].name} schema "
+            "(fix the ones above first)",
+        )
 
 
+_MAX_EXPLAINED = MAX_PER_RULE
+"""Items or entries that break the schema whose faults are put into words."""
 _SMALL_UNIT = 200
 """An item or entry with at most this many elements is checked as it is; a larger one
 (long XHTML content, say) is checked as a `_Shadow`, which costs more per element."""
 _MAX_CHILDREN = 1000
 """No feed element needs more children (items and entries are checked apart); the cap
 keeps a hostile feed from making the schema check quadratic."""
+_MAX_ATTRIBUTES = 100
+"""Nor more attributes: copying an element's attributes takes time quadratic in their
+number (libxml2 looks through the ones set for each one it sets)."""
+_LIMITS = {
+    "too-many-children": ("child elements", _MAX_CHILDREN),
+    "too-many-attributes": ("attributes", _MAX_ATTRIBUTES),
+}
 
 
-class _TooManyChildren(Exception):
-    def __init__(self, element: Element) -> None:
+def _attributes(el: Element) -> Element:
+    if len(el.attrib) > _MAX_ATTRIBUTES:
+        raise _TooMany(el, "too-many-attributes")
+    return el.attrib
+
+
+class _TooMany(Exception):
+    def __init__(self, element: Element, rule: str) -> None:
         super().__init__()
         self.element = element
+        self.rule = rule
 
 
 class _Shadow:
@@ -107,7 +135,7 @@ class _Shadow:
         self.unit_tag = "item" if kind == "rss" else f"{{{ATOM_NS}}}entry"
         self.units: list[Element] = []
         self.originals: list[Element] = []
-        self.root = etree.Element(top.tag, top.attrib, nsmap={"a": ATOM_NS})
+        self.root = etree.Element(top.tag, _attributes(top), nsmap={"a": ATOM_NS})
         self._copy(top, self.root)
 
     def _copy(self, el: Element, copy: Element) -> None:
@@ -126,13 +154,13 @@ class _Shadow:
                         copy.text = (copy.text or "") + child.tail
                 continue
             if len(copy) == _MAX_CHILDREN:
-                raise _TooManyChildren(el)
+                raise _TooMany(el, "too-many-children")
             foreign = tag.startswith("{") if not self.own else not tag.startswith(self.own)
             if opaque or foreign:
                 etree.SubElement(copy, tag).tail = child.tail
                 self.originals.append(child)
             else:
-                self._copy(child, etree.SubElement(copy, tag, child.attrib))
+                self._copy(child, etree.SubElement(copy, tag, _attributes(child)))
                 copy[-1].tail = child.tail
 
 

@@ -106,6 +106,9 @@ _HTTP_URL = re.compile(
 )
 
 
+_HTTP_START = re.compile(r"https?://[^/?#\s]", re.IGNORECASE)
+
+
 def url_fault(value: str) -> str | None:
     """Why `value` is not an absolute http(s) URL, or None.
 
@@ -117,7 +120,7 @@ def url_fault(value: str) -> str | None:
     value = value.strip()
     if _HTTP_URL.match(value):
         return None
-    if re.match(r"https?://[^/?#\s]", value, re.IGNORECASE):
+    if _HTTP_START.match(value):
         return "has characters that must be percent-encoded (spaces, quotes, non-ASCII)"
     return "is not an absolute http(s) URL"
 
