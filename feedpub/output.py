@@ -116,8 +116,11 @@ class OutputFolder:
             if e.errno == errno.ELOOP:  # a symlink: never read through, always replaced
                 return None
             raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, a FIFO: not a file of ours
+            os.close(fd)
+            return None
         with os.fdopen(fd, "rb") as f:
-            return f.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
+            return f.read()
 
     def write(self, rel: str, data: bytes) -> bool:
         """Atomically replace `rel` with `data`; False (and nothing written) if unchanged."""

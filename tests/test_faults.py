@@ -19,14 +19,14 @@ import pytest
 
 from feedpub.config import load_config
 from feedpub.errors import ExitCode
-from feedpub.formats import Format
+from feedpub.formats import SITE_FILES, Format
 from feedpub.models import Entry, Feed
 from feedpub.output import STATE_DIR, TEMP_SUFFIX
 from feedpub.report import FeedStatus
 from feedpub.state import STATE_FILE
 from feedpub.validation import validate_feed
 from feedpub.writer import PublishJob, publish
-from tests.helpers import BASE_URL, WritePost, build, feed_files, post, run
+from tests.helpers import BASE_URL, WritePost, build, feed_files, output_files, post, run
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def _report(path: Path) -> dict[str, Any]:
 
 
 def _on_disk(out: Path) -> set[str]:
-    return {p.relative_to(out).as_posix() for p in feed_files(out)}
+    return output_files(out)
 
 
 # -- the output folder ------------------------------------------------------------------
@@ -113,14 +113,18 @@ def test_a_write_failing_mid_build_leaves_a_report_of_exactly_what_is_on_disk(
     assert data["exit_code"] == ExitCode.OUTPUT_FAILED
     feeds = data["feeds"]
     failed = {p["path"] for p in feeds["problems"]}
-    assert failed == {"categories/C/rss.xml", "categories/C/atom.xml"}
+    assert failed == {f"categories/C/{fmt.file_name}" for fmt in Format}
     assert all(p["rule"] == "write-failed" for p in feeds["problems"])
-    assert set(feeds["written"]) == {"rss.xml", "atom.xml"}  # the site feeds now hold C
-    assert _on_disk(out) == set(feeds["written"]) | set(feeds["unchanged"])
+    # the site feeds now hold C, and the subscription list and index page count it
+    assert set(feeds["written"]) == {fmt.file_name for fmt in Format} | set(SITE_FILES)
+    planted = "categories/C"
+    assert _on_disk(out) - {planted} == set(feeds["written"]) | set(feeds["unchanged"])
     for rel in feeds["unchanged"]:
         assert (out / rel).read_bytes() == before[rel]
     for rel in feeds["written"]:
-        assert b"<title>C</title>" in (out / rel).read_bytes()
+        if rel.endswith(".xml"):
+            assert b"<title>C</title>" in (out / rel).read_bytes()
+    assert json.loads((out / "feed.json").read_bytes())["items"][0]["title"] == "C"
     assert "categories/C/rss.xml" in err
 
 
