@@ -190,6 +190,8 @@ def test_nothing_outside_the_output_folder_is_served(
     assert get(server, "/inside.xml")[0] == 200  # a symlink that stays inside is fine
     status, headers, _ = get(server, "/feeds")
     assert status == 301 and headers["Location"] == "/feeds/"
+    status, headers, _ = get(server, "/")  # the front page of a preview: the index of feeds
+    assert status == 302 and headers["Location"] == "/feeds/"
     assert get(server, "/categories/")[0] == 404  # no listing
 
 
