@@ -404,6 +404,71 @@ _CONFIG_OPTION = click.option("--config", "config_file", type=click.Path(dir_oka
 
 
 @cli.command()
+@click.argument("category", required=False)
+@_SITE_OPTION
+@_CONFIG_OPTION
+@click.option(
+    "--posts",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of posts (default: posts).",
+)
+@click.option("--base-url", help="Public URL of the site, e.g. https://example.org/")
+@click.option(
+    "--format", "formats", help="Formats to link, comma-separated (default: the formats written)."
+)
+def snippet(
+    category: str | None,
+    site_dir: Path | None,
+    config_file: Path | None,
+    posts: Path | None,
+    base_url: str | None,
+    formats: str | None,
+) -> None:  # fmt: skip
+    """Print the autodiscovery <link> tags of the site's feeds, or of one category's.
+
+    Put them in the <head> of a page, and browsers and feed readers find its feeds.
+    CATEGORY is a path of category names from the top, separated by '/' (or ' › '),
+    as the posts name them; an unknown category is an error (exit code 2).
+
+    \b
+    Examples:
+      feedpub snippet                      # the whole site's feeds
+      feedpub snippet 新媒体/观察者网        # one category's feeds
+      feedpub snippet --site ~/blog Tech   # in a Hexo or Jekyll site
+    """
+    from .render.index_page import link_tags
+
+    overrides = {"posts": posts, "base_url": base_url, "formats": formats}
+    config = _load_config(site_dir, config_file, overrides)
+    feeds = pipeline.feeds(config)
+    feed = feeds[0] if category is None else _category_feed(category, feeds)
+    click.echo("\n".join(link_tags(feed, config)))
+
+
+def _category_feed(category: str, feeds: Sequence[Feed]) -> Feed:
+    """The feed of the category `category` names: a path split at '/' or ' › ', or one name."""
+    wanted = [
+        tuple(part.strip() for part in category.split(separator))
+        for separator in ("/", "›")
+        if separator in category
+    ] + [(category.strip(),)]
+    by_path = {feed.category: feed for feed in feeds if feed.category}
+    for path in wanted:
+        if path in by_path:
+            return by_path[path]
+    names = {"/".join(path): path for path in by_path}
+    close = difflib.get_close_matches(category, names, n=3, cutoff=0.5)
+    hint = (
+        f"did you mean {' or '.join(repr(c) for c in close)}?"
+        if close
+        else f"feeds/index.html lists the {len(by_path)} that have"
+    )
+    raise click.BadParameter(
+        f"no category {category!r} has published posts; {hint}", param_hint="CATEGORY"
+    )
+
+
+@cli.command()
 @_SITE_OPTION
 @_CONFIG_OPTION
 @click.option("--output", type=click.Path(file_okay=False, path_type=Path), help="Folder to serve (default: the configuration's output).")  # fmt: skip
@@ -462,72 +527,6 @@ def server_config(
 
     config = _load_config(site_dir, config_file, {"output": output, "base_url": base_url})
     click.echo(text(kind, config), nl=False)
-
-
-@cli.command()
-@click.argument("category", required=False)
-@click.option(
-    "--config",
-    "config_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Configuration file (default: ./feedpub.toml if it exists).",
-)
-@click.option(
-    "--posts",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder of posts (default: posts).",
-)
-@click.option("--base-url", help="Public URL of the site, e.g. https://example.org/")
-@click.option(
-    "--format", "formats", help="Formats to link, comma-separated (default: the formats written)."
-)
-def snippet(
-    category: str | None,
-    config_file: Path | None,
-    posts: Path | None,
-    base_url: str | None,
-    formats: str | None,
-) -> None:  # fmt: skip
-    """Print the autodiscovery <link> tags of the site's feeds, or of one category's.
-
-    Put them in the <head> of a page, and browsers and feed readers find its feeds.
-    CATEGORY is a path of category names from the top, separated by '/' (or ' › '),
-    as the posts name them; an unknown category is an error (exit code 2).
-
-    \b
-    Examples:
-      feedpub snippet                      # the whole site's feeds
-      feedpub snippet 新媒体/观察者网        # one category's feeds
-    """
-    from .render.index_page import link_tags
-
-    config = load_config(config_file, {"posts": posts, "base_url": base_url, "formats": formats})
-    feeds = pipeline.feeds(config)
-    feed = feeds[0] if category is None else _category_feed(category, feeds)
-    click.echo("\n".join(link_tags(feed, config)))
-
-
-def _category_feed(category: str, feeds: Sequence[Feed]) -> Feed:
-    """The feed of the category `category` names: a path split at '/' or ' › ', or one name."""
-    wanted = [
-        tuple(part.strip() for part in category.split(separator))
-        for separator in ("/", "›")
-        if separator in category
-    ] + [(category.strip(),)]
-    by_path = {feed.category: feed for feed in feeds if feed.category}
-    for path in wanted:
-        if path in by_path:
-            return by_path[path]
-    names = {"/".join(path): path for path in by_path}
-    close = difflib.get_close_matches(category, names, n=3, cutoff=0.5)
-    hint = (
-        f"did you mean {' or '.join(repr(c) for c in close)}?"
-        if close
-        else f"feeds/index.html lists the {len(by_path)} that have"
-    )
-    raise click.BadParameter(
-        f"no category {category!r} has published posts; {hint}", param_hint="CATEGORY"
-    )
 
 
 def main() -> None:

@@ -72,7 +72,7 @@ class Config:
     favicon: str = ""
     """JSON Feed's `favicon`: a small square image (64×64); a URL or a path on the site."""
     hubs: tuple[str, ...] = ()
-    """WebSub hubs the feeds name (TOML key `hub`: a URL or a list of them)."""
+    """WebSub hubs (TOML key `hub`): advertised in every feed and pinged after a build."""
     opml_format: Format = Format.RSS
     """The feed `feeds.opml` subscribes to; the first format written when this one is not."""
     site: Site | None = None

@@ -81,6 +81,13 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
             return None, [Problem(file.rel, str(e), Severity.WARNING, line=e.line)]
         except FrontMatterError as e:
             raise PostError(str(e), e.line) from None
+        if parts.lenient and config.site is not None:
+            # The generator cannot read it either, so the post has no page to link to.
+            raise PostError(
+                f"{parts.lenient}; {config.site.kind} cannot read it either, so it has no "
+                "page: not published",
+                parts.lenient.line,
+            )
         if parts.lenient:
             warn(
                 f"{parts.lenient}; read as plain 'key: value' lines instead",
@@ -113,6 +120,8 @@ def _make_post(
     date = _site_date(meta, file, warn) if site else _date(meta, file, config, warn)
     # In the order the fields are checked, so warnings come in the order of the old reader.
     title = _title(meta.get("title"), stem, warn)
+    if site is not None:
+        title = site.item_title(title)
     updated = meta.get("@updated") if site else _updated(meta, config, warn)
     categories = _categories(meta, config, warn)
     tags = _capped(_names(meta.get("tags"), "tags", warn), "tags", warn)
@@ -218,13 +227,19 @@ def _saved(file: SourceFile) -> dt.datetime:
 def _site_date(meta: dict[str, Any], file: SourceFile, warn: Warn) -> dt.datetime:
     """The date the site's generator gives the post (front matter, file name or file time)."""
     date: dt.datetime = meta["@date"]
-    if meta["@date_source"] == "file time":
+    if meta["@date_source"] in ("file time", "file creation time"):
+        kind = "creation" if meta["@date_source"] == "file creation time" else "modification"
         why = (
             "no date"
             if meta.get("date") in (None, "")
             else f"date {str(meta['date'])[:40]!r} is unreadable"
         )
-        warn(f"{why}; using the file's modification time ({date:%Y-%m-%d %H:%M:%S %Z})", "date")
+        warn(f"{why}; using the file's {kind} time ({date:%Y-%m-%d %H:%M:%S %Z})", "date")
+    elif meta["@date_source"] == "file name" and meta.get("date") not in (None, ""):
+        warn(
+            f"date {str(meta['date'])[:40]!r} is unreadable; using the date in the file name",
+            "date",
+        )
     return date
 
 

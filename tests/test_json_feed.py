@@ -310,3 +310,20 @@ def test_the_real_corpus_as_json_feed(real_corpus: Path, tmp_path: Path) -> None
             assert reader.get_entry_counts().total == items  # every item of every feed
         finally:
             reader.close()
+
+
+@pytest.mark.parametrize(
+    ("data", "rule"),
+    [
+        (b"[" * 200_000 + b"]" * 200_000, "too-deep"),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "n": ' + b"9" * 5000 + b"}", "not-json"),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "n": Infinity}', "not-json"),
+        (b"\xef\xbb\xbf{}", "byte-order-mark"),
+        (b"  \n{", "not-json"),
+    ],
+    ids=["deep", "huge-number", "infinity", "bom", "truncated"],
+)
+def test_hostile_json_is_reported_never_raised(data: bytes, rule: str) -> None:
+    problems = validate_feed(data, "x.json")
+    assert rule in {p.rule for p in problems}
+    assert all(p.path == "x.json" and p.message for p in problems)

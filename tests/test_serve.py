@@ -48,6 +48,7 @@ def site(write_post: WritePost, posts: Path, tmp_path: Path) -> Config:
     ]
     result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert (out / "feeds.opml").is_file() and (out / "feeds" / "index.html").is_file()
     return load_config(None, {"posts": posts, "output": out, "base_url": BASE_URL, "hubs": (HUB,)})
 
 

@@ -4,6 +4,7 @@ in Python use); the page is parsed as HTML and its every link followed to a file
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from urllib.parse import unquote, urljoin
 
@@ -17,8 +18,10 @@ from feedpub.formats import INDEX_FILE, OPML_FILE, Format
 from feedpub.models import Feed
 from feedpub.output import OutputFolder
 from feedpub.render.index_page import render_index
-from tests.helpers import BASE_URL, WritePost, build, run
+from feedpub.sites import load_site
+from tests.helpers import BASE_URL, PROJECT, WritePost, build, run
 
+SITES = PROJECT / "tests" / "sites"
 HOSTILE = [
     "<script>alert(1)</script>",
     '<img src=x onerror="window.__pwned=true">',
@@ -177,6 +180,9 @@ def test_site_files_are_in_the_manifest_and_follow_the_posts(
     code, stdout, _ = build(tree_site, out, "--full")
     assert code == 0 and "0 written" in stdout
     assert {rel: (out / rel).stat().st_mtime_ns for rel in mtimes} == mtimes  # not rewritten
+    (out / INDEX_FILE).unlink()  # a build that finds it gone writes it again
+    code, stdout, _ = build(tree_site, out)
+    assert code == 0 and (out / INDEX_FILE).is_file() and "1 written" in stdout
     (tree_site / "d.md").unlink()
     for n in range(5):
         (tree_site / "many" / f"{n}.md").unlink()
@@ -243,3 +249,30 @@ def test_index_dates_are_in_the_sites_time_zone(write_post: WritePost, posts: Pa
     config = load_config(None, {"posts": posts, "base_url": BASE_URL, "timezone": "Asia/Tokyo"})
     page = render_index(pipeline.feeds(config), config).decode()
     assert '<time datetime="2021-08-10T08:30:00+09:00">2021-08-10</time>' in page
+
+
+def test_site_mode_lists_the_sites_own_feeds(tmp_path: Path) -> None:
+    """A Hexo site (tests/sites/hexo-news): the OPML, the page and the snippet name the feeds
+    at the URLs and in the formats the site's own configuration gives them."""
+    site = tmp_path / "hexo-news"
+    shutil.copytree(
+        SITES / "hexo-news", site, ignore=shutil.ignore_patterns("expected*", "_variants")
+    )
+    out = tmp_path / "out"
+    code, _, err = run("build", "--site", site, "--output", out, "--limit", "1000")
+    assert code == 0, err
+    feeds = pipeline.feeds(load_config(None, {}, site=load_site(site)))
+    base_url = feeds[0].url
+    outlines = listparser.parse((out / OPML_FILE).read_bytes()).feeds
+    assert sorted(o.url for o in outlines) == sorted(f.file_url(Format.RSS) for f in feeds)
+    for outline in outlines:
+        assert (out / unquote(outline.url.removeprefix(base_url))).is_file(), outline.url
+    page = html.fromstring((out / INDEX_FILE).read_bytes())
+    hrefs = page.xpath("//span[@class='formats']/a/@href")
+    assert len(hrefs) == 2 * len(feeds)  # the site writes RSS and Atom
+    assert all((out / "feeds" / unquote(href)).resolve().is_file() for href in hrefs)
+    code, stdout, _ = run("snippet", "--site", site)
+    assert code == 0
+    assert [tag.get("href") for tag in html.fragments_fromstring(stdout)] == [
+        feeds[0].file_url(fmt) for fmt in load_config(None, {}, site=load_site(site)).formats
+    ]

@@ -110,6 +110,10 @@ class Site:
     def unpublished(self, rel: str, meta: Mapping[str, Any]) -> bool:
         raise NotImplementedError
 
+    def item_title(self, title: str) -> str:
+        """A post's title as the generator's feed plugin writes it."""
+        return title
+
     def post_url(self, rel: str, meta: Mapping[str, Any], warn: Warn) -> str:
         """The post's absolute URL, from `front_matter`'s result."""
         raise NotImplementedError

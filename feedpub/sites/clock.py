@@ -13,10 +13,13 @@ dates written without an offset, so each has its rule here:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
 import functools
 import os
+import re
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..dates import DateError, parse_date
@@ -44,6 +47,37 @@ def machine_zone_name() -> str:
                 continue
             return name
     return "UTC"
+
+
+_STATX_BTIME = 0x800
+_AT_FDCWD = -100
+
+
+def birth_time(path: str | Path) -> dt.datetime | None:
+    """When the file was created, where the file system keeps it (Linux's statx, through
+    the C library; Python 3.11 has no st_birthtime on Linux). Hexo dates posts by it."""
+    birth = getattr(os.stat(path), "st_birthtime", None)
+    if birth is not None:
+        return dt.datetime.fromtimestamp(int(birth), dt.UTC)
+    statx = _statx()
+    if statx is None:
+        return None
+    buffer = ctypes.create_string_buffer(256)
+    if statx(_AT_FDCWD, os.fsencode(path), 0, _STATX_BTIME, buffer) != 0:
+        return None
+    raw = buffer.raw
+    if not int.from_bytes(raw[0:4], "little") & _STATX_BTIME:  # stx_mask
+        return None
+    seconds = int.from_bytes(raw[80:88], "little", signed=True)  # stx_btime.tv_sec
+    return dt.datetime.fromtimestamp(seconds, dt.UTC) if seconds > 0 else None
+
+
+@functools.cache
+def _statx() -> Any:
+    try:
+        return getattr(ctypes.CDLL(None, use_errno=True), "statx", None)
+    except OSError:
+        return None
 
 
 def zone_or_machine(name: object) -> ZoneInfo:
@@ -91,5 +125,35 @@ def jekyll_date(value: object, zone: ZoneInfo) -> dt.datetime:
     elif isinstance(value, dt.date):
         instant = dt.datetime(value.year, value.month, value.day, tzinfo=zone)
     else:
-        instant = parse_date(value, zone)
+        try:
+            instant = parse_date(value, zone)
+        except DateError:
+            instant = _ruby_time_parse(str(value), zone)
     return instant.astimezone(zone)
+
+
+_RUBY_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_RUBY_TIME = re.compile(r"(?<![\d:])(\d{1,2}):(\d{2})(?::(\d{2}))?(?![\d:])")
+_RUBY_OFFSET = re.compile(r"(?:^|\s)(?:([+-])(\d{2}):?(\d{2})|(Z|UTC|GMT))(?=\s|$)")
+
+
+def _ruby_time_parse(text: str, zone: ZoneInfo) -> dt.datetime:
+    """Ruby's Time.parse picks the date, the time and the offset out of text that has more
+    (`2023-01-29 18:30:22 2023 -0800`, as a real Jekyll post has it) and ignores the rest."""
+    date = _RUBY_DATE.search(text)
+    if not date:
+        raise DateError(f"{text!r} is not a date")
+    time = _RUBY_TIME.search(text, date.end())
+    offset = _RUBY_OFFSET.search(text, time.end() if time else date.end())
+    tz: dt.tzinfo = zone
+    if offset and offset.group(4):
+        tz = UTC
+    elif offset:
+        minutes = int(offset.group(2)) * 60 + int(offset.group(3))
+        tz = dt.timezone(dt.timedelta(minutes=-minutes if offset.group(1) == "-" else minutes))
+    hour, minute, second = (int(g or 0) for g in time.groups()) if time else (0, 0, 0)
+    try:
+        year, month, day = (int(g) for g in date.groups())
+        return dt.datetime(year, month, day, hour, minute, second, tzinfo=tz)
+    except ValueError:
+        raise DateError(f"{text!r} is not a real date") from None

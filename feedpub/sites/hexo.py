@@ -30,10 +30,10 @@ from zoneinfo import ZoneInfo
 
 from ..dates import DateError
 from ..urls import site_url
-from . import tags
+from . import hexo_tags, tags
 from .abbrlink import abbrlink
 from .base import POST_SUFFIXES, Site, Warn, fill, mapping, name_of, read_site_config, text
-from .clock import UTC, hexo_date, relocate, zone_or_machine
+from .clock import UTC, birth_time, hexo_date, relocate, zone_or_machine
 
 if TYPE_CHECKING:
     from .tags import TagWarn
@@ -192,6 +192,10 @@ class HexoSite(Site):
         if "categories" not in meta and "category" in meta:
             meta["categories"] = meta.pop("category")
         meta["@date"], meta["@date_source"] = self._date(meta.get("date"), info, saved)
+        if meta["@date_source"] == "file time":  # Hexo's last resort is the file's birth time
+            born = birth_time(self.source_dir / rel)
+            if born is not None:
+                meta["@date"], meta["@date_source"] = born, "file creation time"
         updated = meta.get("updated")
         option = self.get("updated_option", "mtime")
         if updated not in (None, ""):
@@ -345,6 +349,6 @@ class HexoSite(Site):
     def render_body(
         self, body: str, rel: str, url: str, title: str, warn: TagWarn | None = None
     ) -> str:
-        return tags.render_hexo(
+        return hexo_tags.render_hexo(
             body, tags.Context(self, rel, url, self.asset_base(url), title), warn
         )

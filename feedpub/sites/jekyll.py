@@ -33,6 +33,7 @@ from .clock import jekyll_date, zone_or_machine
 if TYPE_CHECKING:
     from .tags import TagWarn
 from .slugs import jekyll_slugify
+from .smartify import smartify
 
 STYLES = {
     "date": "/:categories/:year/:month/:day/:title:output_ext",
@@ -131,6 +132,9 @@ class JekyllSite(Site):
             return False
         return "_drafts" in parts[:-1] or bool(_DATED.match(name))
 
+    def item_title(self, title: str) -> str:
+        return smartify(title)  # jekyll-feed: {{ post.title | smartify }}
+
     def unpublished(self, rel: str, meta: Mapping[str, Any]) -> bool:
         if "_drafts" in rel.split("/")[:-1] and self.get("show_drafts", False) is not True:
             return True
@@ -192,6 +196,8 @@ class JekyllSite(Site):
         if "title" not in meta or meta["title"] is None:
             meta["title"] = " ".join(w.capitalize() for w in slug.split("-"))
         meta["@date"], meta["@date_source"] = self._date(meta.get("date"), dated, saved)
+        if meta["@date_source"] == "file time" and "_drafts" in rel.split("/")[:-1]:
+            meta["@date_source"] = "draft"  # Jekyll dates every draft by its file: no warning
         return meta
 
     def _folder_categories(self, rel: str) -> list[str]:

@@ -55,10 +55,11 @@ def check_json_feed(data: bytes, name: str, self_url: str | None = None) -> list
         return out.problems
     version = document.get("version")
     if not isinstance(version, str) or version not in VERSIONS:
+        found = "it has none" if version is None else f"not {_show(version)}"
         out.add(
             "version",
             "json-version",
-            f'"version" must be "{VERSIONS[0]}" (or "{VERSIONS[1]}"), not {_show(version)}',
+            f'"version" must be "{VERSIONS[0]}" (or "{VERSIONS[1]}"); {found}',
         )
         return out.problems  # not a JSON Feed, or one of a version whose rules we do not know
     _check_members(document, "", _TOP, out)
@@ -331,4 +332,4 @@ def _kind(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)[:80] if value is not None else "missing"
+    return json.dumps(value, ensure_ascii=False)[:80]

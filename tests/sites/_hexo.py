@@ -11,11 +11,11 @@ from urllib.parse import quote
 from _output import feeds_in, log_lines, page_records, plain, post_files, tag_sections
 
 
-def collect_hexo(site: Path, log: str, started: float) -> dict:
+def collect_hexo(site: Path, log: str, started: float, finished: float) -> dict:
     """Expectations from a Hexo build: public/ pages, atom/rss2 feeds and db.json.
 
-    ``started`` is when the build began: a post dated after it has no date of its own
-    and got its file's birth time, which is only the time of this build's copy.
+    ``started`` and ``finished`` bound the copy and the build: a post dated between them
+    has no date of its own and got its file's birth time, the time of this build's copy.
     """
     public = site / "public"
     records = page_records(public)
@@ -37,6 +37,8 @@ def collect_hexo(site: Path, log: str, started: float) -> dict:
     # Hexo names a post it could not read (bad YAML) and builds the others.
     failed = set(re.findall(r"Process failed: (\S.*?)\s*$", plain(log), re.M))
 
+    categories = _listing_pages(records, "category")
+    tags = _listing_pages(records, "tag")
     posts: dict[str, dict] = {}
     source_of: dict[tuple[str, str], str] = {}
     for source in post_files(site / "source", ("_posts", "_drafts")):
@@ -63,7 +65,7 @@ def collect_hexo(site: Path, log: str, started: float) -> dict:
             "in_feed": entry is not None,
             "assets": _assets(public, post, index["url"]),
         }
-        if _epoch(post["date"]) >= started - 1:
+        if started - 1 <= _epoch(post["date"]) <= finished + 1:
             posts[key]["date"] = None
             posts[key]["date_source"] = "birthtime"
         if entry is not None and main_feed and main_feed["format"] == "atom":
@@ -75,6 +77,10 @@ def collect_hexo(site: Path, log: str, started: float) -> dict:
             if sections:
                 posts[key]["tag_sections"] = sections
     shared = _shared_urls(posts)
+    undated = {key for key, post in posts.items() if post.get("date_source") == "birthtime"}
+    memberships = _hexo_memberships(feeds, source_of)
+    for listing in [*memberships.values(), *categories.values(), *tags.values()]:
+        listing["posts"] = _steady(listing["posts"], undated)
     non_posts = sorted(
         f"source/{r['source']}" for r in records if r["layout"] == "page" and "source" in r
     )
@@ -87,10 +93,10 @@ def collect_hexo(site: Path, log: str, started: float) -> dict:
             "author": main_feed["author"] if main_feed else None,
             "published_dir": "public",
             "feeds": sorted(feeds),
-            "category_pages": _listing_pages(records, "category"),
-            "tag_pages": _listing_pages(records, "tag"),
+            "category_pages": categories,
+            "tag_pages": tags,
         },
-        "feeds": _hexo_memberships(feeds, source_of),
+        "feeds": memberships,
         "posts": posts,
         "shared_urls": shared,
         "non_posts": non_posts,
@@ -118,6 +124,15 @@ def _hexo_memberships(feeds: dict[str, dict], source_of: dict[tuple[str, str], s
             "posts": keys,
         }
     return out
+
+
+def _steady(order: list[str], undated: set[str]) -> list[str]:
+    """The generator's order, but posts dated by their copy's birth time in name order.
+
+    Their birth times, and so their order among themselves, change from one build to the next.
+    """
+    names = iter(sorted(key for key in order if key in undated))
+    return [next(names) if key in undated else key for key in order]
 
 
 def _shared_urls(posts: dict[str, dict]) -> dict[str, list[str]]:

@@ -203,17 +203,17 @@ def add_shared_inputs(target: Path) -> None:
             shutil.copyfile(post, into / post.name)
 
 
-def run_hexo(build: Build, site: Path, cache: Path) -> dict:
+def run_hexo(build: Build, site: Path, cache: Path, copied: float) -> dict:
+    """Hexo's build of a copied site; ``copied`` is when the copy began."""
     (site / "node_modules").symlink_to(cache / "node_modules", target_is_directory=True)
     env = dict(os.environ, TZ=build.tz)
     hexo = cache / "node_modules" / ".bin" / "hexo"
-    started = time.time()
     done = subprocess.run(
         [str(hexo), "generate"], cwd=site, env=env, capture_output=True, text=True
     )
     if done.returncode != 0:
         raise RuntimeError(f"hexo generate failed for {build}:\n{done.stdout}\n{done.stderr}")
-    return collect_hexo(site, done.stdout + done.stderr, started)
+    return collect_hexo(site, done.stdout + done.stderr, copied, time.time())
 
 
 def run_jekyll(build: Build, site: Path) -> dict:
@@ -241,11 +241,12 @@ def jekyll_build(build: Build, site: Path, into: Path, *flags: str) -> str:
 
 def regenerate(build: Build, cache: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="feedpub-site-") as tmp:
+        copied = time.time()
         site = copy_site(build, Path(tmp))
         if build.generator == "hexo":
             folder = hexo_cache(cache)
             versions = {"node": _node_version(), **npm_versions(folder)}
-            result = run_hexo(build, site, folder)
+            result = run_hexo(build, site, folder, copied)
         else:
             versions = jekyll_versions()
             result = run_jekyll(build, site)
