@@ -28,6 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 from . import serving
 from .config import CONFIG_NAME, Config
 from .errors import FeedpubError
+from .formats import INDEX_FILE
 from .report import PostStatus
 
 HOST = "127.0.0.1"
@@ -290,6 +291,12 @@ class _Handler(BaseHTTPRequestHandler):
         if real.is_dir():
             if not raw.endswith("/"):
                 return _Refusal(HTTPStatus.MOVED_PERMANENTLY, "moved\n", {"Location": raw + "/"})
+            if not parts and not (real / "index.html").is_file() and (root / INDEX_FILE).is_file():
+                # The preview's front page: the index of every feed.
+                location = "/" + INDEX_FILE.removesuffix("index.html")
+                return _Refusal(
+                    HTTPStatus.FOUND, "see the index of feeds\n", {"Location": location}
+                )
             real = real / "index.html"
             parts.append("index.html")
         if not real.is_file():

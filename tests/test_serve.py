@@ -48,6 +48,7 @@ def site(write_post: WritePost, posts: Path, tmp_path: Path) -> Config:
     ]
     result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert (out / "feeds.opml").is_file() and (out / "feeds" / "index.html").is_file()
     return load_config(None, {"posts": posts, "output": out, "base_url": BASE_URL, "hubs": (HUB,)})
 
 
@@ -190,6 +191,8 @@ def test_nothing_outside_the_output_folder_is_served(
     assert get(server, "/inside.xml")[0] == 200  # a symlink that stays inside is fine
     status, headers, _ = get(server, "/feeds")
     assert status == 301 and headers["Location"] == "/feeds/"
+    status, headers, _ = get(server, "/")  # the front page of a preview: the index of feeds
+    assert status == 302 and headers["Location"] == "/feeds/"
     assert get(server, "/categories/")[0] == 404  # no listing
 
 
