@@ -157,6 +157,10 @@ def _load(handler: BaseHandler, block: str, first_line: int) -> dict[str, Any]:
     except (ValueError, OverflowError) as e:
         # YAML read a value it cannot build, e.g. the timestamp 2021-02-30 or a +99:00 offset.
         raise FrontMatterError(f"front matter has a value YAML cannot read: {e}") from None
+    except (AttributeError, TypeError):  # PyYAML's own slip: `!!timestamp` on what is no date
+        raise FrontMatterError(
+            "front matter has a value YAML cannot read (a !!timestamp that is not a date?)"
+        ) from None
     except RecursionError:
         raise FrontMatterError("front matter is nested too deeply") from None
     if data is None:

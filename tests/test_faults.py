@@ -106,7 +106,7 @@ def test_a_write_failing_mid_build_leaves_a_report_of_exactly_what_is_on_disk(
     assert build(site, out)[0] == 0
     write_post("c.md", title="C", categories=["C"], date="2021-08-11 10:00:00")
     (out / "categories" / "C").write_text("a file where the category's folder must go", "utf-8")
-    before = {rel: (out / rel).read_bytes() for rel in _on_disk(out)}
+    before = {rel: (out / rel).read_bytes() for rel in output_files(out)}
     code, _, err = build(site, out, "--report", report)
     assert code == ExitCode.OUTPUT_FAILED
     data = _report(report)
@@ -176,13 +176,13 @@ def test_a_state_that_is_not_utf8_is_rebuilt(
 ) -> None:
     out, report = tmp_path / "out", tmp_path / "report.json"
     assert build(site, out)[0] == 0
-    reference = {rel: (out / rel).read_bytes() for rel in _on_disk(out)}
+    reference = {rel: (out / rel).read_bytes() for rel in output_files(out)}
     write_post("a.md", title="A", categories=["A"], date="2021-08-09 10:00:00")  # a is touched
     with sqlite3.connect(_state(out)) as db:
         db.execute(damage)
     code, _, err = build(site, out, "--report", report, *(["--full"] if full else []))
     assert code == 0, err
-    assert {rel: (out / rel).read_bytes() for rel in _on_disk(out)} == reference
+    assert {rel: (out / rel).read_bytes() for rel in output_files(out)} == reference
     if not full:
         assert "incremental state was unreadable" in " ".join(_report(report)["notices"])
     code, out_text, err = build(site, out)  # repaired: the next build uses it, silently
