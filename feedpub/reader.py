@@ -25,6 +25,7 @@ from .front_matter import FrontMatterError, NoFrontMatter, split
 from .models import BodyFormat, Post, Problem, Severity
 from .sources import SourceFile, decode, read_bytes
 from .text import (
+    MAX_NAME_CHARACTERS,
     WHITESPACE,
     XML_ILLEGAL,
     Warn,
@@ -353,7 +354,8 @@ def _names(value: object, field: str, warn: Warn, nested_ok: bool = False) -> tu
             continue
         # NFC, so that é typed two ways is one category; interned, since tens of
         # thousands of posts share a few hundred names.
-        name = sys.intern(unicodedata.normalize("NFC", clean(str(item), field, warn)))
+        text = clean(str(item), field, warn, MAX_NAME_CHARACTERS)
+        name = sys.intern(unicodedata.normalize("NFC", text))
         if not name:
             warn(f"{field}: empty name dropped", field)
         elif name not in names:

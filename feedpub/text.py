@@ -28,8 +28,20 @@ class Warn(Protocol):
     ) -> None: ...
 
 
-def clean(value: str, field: str, warn: Warn) -> str:
-    """Text safe for XML, on one line: what every feed field needs."""
+MAX_FIELD_CHARACTERS = 65536
+"""A front-matter text field longer than this is cut (the body's excerpt is as long): the
+20 items of a feed must stay far below the 64 MiB the validator reads."""
+MAX_NAME_CHARACTERS = 200
+"""Category and tag names, titles of feeds too: a post has up to 64 paths of 16 levels."""
+
+
+def clean(value: str, field: str, warn: Warn, limit: int = MAX_FIELD_CHARACTERS) -> str:
+    """Text safe for XML, on one line, at most `limit` characters: what every feed field needs."""
+    if len(value) > limit:
+        warn(
+            f"{field}: {len(value):,} characters is more than feeds carry; cut to {limit:,}", field
+        )
+        value = value[:limit]
     if XML_ILLEGAL.search(value):
         value = XML_ILLEGAL.sub("", value)
         warn(f"{field}: removed characters that XML 1.0 does not allow", field)
