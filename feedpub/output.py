@@ -115,7 +115,7 @@ class OutputFolder:
         except OSError as e:
             if e.errno == errno.ELOOP:  # a symlink: never read through, always replaced
                 return None
-            raise
+            raise OutputError(f"{rel}: cannot read: {e.strerror}") from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder, a FIFO: not a file of ours
             os.close(fd)
             return None
