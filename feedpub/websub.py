@@ -307,13 +307,13 @@ def _retry_after_seconds(value: str) -> float | None:
 
 
 def _load_pending(folder: Folder) -> dict[Ping, str]:
-    """Pings earlier builds could not send → since when they wait. A damaged file is
-    empty: the feeds are published all the same, and the next change pings again."""
-    data = folder.read(PENDING_FILE)
+    """Pings earlier builds could not send → since when they wait. A damaged or unreadable
+    file is empty: the feeds are published all the same, and the next change pings again."""
     try:
+        data = folder.read(PENDING_FILE)
         entries = json.loads(data)["pending"] if data else []
         return {Ping(e["hub"], e["file"]): str(e["since"]) for e in entries}
-    except (ValueError, KeyError, TypeError):
+    except (OSError, FeedpubError, ValueError, KeyError, TypeError):
         return {}
 
 
