@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from .formats import Format
+from .urls import quote_path
 
 
 class Severity(enum.StrEnum):
@@ -147,10 +148,17 @@ class Feed:
     entries: tuple[Entry, ...] = field(default=())
     total: int = 0
     """How many posts are at or below this node; the feed shows the newest `limit` of them."""
+    names: tuple[tuple[Format, str], ...] = ()
+    """File names (paths below `directory`) that replace `Format.file_name` for some formats:
+    in site mode, the site feed's files where the generator's feed plugin writes them."""
+
+    def name(self, fmt: Format) -> str:
+        """The feed's file for one format, relative to its folder."""
+        return next((name for f, name in self.names if f is fmt), fmt.file_name)
 
     def file(self, fmt: Format) -> str:
         """The feed's file for one format, relative to the output folder."""
-        return "/".join((*self.directory, fmt.file_name))
+        return "/".join((*self.directory, self.name(fmt)))
 
     def file_url(self, fmt: Format) -> str:
-        return self.url + fmt.file_name
+        return self.url + quote_path(self.name(fmt)) if self.names else self.url + fmt.file_name

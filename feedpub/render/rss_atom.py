@@ -125,6 +125,8 @@ def atom(feed: Feed, contents: Mapping[str, Content], config: Config) -> bytes:
     for hub in config.hubs:
         fg.link(href=hub, rel="hub")  # Atom keeps every link; only RSS needs _RssHubLinks
     fg.subtitle(feed.description)
+    if config.icon and config.site is not None:  # the site's feed plugin writes <icon>
+        fg.icon(config.icon)
     # Atom needs an author for every entry; the feed's covers entries that name none.
     fg.author({"name": config.author or config.title})
     for entry in feed.entries:

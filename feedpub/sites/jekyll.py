@@ -25,9 +25,19 @@ from typing import TYPE_CHECKING, Any
 
 from ..dates import DateError
 from ..errors import ConfigError
+from ..formats import Format
 from ..urls import site_url
 from . import tags
-from .base import POST_SUFFIXES, Site, Warn, mapping, name_of, read_site_config, text
+from .base import (
+    POST_SUFFIXES,
+    Site,
+    Warn,
+    feed_file,
+    mapping,
+    name_of,
+    read_site_config,
+    text,
+)
 from .clock import jekyll_date, zone_or_machine
 
 if TYPE_CHECKING:
@@ -82,6 +92,11 @@ class JekyllSite(Site):
     @property
     def source(self) -> Path:
         return self.root / text(self.get("source", "."), ".")
+
+    def feed_files(self) -> dict[Format, str]:
+        # jekyll-feed writes one Atom feed, at its `path`.
+        feed = mapping(self.settings.get("feed"))
+        return {Format.ATOM: feed_file(self, feed.get("path"), "feed.xml")}
 
     def describe(self) -> str:
         return f"Jekyll site at {self.root}: {self.base_url}, permalink {self.permalink}"
