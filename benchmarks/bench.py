@@ -1,21 +1,40 @@
-"""feedpub's speed and memory, the way cron operators meet them.
+"""feedpub's speed and memory, the way cron operators meet them, and beside its peers.
 
-    python benchmarks/bench.py                      # 1,000 / 10,000 / 100,000 posts
+    python benchmarks/bench.py                           # 10,000 / 100,000 / 1,000,000 posts
     python benchmarks/bench.py --sizes 10000 --repeat 5
-    python benchmarks/bench.py --sizes 10000 --profile   # where a cold build's time goes
+    python benchmarks/bench.py --sizes 10000 --peers-only   # only feedpub, Hugo, feedgen side by side
+    python benchmarks/bench.py --sizes 10000 --profile      # where a cold build's time goes
 
-For each corpus size it times real `feedpub build` processes: a cold build (no
-output, no state), a build where nothing changed, one after a post was edited and
-one after a post was added, and reports the median wall time of each, and the peak
-memory of a cold and an unchanged build run apart from the timed ones (proportional set size of feedpub and its worker processes together, sampled
-from /proc on Linux: pages the forked workers share with their parent count once). Corpora are generated once by corpus.py into benchmarks/corpora/.
-This is a measurement, not a test: nothing here fails on a slow machine.
+For each corpus size it times real `feedpub build` processes: a cold build (no output, no
+state), a build where nothing changed, then one after a post was added (the site's newest,
+so its feeds change), one after that post was edited, one after it was deleted, and one
+after 5% of the posts were rewritten with a new thumbnail URL (what the site's bot does); it reports the median wall time of
+each, the time of the stat walk over the posts folder (the floor of a build where nothing
+changed), and the peak memory of a cold and of an incremental build, run apart from the
+timed ones (proportional set size of feedpub and its workers together, sampled from /proc:
+pages the forked workers share with their parent count once). Sizes above 100,000 are run
+once, and their memory is sampled in the timed runs.
+
+Then, for the sizes in `--peer-sizes`, it builds the same corpus with Hugo (when `hugo` is
+on PATH; the site is made by hugo_site.py, whose docstring gives its layout) and with the
+plain feedgen script (feedgen_baseline.py), alternating with feedpub: `--pairs` rounds of
+feedpub cold, Hugo cold, feedgen, feedpub nothing changed, Hugo nothing changed (the order
+within a round flips every round), and prints the medians and the ratios of wall and CPU
+time (user + system of the process and the children it waited for, from wait4).
+
+Corpora come from the project's shared generator (`../shared/tools/make_corpus.py`) when
+it is there, else from corpus.py beside this file; sizes above 100,000 always come from
+corpus.py with 1 KB bodies, to keep the disk use sane. They are generated once, into
+benchmarks/corpora/. This is a measurement, not a test: nothing here fails on a slow machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import datetime as dt
+import email.utils
+import json
 import os
 import pstats
 import shutil
@@ -25,118 +44,105 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import corpus  # noqa: E402  (the generator beside this file)
+import corpus  # noqa: E402  (the generators beside this file)
+import hugo_site  # noqa: E402
 
 CORPORA = HERE / "corpora"
 RESULTS = HERE / "results"
+SHARED_GENERATOR = HERE.parent.parent / "shared" / "tools" / "make_corpus.py"
 BASE_URL = "https://bench.example.org/"
+SHORT_BODIES_ABOVE = 100_000
+SHORT_BODY_BYTES = 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated corpus sizes")
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="runs per measurement (median is reported)"
-    )
-    parser.add_argument(
-        "--profile", action="store_true", help="profile one cold build per size instead"
-    )
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated sizes")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--peer-sizes", default="10000", help="sizes to build with the peers too")
+    parser.add_argument("--pairs", type=int, default=5, help="alternating rounds with the peers")
+    parser.add_argument("--peers-only", action="store_true", help="skip feedpub's own table")
+    parser.add_argument("--own-corpus", action="store_true", help="corpus.py even if shared's is there")  # fmt: skip
+    parser.add_argument("--profile", action="store_true", help="profile a cold build instead")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    peer_sizes = {int(s) for s in args.peer_sizes.split(",") if s}
     if args.profile:
         for size in sizes:
-            profile(size)
+            profile(corpus_for(size, args.own_corpus), size)
         return
-    rows = [measure(size, args.repeat) for size in sizes]
-    print()
-    print(
-        "| posts | cold build | nothing changed | one post edited | one post added | peak memory |"
-    )
-    print("|---:|---:|---:|---:|---:|---:|")
-    for size, cold, same, edited, added, peak in rows:
-        print(
-            f"| {size:,} | {cold:.2f} s | {same:.2f} s | {edited:.2f} s | {added:.2f} s | {peak:.0f} MB |"
-        )
+    results: dict[str, object] = {"command": " ".join(sys.argv), "rows": [], "peers": []}
+    rows = []
+    if not args.peers_only:
+        for size in sizes:
+            repeat = args.repeat if size <= SHORT_BODIES_ABOVE else 1
+            rows.append(measure(corpus_for(size, args.own_corpus), size, repeat))
+    peers = []
+    for size in sizes:
+        if size in peer_sizes:
+            peers.append(side_by_side(corpus_for(size, args.own_corpus), size, args.pairs))
+    if rows:
+        print_table(rows)
+    if peers:
+        print_peers(peers)
+    results["rows"], results["peers"] = rows, peers
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "last.json").write_text(json.dumps(results, indent=1) + "\n")
 
 
-def corpus_for(size: int) -> Path:
-    folder = CORPORA / str(size)
-    if (
-        not (folder / "corpus.json").is_file()
-        or f'"posts": {size},' not in (folder / "corpus.json").read_text()
-    ):
+# --- corpora -------------------------------------------------------------------------
+
+
+def corpus_for(size: int, own: bool = False) -> Path:
+    """The posts folder of a corpus of `size` posts, generated the first time."""
+    shared = SHARED_GENERATOR.is_file() and not own and size <= SHORT_BODIES_ABOVE
+    body_bytes = SHORT_BODY_BYTES if size > SHORT_BODIES_ABOVE else None
+    name = f"shared-{size}" if shared else f"own-{size}" + ("-short" if body_bytes else "")
+    folder = CORPORA / name
+    summary = folder / "corpus.json"
+    if not summary.is_file() or json.loads(summary.read_text()).get("posts") != size:
         print(f"generating {size:,} posts in {folder} …", file=sys.stderr)
-        corpus.generate(folder, size)
+        if shared:
+            command = [sys.executable, str(SHARED_GENERATOR), str(folder), str(size)]
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        else:
+            corpus.generate(folder, size, body_bytes=body_bytes)
     return folder / "posts"
 
 
-def measure(size: int, repeat: int) -> tuple[int, float, float, float, float, float]:
-    posts = corpus_for(size)
-    output = RESULTS / str(size)
-    command = [
-        sys.executable,
-        "-m",
-        "feedpub",
-        "build",
-        "--posts",
-        str(posts),
-        "--output",
-        str(output),
-    ]
-    command += ["--base-url", BASE_URL, "--quiet"]
-    cold, same, edited, added, peaks = [], [], [], [], []
-    # Memory is sampled in runs of their own: reading /proc costs CPU the timed runs would lose.
-    shutil.rmtree(output, ignore_errors=True)
-    for _ in range(2):  # a cold build, then one where nothing changed
-        timed(command, peaks, sample=True)
-    newest = max(posts.rglob("*.md"), key=lambda p: p.name)
-    original = newest.read_bytes()
-    extra = posts / "bench-added"
-    try:
-        for run in range(repeat):
-            shutil.rmtree(output, ignore_errors=True)
-            shutil.rmtree(extra, ignore_errors=True)
-            cold.append(timed(command, peaks))
-            same.append(timed(command, peaks))
-            newest.write_bytes(original.replace(b"</div>", f"<p>edit {run}</p></div>".encode(), 1))
-            edited.append(timed(command, peaks))
-            added_post = extra / f"added-{run}.md"
-            added_post.parent.mkdir(exist_ok=True)
-            added_post.write_bytes(
-                original.replace(b"title: '", f"title: 'Added {run} ".encode(), 1)
-            )
-            added.append(timed(command, peaks))
-    finally:
-        newest.write_bytes(original)
-        shutil.rmtree(extra, ignore_errors=True)
-    row = (size, *(statistics.median(times) for times in (cold, same, edited, added)), max(peaks))
-    print(f"{size:>7,} posts: cold {row[1]:.2f} s, nothing changed {row[2]:.2f} s, "
-          f"edited {row[3]:.2f} s, added {row[4]:.2f} s, peak {row[5]:.0f} MB", file=sys.stderr)  # fmt: skip
-    return row
+# --- running and measuring processes ---------------------------------------------------
 
 
-def timed(command: list[str], peaks: list[float], sample: bool = False) -> float:
-    """Wall time of one run; with `sample`, appends the run's peak memory (MB) to `peaks`."""
+@dataclass(frozen=True)
+class Run:
+    wall: float
+    cpu: float
+    """User + system seconds of the process and the children it waited for."""
+    peak_mb: float = 0.0
+
+
+def run(command: list[str], sample: bool = False) -> Run:
+    """One process, timed; with `sample`, its tree's peak memory too."""
     started = time.perf_counter()
-    process = subprocess.Popen(command)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
     sampler = _TreeMemory(process.pid)
     if sample:
         sampler.start()
     _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
+    wall = time.perf_counter() - started
+    peak = 0.0
     if sample:
         sampler.stop()
-        peaks.append(
-            (sampler.peak_kb or usage.ru_maxrss) / 1024
-        )  # ru_maxrss where /proc is not there
+        peak = (sampler.peak_kb or usage.ru_maxrss) / 1024  # ru_maxrss where /proc is not there
     process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode not in (0, 1):  # 1: some posts skipped, which a benchmark corpus may have
-        raise SystemExit(f"feedpub failed with exit code {process.returncode}: {' '.join(command)}")
-    return elapsed
+    if process.returncode != 0:  # a corpus publishes every post: anything else is a failure
+        raise SystemExit(f"exit code {process.returncode}: {' '.join(command)}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, peak)
 
 
 class _TreeMemory(threading.Thread):
@@ -178,38 +184,231 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
+def feedpub_command(posts: Path, output: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "feedpub", "build", "--posts", str(posts), "--output", str(output),
+        "--base-url", BASE_URL, "--quiet",
+    ]  # fmt: skip
+
+
+# --- feedpub's own table ---------------------------------------------------------------
+
+COLUMNS = ("cold", "same", "added", "edited", "deleted", "rewritten")
+HEADINGS = (
+    "cold build", "nothing changed", "one post added", "one post edited", "one post deleted",
+    "5% rewritten",
+)  # fmt: skip
+
+
+def measure(posts: Path, size: int, repeat: int) -> dict[str, float | int]:
+    output = RESULTS / str(size)
+    command = feedpub_command(posts, output)
+    times: dict[str, list[float]] = {column: [] for column in COLUMNS}
+    files = sorted(posts.rglob("*.md"))
+    bot_run = files[::20]  # 5% of the posts
+    originals = {path: path.read_bytes() for path in bot_run}
+    # The added post is the site's newest (dated now), in an existing post's categories: it
+    # enters the site's feed and its categories' feeds, and is then edited and deleted.
+    template = files[len(files) // 2].read_bytes()
+    added = files[len(files) // 2].with_name("bench-added.md")
+    # Memory is sampled in runs of its own, since reading /proc costs CPU the timed runs would
+    # lose; with a single run (a million posts, where a cold build takes minutes), in those.
+    sampled = repeat == 1
+    peaks: dict[str, list[float]] = {"cold": [], "incremental": []}
+
+    def timed(column: str) -> None:
+        result = run(command, sample=sampled)
+        times[column].append(result.wall)
+        peaks["cold" if column == "cold" else "incremental"].append(result.peak_mb)
+
+    try:
+        if not sampled:
+            shutil.rmtree(output, ignore_errors=True)
+            peaks["cold"].append(run(command, sample=True).peak_mb)
+            peaks["incremental"].append(run(command, sample=True).peak_mb)
+            added.write_bytes(_newest(template, "sampled"))
+            peaks["incremental"].append(run(command, sample=True).peak_mb)
+            added.unlink()
+        for k in range(repeat):
+            shutil.rmtree(output, ignore_errors=True)
+            timed("cold")
+            timed("same")
+            added.write_bytes(_newest(template, f"added {k}"))
+            timed("added")
+            added.write_bytes(_newest(template, f"added {k}").replace(b"</p>", b" edited</p>", 1))
+            timed("edited")
+            added.unlink()
+            timed("deleted")
+            for path, data in originals.items():
+                path.write_bytes(_new_thumbnail(data, k))
+            timed("rewritten")
+            for path, data in originals.items():
+                path.write_bytes(data)
+    finally:
+        added.unlink(missing_ok=True)
+        for path, data in originals.items():
+            path.write_bytes(data)
+    walk = statistics.median(
+        run([sys.executable, "-c", _WALK, str(posts)]).wall for _ in range(repeat)
+    )
+    row: dict[str, float | int] = {"posts": size}
+    row.update({column: statistics.median(values) for column, values in times.items()})
+    row.update(walk=walk, peak_cold=max(peaks["cold"]), peak_incremental=max(peaks["incremental"]))
+    print(json.dumps(row), file=sys.stderr)
+    return row
+
+
+def _newest(template: bytes, title: str) -> bytes:
+    """A copy of a post, retitled and dated now."""
+    now = email.utils.format_datetime(dt.datetime.now(dt.UTC), usegmt=True)
+    lines = template.decode("utf-8").split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("title:"):
+            lines[i] = f"title: '{title}'"
+        elif line.startswith("date:"):
+            lines[i] = f"date: {now}"
+    return "\n".join(lines).encode("utf-8")
+
+
+_WALK = "import sys; from pathlib import Path; from feedpub.sources import find_posts; find_posts(Path(sys.argv[1]))"  # fmt: skip
+
+
+def _new_thumbnail(data: bytes, run: int) -> bytes:
+    return data.replace(b"?random=", f"?v={run}&random=".encode())
+
+
+def print_table(rows: list[dict[str, float | int]]) -> None:
+    print()
+    print(f"| posts | {' | '.join(HEADINGS)} | stat walk | peak memory (cold / incremental) |")
+    print("|---:" * (len(HEADINGS) + 3) + "|")
+    for row in rows:
+        cells = " | ".join(f"{row[column]:.2f} s" for column in COLUMNS)
+        print(
+            f"| {row['posts']:,} | {cells} | {row['walk']:.2f} s | "
+            f"{row['peak_cold']:.0f} MB / {row['peak_incremental']:.0f} MB |"
+        )
+
+
+# --- side by side with the peers -------------------------------------------------------
+
+
+def side_by_side(posts: Path, size: int, pairs: int) -> dict[str, object]:
+    """Alternating rounds of feedpub, Hugo and the feedgen script over one corpus."""
+    tools: dict[str, dict[str, Callable[[], Run]]] = {}
+    output = RESULTS / f"{size}-feedpub"
+    command = feedpub_command(posts, output)
+    tools["feedpub"] = {
+        "cold": lambda: (shutil.rmtree(output, ignore_errors=True), run(command))[1],
+        "same": lambda: run(command),
+    }
+    hugo = shutil.which("hugo")
+    if hugo:
+        site = posts.parent / "hugo"
+        if not (site / "hugo.toml").is_file():
+            print(f"making the Hugo site in {site} …", file=sys.stderr)
+            hugo_site.make_site(posts, site, BASE_URL)
+        public, cache = RESULTS / f"{size}-hugo", RESULTS / f"{size}-hugo-cache"
+        hugo_command = [hugo, "--source", str(site), "--destination", str(public),
+                        "--cacheDir", str(cache), "--quiet"]  # fmt: skip
+
+        def hugo_cold() -> Run:
+            shutil.rmtree(public, ignore_errors=True)
+            shutil.rmtree(cache, ignore_errors=True)
+            return run(hugo_command)
+
+        tools["hugo"] = {"cold": hugo_cold, "same": lambda: run(hugo_command)}
+    else:
+        print("hugo is not on PATH: compared with the feedgen script only", file=sys.stderr)
+    baseline = [sys.executable, str(HERE / "feedgen_baseline.py"), str(posts),
+                str(RESULTS / f"{size}-feedgen")]  # fmt: skip
+    tools["feedgen"] = {"cold": lambda: run(baseline)}
+    for kinds in tools.values():  # one untimed round: files in the page cache, sites made
+        for kind in kinds.values():
+            kind()
+    runs: dict[str, dict[str, list[Run]]] = {t: {k: [] for k in kinds} for t, kinds in tools.items()}  # fmt: skip
+    for round_ in range(pairs):
+        order = list(tools) if round_ % 2 == 0 else list(reversed(tools))
+        for kind in ("cold", "same"):
+            for tool in order:
+                if kind in tools[tool]:
+                    runs[tool][kind].append(tools[tool][kind]())
+    medians = {
+        tool: {
+            f"{kind} {measure}": statistics.median(getattr(r, measure) for r in results)
+            for kind, results in kinds.items()
+            for measure in ("wall", "cpu")
+        }
+        for tool, kinds in runs.items()
+    }
+    summary = {"posts": size, "pairs": pairs, "medians": medians}
+    print(json.dumps(summary), file=sys.stderr)
+    return summary
+
+
+def print_peers(peers: list[dict[str, object]]) -> None:
+    for summary in peers:
+        medians: dict[str, dict[str, float]] = summary["medians"]  # type: ignore[assignment]
+        print(f"\n{summary['posts']:,} posts, {summary['pairs']} alternating rounds (medians):\n")
+        print("| tool | cold wall | cold CPU | nothing changed wall | nothing changed CPU |")
+        print("|---|---:|---:|---:|---:|")
+        for tool, values in medians.items():
+            cells = [values.get(k) for k in ("cold wall", "cold cpu", "same wall", "same cpu")]
+            print(f"| {tool} | " + " | ".join(f"{v:.2f} s" if v else "–" for v in cells) + " |")
+        ours = medians["feedpub"]
+        for peer, values in medians.items():
+            if peer == "feedpub":
+                continue
+            ratios = [
+                f"{what} {ours[key] / values[key]:.2f}×"
+                for what, key in (
+                    ("cold wall", "cold wall"),
+                    ("cold CPU", "cold cpu"),
+                    ("nothing changed wall", "same wall"),
+                    ("nothing changed CPU", "same cpu"),
+                )
+                if key in values
+            ]
+            print(f"\nfeedpub / {peer}: " + ", ".join(ratios))
+
+
+# --- profile ---------------------------------------------------------------------------
+
 STAGES: dict[str, Callable[[str], bool]] = {
     "find post files (scandir, stat)": lambda f: f.endswith("sources.py:find_posts"),
     "parse front matter (YAML)": lambda f: f.endswith("front_matter.py:_load"),
     "read posts (all of reading)": lambda f: f.endswith("reader.py:read_post"),
     "group into feeds": lambda f: f.endswith("builder.py:build_feeds"),
-    "bodies: Markdown, sanitise": lambda f: f.endswith("reader.py:load_content"),
-    "render (feedgen)": lambda f: f.endswith("render.py:render"),
-    "validate": lambda f: f.endswith("validate.py:validate_feed"),
-    "write atomically": lambda f: f.endswith("writer.py:write"),
+    "bodies: Markdown, sanitise": lambda f: f.endswith("bodies.py:load_content"),
+    "render": lambda f: f.endswith("render/__init__.py:render"),
+    "validate": lambda f: f.endswith("validation/__init__.py:validate_feed"),
+    "write atomically": lambda f: f.endswith("output.py:write"),
     "incremental state (SQLite)": lambda f: (
         f.endswith("state.py:save") or f.endswith("state.py:remember_posts")
     ),
 }
 
 
-def profile(size: int) -> None:
-    """A cold build in one process (jobs = 1), its time split by stage."""
+def profile(posts: Path, size: int) -> None:
+    """A cold build in one process (jobs = 1), its CPU time split by stage."""
     from feedpub import pipeline
     from feedpub.config import load_config
 
-    posts = corpus_for(size)
     output = RESULTS / f"{size}-profile"
     shutil.rmtree(output, ignore_errors=True)
     config = load_config(
         None, {"posts": str(posts), "output": str(output), "base_url": BASE_URL, "jobs": 1}
     )
-    profiler = cProfile.Profile()
-    started = time.perf_counter()
+    # CPU time, not wall time: on a shared machine, waiting for a core is not the build's cost.
+    profiler = cProfile.Profile(time.process_time)
+    started = time.process_time()
     profiler.runcall(pipeline.build, config)
-    total = time.perf_counter() - started
+    total = time.process_time() - started
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    profiler.dump_stats(str(RESULTS / f"{size}-profile.pstats"))
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
-    print(f"\nCold build of {size:,} posts in one process: {total:.2f} s under the profiler\n")
+    print(
+        f"\nCold build of {size:,} posts in one process: {total:.2f} s of CPU under the profiler\n"
+    )
     print("| stage | time | share |\n|---|---:|---:|")
     for stage, matches in STAGES.items():
         cumulative = sum(v[3] for (file, _, name), v in stats.items() if matches(f"{file}:{name}"))

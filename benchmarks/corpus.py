@@ -1,13 +1,14 @@
 """Deterministic benchmark corpora: N Hexo-style posts like the ones scraping bots write.
 
-    python benchmarks/corpus.py OUT N [--seed S]
+    python benchmarks/corpus.py OUT N [--seed S] [--body-bytes B]
 
 Post n depends only on (seed, n), so the first 1,000 posts of a 10,000-post corpus
 are the 1,000-post corpus. Posts nest as <area>/<source>/<section>/<date>-<n>.md,
 as on the real site; front matter is the bot's (title, a three-level category path,
 headimg and thumbnail from picsum.photos, author, comments, an RFC 2822 date). 95% of
 bodies are scraped HTML and 5% Markdown, log-normally sized around 6 KB; about 1% of
-dates are the bot's "Invalid Date".
+dates are the bot's "Invalid Date". `--body-bytes` makes every body about B bytes instead
+(a million posts of 1 KB keep the disk use sane).
 """
 
 from __future__ import annotations
@@ -103,14 +104,15 @@ def _bytes(parts: list[str]) -> int:
     return sum(len(p.encode()) for p in parts)
 
 
-def post(seed: str, n: int) -> tuple[str, str]:
-    """(relative path, text) of post n."""
+def post(seed: str, n: int, body_bytes: int | None = None) -> tuple[str, str]:
+    """(relative path, text) of post n; bodies of about `body_bytes` if given."""
     r = random.Random(f"{seed}/{n}")
     area, source, sections = r.choices(SOURCES, weights=WEIGHTS)[0]
     section = r.choice(sections)
     english = area in ("Tech", "World")
     when = START + dt.timedelta(seconds=r.randrange(SPAN_SECONDS))
     size = int(min(30_000, max(800, r.lognormvariate(math.log(6000), 0.6))))
+    size = body_bytes or size
     body = (
         markdown_body(r, n, size, english) if r.random() < 0.05 else html_body(r, n, size, english)
     )
@@ -124,7 +126,9 @@ def post(seed: str, n: int) -> tuple[str, str]:
     return f"{area}/{source}/{section}/{when:%Y-%m-%d}-{n}.md", text
 
 
-def generate(out: Path, count: int, seed: str = "feedpub") -> dict[str, object]:
+def generate(
+    out: Path, count: int, seed: str = "feedpub", body_bytes: int | None = None
+) -> dict[str, object]:
     """Write the corpus to `out` (replacing one that is there) and describe it."""
     posts = out / "posts"
     if posts.exists():
@@ -132,13 +136,13 @@ def generate(out: Path, count: int, seed: str = "feedpub") -> dict[str, object]:
             old.unlink()
     total = 0
     for n in range(1, count + 1):
-        rel, text = post(seed, n)
+        rel, text = post(seed, n, body_bytes)
         path = posts / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         data = text.encode("utf-8")
         path.write_bytes(data)
         total += len(data)
-    summary = {"posts": count, "seed": seed, "bytes": total}
+    summary = {"posts": count, "seed": seed, "body_bytes": body_bytes, "bytes": total}
     (out / "corpus.json").write_text(json.dumps(summary) + "\n")
     return summary
 
@@ -148,8 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("count", type=int)
     parser.add_argument("--seed", default="feedpub")
+    parser.add_argument("--body-bytes", type=int, help="every body about this size")
     args = parser.parse_args(argv)
-    json.dump(generate(args.out, args.count, args.seed), sys.stdout)
+    json.dump(generate(args.out, args.count, args.seed, args.body_bytes), sys.stdout)
     print()
 
 

@@ -8,16 +8,13 @@ Commands stay thin: everything they do is a call into `pipeline` or
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import difflib
 import functools
 import json
 import os
 import stat
 import sys
-import textwrap
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -25,25 +22,12 @@ import click
 
 from . import __version__, pipeline
 from .config import CONFIG_NAME, Config, load_config
+from .console import EXIT_CODES, finish, progress, write_report
 from .errors import ExitCode, FeedpubError
 from .models import Feed, Problem, Severity
-from .report import PostStatus, Report, validation_exit_code
-from .workers import Progress
+from .report import Report, validation_exit_code
 
 T = TypeVar("T")
-
-
-def _exit_code_table() -> str:
-    """The help text's table, made from ExitCode (click keeps a \\b paragraph as it is)."""
-    lines = ["\b", "Exit codes:"]
-    for code in ExitCode:
-        first, *rest = textwrap.wrap(code.meaning, 60)
-        lines += [f"{code.value:>3}  {first}", *(f"     {line}" for line in rest)]
-    return "\n".join(lines)
-
-
-EXIT_CODES = _exit_code_table()
-_PROGRESS_DELAY = 0.5
 
 
 class _Group(click.Group):
@@ -73,16 +57,12 @@ def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
     report = ctx.meta.get(_REPORT)
     if report is not None and code != ExitCode.USAGE:  # cron reads the report, not stderr
         with contextlib.suppress(OSError):
-            _write_report(report, Report(()).as_json() | {"exit_code": int(code), "error": message})
+            write_report(report, Report(()).as_json() | {"exit_code": int(code), "error": message})
     ctx.exit(code)
 
 
 _REPORT = "feedpub.report"
 """ctx.meta key: the --report file of the running command, for `_fail`."""
-
-
-def _write_report(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
 
 
 @click.group(cls=_Group, epilog=EXIT_CODES)
@@ -194,8 +174,8 @@ def build(
             "hubs": hubs or None,
         },
     )
-    result = pipeline.build(config, use_state=not full, progress=_progress(quiet), ping=not no_ping)
-    _finish(result, config, strict, quiet, report, verb="published")
+    result = pipeline.build(config, use_state=not full, progress=progress(quiet), ping=not no_ping)
+    finish(result, config, strict, quiet, report, verb="published")
 
 
 @cli.command(epilog=EXIT_CODES)
@@ -224,8 +204,8 @@ def check(
     config = _load_config(
         site_dir, config_file, {"posts": posts, "base_url": base_url, "limit": limit}
     )
-    result = pipeline.check(config, progress=_progress(quiet))
-    _finish(result, config, strict, quiet, report, verb="would be published")
+    result = pipeline.check(config, progress=progress(quiet))
+    finish(result, config, strict, quiet, report, verb="would be published")
 
 
 def _load_config(
@@ -242,101 +222,6 @@ def _load_config(
         elif (kind := detect(Path.cwd())) is not None:
             site = kind.load(Path.cwd())  # type: ignore[attr-defined]
     return load_config(config_file, overrides, site=site)
-
-
-def _finish(
-    result: Report,
-    config: Config,
-    strict: bool,
-    quiet: bool,
-    report: Path | None,
-    verb: str,
-) -> None:
-    posts = config.posts
-    code = result.exit_code(strict)
-    for post in result.posts:
-        for problem in post.problems:
-            if not quiet or problem.severity is Severity.ERROR or strict:
-                click.echo(_located(problem, posts), err=True)
-    for problem in result.feed_problems:
-        click.echo(str(problem), err=True)
-    for notice in result.notices:
-        if not quiet:
-            click.echo(f"note: {notice}", err=True)
-    for warning in result.pings.warnings():
-        if not quiet or strict:
-            click.echo(warning, err=True)
-    if report is not None:
-        _write_report(report, result.as_json(strict))
-    if not quiet:
-        if config.site is not None:
-            click.echo(config.site.describe())
-        click.echo(_summary(result, verb))
-    sys.exit(int(code))
-
-
-def _located(problem: Problem, posts: Path) -> str:
-    """The problem as `str(problem)` says it, with the path a shell can open."""
-    return str(dataclasses.replace(problem, path=str(posts / problem.path)))
-
-
-def _summary(result: Report, verb: str) -> str:
-    parts = [f"{result.count(PostStatus.PUBLISHED)} {verb}"]
-    for status, label in (
-        (PostStatus.DRAFT, "drafts"),
-        (PostStatus.SCHEDULED, "scheduled"),
-        (PostStatus.SKIPPED, "skipped"),
-        (PostStatus.IGNORED, "not posts"),
-    ):
-        if result.count(status):
-            parts.append(f"{result.count(status)} {label}")
-    warned = len({p.path for p in result.warnings()})
-    if warned:
-        parts.append(f"{warned} with warnings")
-    lines = [f"{len(result.posts)} files read ({result.files_read} parsed): {', '.join(parts)}"]
-    if verb == "published":
-        feeds = f"Feeds: {len(result.written)} written, {len(result.unchanged)} unchanged"
-        if result.removed:
-            feeds += f", {len(result.removed)} removed"
-        if result.feed_problems:
-            feeds += f", {len(result.feed_problems)} kept back (see above)"
-        lines.append(feeds)
-        pings = result.pings
-        if pings.sent or pings.pending:
-            line = f"WebSub pings: {len(pings.sent)} sent"
-            if pings.failed:
-                line += f", {len(pings.failed)} failed"
-            if pings.skipped:
-                line += f", {len(pings.skipped)} held back (--no-ping)"
-            if pings.pending:
-                line += " (kept for the next build)"
-            lines.append(line)
-    lines.append(f"Done in {result.seconds:.2f} s")
-    return "\n".join(lines)
-
-
-def _progress(quiet: bool) -> Progress:
-    """A progress bar on an interactive terminal, for work that takes more than a moment."""
-    enabled = not quiet and sys.stderr.isatty()
-
-    def wrap(items: Sequence[T], label: str) -> Iterable[T]:
-        return _delayed_bar(items, label) if enabled and len(items) > 1 else items
-
-    return wrap
-
-
-def _delayed_bar(items: Sequence[T], label: str) -> Iterator[T]:
-    """Shows a bar only once the work has taken longer than _PROGRESS_DELAY."""
-    started = time.monotonic()
-    for done, item in enumerate(items):
-        if time.monotonic() - started > _PROGRESS_DELAY:
-            with click.progressbar(length=len(items), label=label, file=sys.stderr) as bar:
-                bar.update(done)
-                for rest in items[done:]:
-                    yield rest
-                    bar.update(1)
-            return
-        yield item
 
 
 @cli.command()

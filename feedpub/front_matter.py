@@ -24,6 +24,8 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import BaseHandler, YAMLHandler
 
+from . import fast_yaml
+
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """PyYAML's safe loader (libyaml's parser where installed), with a shortcut: a plain
@@ -121,6 +123,10 @@ def _cut(text: str) -> tuple[BaseHandler, str, str, int]:
 
 
 def _load(handler: BaseHandler, block: str, first_line: int) -> dict[str, Any]:
+    if isinstance(handler, YAMLHandler):
+        fast = fast_yaml.load(block)  # None unless it surely reads as PyYAML reads it
+        if fast is not None:
+            return fast
     try:
         data = (
             handler.load(block, Loader=_Loader)

@@ -62,7 +62,7 @@ def publish(
 
 
 def _publish_group(jobs: Sequence[PublishJob], config: Config) -> list[FeedOutcome]:
-    # The body sanitiser, the renderer (feedgen) and the validator (lxml) are imported
+    # The body sanitiser, the renderers and the validator (lxml) are imported
     # only when a feed has to be written.
     from .bodies import load_content
 

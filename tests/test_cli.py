@@ -252,12 +252,12 @@ class _Terminal(io.StringIO):
 def test_progress_bar_only_on_a_terminal_only_for_long_work(
     monkeypatch: pytest.MonkeyPatch, tty: bool, quiet: bool, shown: bool
 ) -> None:
-    from feedpub import cli as cli_module
+    from feedpub import console
 
     terminal = _Terminal(tty)
     monkeypatch.setattr(sys, "stderr", terminal)
-    monkeypatch.setattr(cli_module, "_PROGRESS_DELAY", 0.05)
-    wrap = cli_module._progress(quiet)
+    monkeypatch.setattr(console, "_PROGRESS_DELAY", 0.05)
+    wrap = console.progress(quiet)
     assert list(wrap([1], "Quick")) == [1]  # a single step never gets a bar
     done = []
     for item in wrap(list(range(6)), "Reading posts"):

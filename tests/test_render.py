@@ -1,5 +1,5 @@
-"""The renderer: every feedgen 1.0.0 trap it works around, each proven on real XML parsed
-back with lxml and feedparser."""
+"""The renderer: every feedgen 1.0.0 trap the old renderer worked around stays avoided,
+each proven on real XML parsed back with lxml and feedparser."""
 
 from __future__ import annotations
 

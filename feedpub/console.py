@@ -1,0 +1,136 @@
+"""What a person at a terminal, or cron, sees of a command: each problem on a line, the
+summary, a progress bar on long work, the exit-code table, and the JSON report."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import textwrap
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from .config import Config
+from .errors import ExitCode
+from .models import Problem, Severity
+from .report import PostStatus, Report
+from .workers import Progress
+
+T = TypeVar("T")
+_PROGRESS_DELAY = 0.5
+
+
+def exit_code_table() -> str:
+    """The help text's table, made from ExitCode (click keeps a \\b paragraph as it is)."""
+    lines = ["\b", "Exit codes:"]
+    for code in ExitCode:
+        first, *rest = textwrap.wrap(code.meaning, 60)
+        lines += [f"{code.value:>3}  {first}", *(f"     {line}" for line in rest)]
+    return "\n".join(lines)
+
+
+EXIT_CODES = exit_code_table()
+
+
+def write_report(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", "utf-8")
+
+
+def finish(
+    result: Report,
+    config: Config,
+    strict: bool,
+    quiet: bool,
+    report: Path | None,
+    verb: str,
+) -> NoReturn:
+    """Print the problems and the summary, write the report, and exit with the code."""
+    posts = config.posts
+    code = result.exit_code(strict)
+    for post in result.posts:
+        for problem in post.problems:
+            if not quiet or problem.severity is Severity.ERROR or strict:
+                click.echo(_located(problem, posts), err=True)
+    for problem in result.feed_problems:
+        click.echo(str(problem), err=True)
+    for notice in result.notices:
+        if not quiet:
+            click.echo(f"note: {notice}", err=True)
+    for warning in result.pings.warnings():
+        if not quiet or strict:
+            click.echo(warning, err=True)
+    if report is not None:
+        write_report(report, result.as_json(strict))
+    if not quiet:
+        if config.site is not None:
+            click.echo(config.site.describe())
+        click.echo(_summary(result, verb))
+    sys.exit(int(code))
+
+
+def _located(problem: Problem, posts: Path) -> str:
+    """The problem as `str(problem)` says it, with the path a shell can open."""
+    return str(dataclasses.replace(problem, path=str(posts / problem.path)))
+
+
+def _summary(result: Report, verb: str) -> str:
+    parts = [f"{result.count(PostStatus.PUBLISHED)} {verb}"]
+    for status, label in (
+        (PostStatus.DRAFT, "drafts"),
+        (PostStatus.SCHEDULED, "scheduled"),
+        (PostStatus.SKIPPED, "skipped"),
+        (PostStatus.IGNORED, "not posts"),
+    ):
+        if result.count(status):
+            parts.append(f"{result.count(status)} {label}")
+    warned = len({p.path for p in result.warnings()})
+    if warned:
+        parts.append(f"{warned} with warnings")
+    lines = [f"{len(result.posts)} files read ({result.files_read} parsed): {', '.join(parts)}"]
+    if verb == "published":
+        feeds = f"Feeds: {len(result.written)} written, {len(result.unchanged)} unchanged"
+        if result.removed:
+            feeds += f", {len(result.removed)} removed"
+        if result.feed_problems:
+            feeds += f", {len(result.feed_problems)} kept back (see above)"
+        lines.append(feeds)
+        pings = result.pings
+        if pings.sent or pings.pending:
+            line = f"WebSub pings: {len(pings.sent)} sent"
+            if pings.failed:
+                line += f", {len(pings.failed)} failed"
+            if pings.skipped:
+                line += f", {len(pings.skipped)} held back (--no-ping)"
+            if pings.pending:
+                line += " (kept for the next build)"
+            lines.append(line)
+    lines.append(f"Done in {result.seconds:.2f} s")
+    return "\n".join(lines)
+
+
+def progress(quiet: bool) -> Progress:
+    """A progress bar on an interactive terminal, for work that takes more than a moment."""
+    enabled = not quiet and sys.stderr.isatty()
+
+    def wrap(items: Sequence[T], label: str) -> Iterable[T]:
+        return _delayed_bar(items, label) if enabled and len(items) > 1 else items
+
+    return wrap
+
+
+def _delayed_bar(items: Sequence[T], label: str) -> Iterator[T]:
+    """Shows a bar only once the work has taken longer than _PROGRESS_DELAY."""
+    started = time.monotonic()
+    for done, item in enumerate(items):
+        if time.monotonic() - started > _PROGRESS_DELAY:
+            with click.progressbar(length=len(items), label=label, file=sys.stderr) as bar:
+                bar.update(done)
+                for rest in items[done:]:
+                    yield rest
+                    bar.update(1)
+            return
+        yield item

@@ -1,0 +1,87 @@
+"""A fast path for YAML front matter: the Rust parser yaml-rs, where it agrees with PyYAML.
+
+PyYAML (YAML 1.1, with libyaml's scanner) is what feedpub's bad-input policy is written
+against: its errors, their lines, its refusal of tags, its booleans (`no` is false). Its
+constructor runs in Python, though, and costs a third of reading a scraped post; yaml-rs
+parses the same front matter about four times faster. yaml-rs reads YAML 1.2, so it is
+used only where the two cannot differ, and PyYAML decides everything else:
+
+- blocks with tags, anchors, aliases, directives, block scalars, reserved indicators,
+  backslash escapes, tabs, document markers or characters PyYAML's reader refuses go to
+  PyYAML;
+- a result goes back to PyYAML if any string in it (key or value) is one YAML 1.1 would
+  read as something else (`yes`, `1_000`, `2021-08-09`, `<<`, …), or if it holds a
+  number, where the two versions' rules differ (`012`, `1e3`);
+- a block yaml-rs refuses goes to PyYAML, whose error (and line) the user sees.
+
+Duplicate keys go to PyYAML too (it keeps the last value, but builds, and may refuse,
+every one). tests/test_fast_yaml.py compares the
+two on random front matter and on every case in tests/cases.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml.resolver
+import yaml_rs
+
+# What PyYAML would treat differently, or reads with rules yaml-rs does not share.
+_PYYAML_ONLY = re.compile(
+    # a tag, anchor, alias, block scalar, directive or reserved indicator where a node starts
+    r"(?:^|[-:?,\[\]{}])[ \t]*[!&*|>@`%]|"
+    r"[\\\t\x85\u2028\u2029\ufeff]|^(?:---|\.\.\.)|"
+    # characters PyYAML's reader refuses (it names them; the lenient reading may take over)
+    "[^\x09\x0a\x0d\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]",
+    re.MULTILINE,
+)
+# Any character _PYYAML_ONLY looks for: one quick scan clears most blocks.
+_SUSPECT = re.compile(
+    r"[^\n\r\x20\x22-\x24\x27-\x29\x2b-\x3d\x3f\x41-\x5b\x5d-\x5f\x61-\x7b\x7d\x7e"
+    r"\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
+"""PyYAML's implicit resolvers by first character: what makes `no` false and `1_000` a number."""
+_RESOLVED_FIRST = frozenset(first for first in _IMPLICIT if first)
+_DUPLICATES_REFUSED = yaml_rs.DuplicateKeyPolicy.Error
+
+
+def load(block: str) -> dict[str, Any] | None:
+    """The block's mapping where yaml-rs and PyYAML surely agree on it; None: ask PyYAML."""
+    markers = "\n---" in block or "\n..." in block or block.startswith(("---", "..."))
+    if (markers or _SUSPECT.search(block)) and _PYYAML_ONLY.search(block):
+        return None
+    try:
+        data = yaml_rs.loads(block, parse_datetime=False, duplicate_key_policy=_DUPLICATES_REFUSED)
+    except Exception:  # any refusal: PyYAML gives the error the user sees
+        return None
+    if not isinstance(data, dict) or not _as_pyyaml_reads_it(data):  # keys are text too
+        return None
+    return data
+
+
+def _as_pyyaml_reads_it(data: dict[str, Any]) -> bool:
+    texts: list[str] = []
+    stack: list[object] = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            texts.append(node)
+        elif isinstance(node, dict):
+            if not all(isinstance(key, str) for key in node):
+                return False
+            texts.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif not (node is None or isinstance(node, bool)):
+            return False  # numbers: YAML 1.1 and 1.2 read them by different rules
+    # '' can only have been quoted (a plain empty value is None in both versions), and most
+    # text starts with a character no YAML 1.1 resolver looks at.
+    for text in texts:
+        if text and text[0] in _RESOLVED_FIRST:
+            for _, regexp in _IMPLICIT[text[0]]:
+                if regexp.match(text):
+                    return False
+    return True
