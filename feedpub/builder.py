@@ -94,6 +94,8 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
         _feed(node, members[node], totals[node], urls, updates, config) for node in sorted(members)
     ]
     if config.site is not None:
+        site = config.site  # jekyll-feed's `categories`: only the listed have feeds
+        feeds = [f for f in feeds if not f.category or site.keeps_category_feed(f.category)]
         feeds = _apart(feeds, config, problems)
     feeds, collisions = _without_collisions(feeds)
     return Build(tuple(feeds), tuple(collisions), tuple(drafts), tuple(scheduled), tuple(problems))
@@ -243,16 +245,26 @@ def _feed(
         updated,
         entries,
         total,
+        _names(config.site.category_feed_files(node) if config.site else {}, config),
     )
 
 
-def _site_feed_names(config: Config) -> tuple[tuple[Format, str], ...]:
+def _names(files: dict[Format, str], config: Config) -> tuple[tuple[Format, str, str], ...]:
+    """`Feed.names` for the formats written: each file with its public URL."""
+    return tuple(
+        (fmt, file, site_url(config.base_url, file))
+        for fmt, file in files.items()
+        if fmt in config.formats
+    )
+
+
+def _site_feed_names(config: Config) -> tuple[tuple[Format, str, str], ...]:
     """Site mode: the site feed's files where the generator's feed plugin writes them."""
     if config.site is None:
         return ()
     from .sites.base import checked_feed_files  # sites are imported only in site mode
 
-    return tuple(checked_feed_files(config.site, config.formats).items())
+    return _names(checked_feed_files(config.site, config.formats), config)
 
 
 def _apart(feeds: Sequence[Feed], config: Config, problems: list[Problem]) -> list[Feed]:

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from .formats import Format
-from .urls import quote_path
 
 
 class Severity(enum.StrEnum):
@@ -148,17 +147,20 @@ class Feed:
     entries: tuple[Entry, ...] = field(default=())
     total: int = 0
     """How many posts are at or below this node; the feed shows the newest `limit` of them."""
-    names: tuple[tuple[Format, str], ...] = ()
-    """File names (paths below `directory`) that replace `Format.file_name` for some formats:
-    in site mode, the site feed's files where the generator's feed plugin writes them."""
-
-    def name(self, fmt: Format) -> str:
-        """The feed's file for one format, relative to its folder."""
-        return next((name for f, name in self.names if f is fmt), fmt.file_name)
+    names: tuple[tuple[Format, str, str], ...] = ()
+    """Formats whose file is not `Format.file_name` in `directory`: (format, file relative to
+    the output folder, its public URL). In site mode, where the generator's feed plugin
+    writes the site feed (and jekyll-feed its category feeds)."""
 
     def file(self, fmt: Format) -> str:
         """The feed's file for one format, relative to the output folder."""
-        return "/".join((*self.directory, self.name(fmt)))
+        for named, file, _ in self.names:
+            if named is fmt:
+                return file
+        return "/".join((*self.directory, fmt.file_name))
 
     def file_url(self, fmt: Format) -> str:
-        return self.url + quote_path(self.name(fmt)) if self.names else self.url + fmt.file_name
+        for named, _, url in self.names:
+            if named is fmt:
+                return url
+        return self.url + fmt.file_name

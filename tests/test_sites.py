@@ -652,3 +652,18 @@ def test_hexo_feed_icon(tmp_path: Path) -> None:
     given = hexo_site(tmp_path, feed={"icon": "https://cdn.example/i.png"}).config_values()
     assert given["icon"] == "https://cdn.example/i.png"
     assert "icon" not in hexo_site(tmp_path, feed={}).config_values()
+
+
+def test_jekyll_feed_categories(tmp_path: Path) -> None:
+    every = jekyll_site(tmp_path)
+    assert every.keeps_category_feed(("news",)) and every.category_feed_files(("news",)) == {}
+    site = jekyll_site(tmp_path / "a", feed={"categories": ["release", "Release", "a/../b"]})
+    assert site.keeps_category_feed(("release",)) and not site.keeps_category_feed(("news",))
+    assert site.category_feed_files(("release",)) == {Format.ATOM: "feed/release.xml"}
+    assert site.category_feed_files(("Release",)) == {}  # one file on a case-blind disk
+    assert site.category_feed_files(("a/../b",)) == {}
+    nested = jekyll_site(
+        tmp_path / "b",
+        feed={"categories": ["x"], "collections": {"posts": {"categories": ["news"]}}},
+    )
+    assert nested.keeps_category_feed(("news",)) and not nested.keeps_category_feed(("x",))

@@ -134,6 +134,14 @@ class Site:
         category feed, keep feedpub's names). Checked by `checked_feed_files`."""
         return {}
 
+    def keeps_category_feed(self, node: tuple[str, ...]) -> bool:
+        """Whether this category gets a feed (jekyll-feed's `categories` list names some)."""
+        return True
+
+    def category_feed_files(self, node: tuple[str, ...]) -> dict[Format, str]:
+        """As `feed_files`, for a category's feed (jekyll-feed's `feed/<category>.xml`)."""
+        return {}
+
     def feed_order(self) -> tuple[str, bool]:
         """The site feed's order, as the feed plugin sorts: the post field (`date`,
         `updated` or `title`) and whether it is descending. Category feeds are newest first."""
