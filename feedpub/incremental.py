@@ -146,6 +146,16 @@ class LastBuild:
         except (KeyError, TypeError, ValueError):
             return None
 
+    def touched(self, folder: OutputFolder) -> set[str]:
+        """Files of the last build that something else has changed since (a generator that
+        writes its feed where feedpub writes the site's): their fingerprints are no proof."""
+        touched = set()
+        for rel, (size, mtime_ns) in self.outputs.items():
+            stat = folder.stat(rel)
+            if stat is not None and (stat.st_size, stat.st_mtime_ns) != (size, mtime_ns):
+                touched.add(rel)
+        return touched
+
     def unchanged_report(
         self, scan: str, now: dt.datetime, folder: OutputFolder, config: Config
     ) -> Report | None:

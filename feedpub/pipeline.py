@@ -65,7 +65,8 @@ def build(
             report = last.unchanged_report(scan.digest, now, folder, config) if last else None
             if report is None:
                 files = _read(scan, config, state, progress)
-                published = _publish(files, config, folder, state, now, progress)
+                touched = last.touched(folder) if last else set()
+                published = _publish(files, config, folder, state, now, progress, touched)
                 report = _reconcile(published, files, folder, config)
                 state.remember_feeds(published.kept_fingerprints())
                 state.remember_last_build(
@@ -218,14 +219,16 @@ def _publish(
     state: State,
     now: dt.datetime,
     progress: workers.Progress,
+    touched: set[str],
 ) -> _Published:
-    """Group the posts into feeds and write the feed files whose fingerprint changed.
+    """Group the posts into feeds and write the feed files whose fingerprint changed (or
+    that something else changed since the last build: `touched`).
 
     Done again without a post whose body turned unreadable since it was read (it
     changed mid-build): the feeds that held it are built without it.
     """
     posts = files.posts()
-    known = state.feed_fingerprints()
+    known = {f: fp for f, fp in state.feed_fingerprints().items() if f not in touched}
     outcomes: dict[str, FeedOutcome] = {}
     attempted: set[str] = set()
     broken: dict[str, Problem] = {}

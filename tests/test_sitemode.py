@@ -426,3 +426,21 @@ def test_hexo_feed_icon_is_the_atom_icon_and_json_feed_icon(
     assert parsed.feed.icon == "https://example.org/blog/favicon.svg"
     document = json.loads((out / "feed.json").read_text("utf-8"))
     assert document["icon"] == "https://example.org/blog/favicon.svg"
+
+
+def test_a_generator_build_between_two_builds_gets_the_site_feed_back(
+    tmp_path: Path, machine_tz: Any
+) -> None:
+    """`hexo generate && feedpub build`: the generator rewrites its feed file every time,
+    and the next (incremental) feedpub build writes feedpub's again."""
+    machine_tz("UTC")
+    site, _ = copy_site(SITES / "hexo-news" / "expected.rss-only.json", tmp_path)
+    out = tmp_path / "out"
+    code, _, stderr = run("build", "--site", site, "--output", out, "--no-ping")
+    assert code == 0, stderr
+    ours = (out / "news.xml").read_bytes()
+    (out / "news.xml").write_bytes(b'<rss version="2.0"><channel></channel></rss>\n')
+    code, stdout, stderr = run("build", "--site", site, "--output", out, "--no-ping")
+    assert code == 0, stderr
+    assert (out / "news.xml").read_bytes() == ours
+    assert "Feeds: 1 written" in stdout
