@@ -101,7 +101,8 @@ def _load_content(post: Post, url: str, config: Config) -> Content:
     summary = _sanitize(summary_source, base) if summary_source else None
     page = _with_image(_sanitize(full, base), post.thumbnail, post.title)
     if config.content == "summary" and not summary:
-        summary = _plain_summary(page)
+        length = site.summary_cut() if site else None
+        summary = _plain_summary(page) if length is None else _cut_summary(page, *length)
     if site is not None:
         from .sites.tags import no_template_markers
 
@@ -222,12 +223,25 @@ def _with_image(fragment: str, image: str | None, alt: str) -> str:
     )
 
 
-def _plain_summary(fragment: str) -> str:
-    """A short plain-text excerpt, for `content = "summary"` posts that have no summary."""
+def _plain_text(fragment: str) -> str:
     import nh3
 
-    text = nh3.clean(fragment, tags=set())
-    text = " ".join(html.unescape(text).split())
+    return " ".join(html.unescape(nh3.clean(fragment, tags=set())).split())
+
+
+def _cut_summary(fragment: str, limit: int, delimiter: str) -> str:
+    """Site mode: the first `limit` characters of the text, cut back to the last
+    `delimiter` in them when there is one (hexo-generator-feed's `content_limit` and
+    `content_limit_delim`, applied to the text rather than to the HTML, so no tag is cut)."""
+    text = _plain_text(fragment)[:limit]
+    if delimiter and delimiter in text:
+        text = text[: text.rindex(delimiter)]
+    return html.escape(text.rstrip())
+
+
+def _plain_summary(fragment: str) -> str:
+    """A short plain-text excerpt, for `content = "summary"` posts that have no summary."""
+    text = _plain_text(fragment)
     if len(text) <= _SUMMARY_CHARS:
         return html.escape(text)
     return html.escape(text[:_SUMMARY_CHARS].rstrip() + "…")

@@ -88,11 +88,14 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
             totals[node] += 1
             if len(members[node]) < config.limit:
                 members[node].append(post)
-    feeds = [_feed((), live[: config.limit], len(live), urls, updates, config)]
+    site_posts = _site_order(live, updates, config)[: config.limit]
+    feeds = [_feed((), site_posts, len(live), urls, updates, config)]
     feeds += [
         _feed(node, members[node], totals[node], urls, updates, config) for node in sorted(members)
     ]
     if config.site is not None:
+        site = config.site  # jekyll-feed's `categories`: only the listed have feeds
+        feeds = [f for f in feeds if not f.category or site.keeps_category_feed(f.category)]
         feeds = _apart(feeds, config, problems)
     feeds, collisions = _without_collisions(feeds)
     return Build(tuple(feeds), tuple(collisions), tuple(drafts), tuple(scheduled), tuple(problems))
@@ -101,6 +104,24 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
 def _newest_first(post: Post) -> tuple[float, str]:
     """Feed order: newest first, ties broken by path so the order never wobbles."""
     return (-post.date.timestamp(), post.source)
+
+
+def _site_order(
+    live: list[Post], updates: dict[str, dt.datetime], config: Config
+) -> Sequence[Post]:
+    """The site feed's posts in the order the site's feed plugin sorts them (newest first
+    but in site mode, where the plugin may sort by `updated` or `title`, or oldest first)."""
+    if config.site is None:
+        return live
+    field_name, descending = config.site.feed_order()
+    if (field_name, descending) == ("date", True):
+        return live
+    sign = -1 if descending else 1
+    if field_name == "title":
+        ordered = sorted(live, key=lambda p: p.source)
+        return sorted(ordered, key=lambda p: p.title, reverse=descending)
+    when = {p.source: updates[p.source] if field_name == "updated" else p.date for p in live}
+    return sorted(live, key=lambda p: (sign * when[p.source].timestamp(), p.source))
 
 
 def _nodes(categories: tuple[tuple[str, ...], ...], config: Config) -> list[tuple[str, ...]]:
@@ -206,6 +227,7 @@ def _feed(
             updated,
             entries,
             total,
+            _site_feed_names(config),
         )
     directory = (config.site and config.site.category_directory(node)) or (
         CATEGORY_ROOT,
@@ -223,7 +245,26 @@ def _feed(
         updated,
         entries,
         total,
+        _names(config.site.category_feed_files(node) if config.site else {}, config),
     )
+
+
+def _names(files: dict[Format, str], config: Config) -> tuple[tuple[Format, str, str], ...]:
+    """`Feed.names` for the formats written: each file with its public URL."""
+    return tuple(
+        (fmt, file, site_url(config.base_url, file))
+        for fmt, file in files.items()
+        if fmt in config.formats
+    )
+
+
+def _site_feed_names(config: Config) -> tuple[tuple[Format, str, str], ...]:
+    """Site mode: the site feed's files where the generator's feed plugin writes them."""
+    if config.site is None:
+        return ()
+    from .sites.base import checked_feed_files  # sites are imported only in site mode
+
+    return _names(checked_feed_files(config.site, config.formats), config)
 
 
 def _apart(feeds: Sequence[Feed], config: Config, problems: list[Problem]) -> list[Feed]:

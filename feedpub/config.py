@@ -145,7 +145,12 @@ def load_config(
         values.update(given)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     config = _make_config(values, str(file) if file else "options")
-    return dataclasses.replace(config, site=site) if site else config
+    if site is None:
+        return config
+    from .sites.base import checked_feed_files  # the sites read this module
+
+    checked_feed_files(site, config.formats)  # a bad feed path is an error before any work
+    return dataclasses.replace(config, site=site)
 
 
 def _read_toml(file: Path) -> dict[str, Any]:

@@ -147,10 +147,20 @@ class Feed:
     entries: tuple[Entry, ...] = field(default=())
     total: int = 0
     """How many posts are at or below this node; the feed shows the newest `limit` of them."""
+    names: tuple[tuple[Format, str, str], ...] = ()
+    """Formats whose file is not `Format.file_name` in `directory`: (format, file relative to
+    the output folder, its public URL). In site mode, where the generator's feed plugin
+    writes the site feed (and jekyll-feed its category feeds)."""
 
     def file(self, fmt: Format) -> str:
         """The feed's file for one format, relative to the output folder."""
+        for named, file, _ in self.names:
+            if named is fmt:
+                return file
         return "/".join((*self.directory, fmt.file_name))
 
     def file_url(self, fmt: Format) -> str:
+        for named, _, url in self.names:
+            if named is fmt:
+                return url
         return self.url + fmt.file_name

@@ -53,7 +53,7 @@ def compressible(content_type: str) -> bool:
 def link_headers(config: Config, rel: str) -> list[str]:
     """WebSub discovery (W3C WebSub 4): `Link` header values for a feed, none for other
     files. The self link alone (no hub configured) still names the feed's canonical URL."""
-    if not is_feed(rel):
+    if not is_feed(config, rel):
         return []
     return [f'<{hub}>; rel="hub"' for hub in config.hubs] + [
         f'<{topic_url(config, rel)}>; rel="self"'

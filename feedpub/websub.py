@@ -109,8 +109,10 @@ class PingReport:
         }
 
 
-def is_feed(rel: str) -> bool:
+def is_feed(config: Config, rel: str) -> bool:
     """Whether a file of the output folder is a feed (a WebSub topic)."""
+    if config.site and rel in config.site.feed_files().values():
+        return True  # the site feed, where the generator's feed plugin writes it
     return PurePosixPath(rel).name in {fmt.file_name for fmt in Format}
 
 
@@ -140,7 +142,7 @@ def ping_hubs(
     """
     now = now or dt.datetime.now(dt.UTC)
     pending = _load_pending(folder)
-    wanted = {Ping(hub, rel) for hub in config.hubs for rel in changed if is_feed(rel)}
+    wanted = {Ping(hub, rel) for hub in config.hubs for rel in changed if is_feed(config, rel)}
     for ping in wanted:
         pending.setdefault(ping, now.isoformat(timespec="seconds"))
     # A hub no longer configured, or a feed no longer there, is not pinged.

@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import http.server
 import io
+import json
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,8 +49,16 @@ def output_files(folder: Path) -> set[str]:
 
 
 def feed_files(folder: Path) -> list[Path]:
-    """The RSS and Atom feeds below `folder`."""
-    return sorted(p for p in folder.rglob("*.xml") if p.name in ("rss.xml", "atom.xml"))
+    """The RSS and Atom feeds below `folder`: by feedpub's names, and every `.xml` file an
+    output folder's manifest names (a site feed where the site's generator writes it)."""
+    found = {p for p in folder.rglob("*.xml") if p.name in ("rss.xml", "atom.xml")}
+    for manifest in folder.rglob(".feedpub/manifest.json"):
+        try:
+            files = json.loads(manifest.read_text("utf-8"))["files"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a test's damaged manifest
+        found |= {manifest.parent.parent / f for f in files if str(f).endswith(".xml")}
+    return sorted(p for p in found if p.is_file())
 
 
 def json_feed_files(folder: Path) -> list[Path]:

@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from feedpub.sites import clock
 from feedpub.urls import slugify
@@ -81,10 +83,16 @@ def test_site_builds_as_its_generator_does(
     kind = "Hexo" if data["generator"] == "hexo" else "Jekyll"
     assert stdout.splitlines()[0].startswith(f"{kind} site at {site}: {data['site']['base_url']}")
 
-    formats = [fmt for fmt in ("atom", "rss") if (out / f"{fmt}.xml").is_file()]
-    assert formats
-    for fmt in formats:
-        found = entries(out / f"{fmt}.xml")
+    # The site feed is where the generator's feed plugin wrote it (its subscribers' URL),
+    # with the generator's self link, and its items in the generator's order.
+    formats = []
+    for path, written in site_feeds(data).items():
+        feed = out / path
+        assert feed.is_file(), f"no site feed at {path}, where {kind} wrote it"
+        parsed, _ = parse_back(feed.read_bytes())
+        assert written["url"] in {link.href for link in parsed.feed.links if link.rel == "self"}
+        formats.append(written["format"])
+        found = entries(feed)
         for source, post in data["posts"].items():
             if not post["published"]:
                 assert post.get("url") not in found, f"{source} is not published"
@@ -92,26 +100,57 @@ def test_site_builds_as_its_generator_does(
             if post["url"] in KNOWN_DIFFERENCES:
                 continue
             entry = found.get(post["url"])
-            assert entry is not None, f"{source}: no item links {post['url']} in {fmt}"
+            assert entry is not None, f"{source}: no item links {post['url']} in {path}"
             # jekyll-feed smartifies titles (and escapes them twice: feedpub does not)
             title = html.unescape(post.get("feed_title", post["title"])).replace("&amp;", "&")
             assert entry.title == title, source
             assert _instant(entry.published) == dt.datetime.fromisoformat(post["date"]), source
+        order = [
+            data["posts"][s]["url"]
+            for s in written["posts"]
+            if data["posts"][s]["url"] not in KNOWN_DIFFERENCES
+        ]
+        shown = [link for link in found if link not in KNOWN_DIFFERENCES | _suffixed(data)]
+        assert shown[: len(order)] == order, f"{path}: items not in {kind}'s order"
         published = {p["url"] for p in data["posts"].values() if p["published"]}
         assert set(found) - published <= _suffixed(data), "items the generator has no page for"
 
     if data["generator"] == "hexo":
         for page, category in data["site"]["category_pages"].items():
             folder = out / page.removesuffix("index.html")
-            links = set(entries(folder / f"{formats[0]}.xml"))
+            links = set(entries(folder / f"{formats[0]}.xml"))  # feedpub's names
             assert links - _suffixed(data) == {data["posts"][s]["url"] for s in category["posts"]}
     else:
+        # jekyll-feed's `feed.categories`: a feed for each listed category only, at
+        # feed/<category>.xml (Atom), with the generator's items in its order
+        listed = {
+            path.removeprefix("feed/").removesuffix(".xml"): written
+            for path, written in data["feeds"].items()
+            if path.startswith("feed/") and not path.startswith("feed/by_tag/")
+        }
+        for name, written in listed.items():
+            links = list(entries(out / "feed" / f"{name}.xml"))
+            assert links == [data["posts"][s]["url"] for s in written["posts"]], name
         for name, sources in data["site"]["categories"].items():
-            links = set(entries(out / "categories" / slugify(name) / f"{formats[0]}.xml"))
+            folder = out / "categories" / slugify(name)
+            if listed and name not in listed:
+                assert not folder.exists(), f"{name} is not in feed.categories"
+                continue
+            links = set(entries(folder / "rss.xml"))  # the other formats: feedpub's names
             assert links == {data["posts"][s]["url"] for s in sources}, name
 
     for feed in out.rglob("*.xml"):
         assert b"{%" not in feed.read_bytes() and b"{{" not in feed.read_bytes(), feed
+
+
+def site_feeds(data: dict[str, Any]) -> dict[str, Any]:
+    """The generator's site feeds, by path: every feed hexo-generator-feed writes, and the
+    one of jekyll-feed that is not below `feed/` (its category and tag feeds)."""
+    return {
+        path: feed
+        for path, feed in data["feeds"].items()
+        if data["generator"] == "hexo" or not path.startswith("feed/")
+    }
 
 
 def _instant(text: str) -> dt.datetime:
@@ -183,7 +222,8 @@ def test_detected_in_a_site_root_without_feedpub_toml(tmp_path: Path) -> None:
     )
     feed, _ = parse_back((site / "public" / "atom.xml").read_bytes())  # the site's public_dir
     assert feed.feed.title == data["site"]["title"]
-    assert (site / "public" / "rss.xml").exists()  # feed.type: [atom, rss2]
+    # feed.type: [atom, rss2] with feed.path: [atom.xml, rss2.xml], as hexo-generator-feed names
+    assert (site / "public" / "rss2.xml").exists() and not (site / "public" / "rss.xml").exists()
 
 
 def test_feedpub_toml_beside_the_site_overrides_it_and_options_override_both(
@@ -264,3 +304,125 @@ def test_jekyll_categories_that_differ_only_in_case_each_keep_a_feed(tmp_path: P
     lower = set(entries(lower_folder / "atom.xml"))
     assert upper == {"https://j.example/release/2020/01/01/a.html"}  # :categories is lowercased
     assert lower == {"https://j.example/release/2020/01/02/b.html"}
+
+
+def test_the_site_feed_moves_with_the_generators_feed_path(tmp_path: Path, machine_tz: Any) -> None:
+    site, data = copy_site(SITES / "jekyll-styles" / "expected.json", tmp_path)
+    machine_tz("UTC")
+    out = tmp_path / "out"
+    report = tmp_path / "report.json"
+    code, _, stderr = run("build", "--site", site, "--output", out, "--report", report)
+    assert code == 0, stderr
+    # jekyll-feed's default path: feed.xml, an Atom feed; feedpub's other names stay
+    assert (out / "feed.xml").is_file() and not (out / "atom.xml").exists()
+    assert (out / "rss.xml").is_file() and (out / "feed.json").is_file()
+    assert (out / "categories" / "tech" / "atom.xml").is_file()  # category feeds: feedpub's
+    assert "feed.xml" in json.loads(report.read_text("utf-8"))["feeds"]["written"]
+    # everything that points at the site's Atom feed points there
+    index = (out / "feeds" / "index.html").read_text("utf-8")
+    assert 'href="../feed.xml"' in index and 'href="../atom.xml"' not in index
+    config = tmp_path / "atom.toml"
+    config.write_text('opml_format = "atom"\n', "utf-8")
+    code, _, stderr = run("build", "--site", site, "--output", out, "--config", config)
+    assert code == 0, stderr
+    opml = (out / "feeds.opml").read_text("utf-8")
+    assert 'xmlUrl="https://styles.example.com/feed.xml"' in opml
+
+    # a new feed.path moves the feed, and the old file feedpub wrote is removed
+    text = (site / "_config.yml").read_text("utf-8")
+    (site / "_config.yml").write_text(text + "feed:\n  path: /news/atom\n", "utf-8")
+    code, _, stderr = run("build", "--site", site, "--output", out)
+    assert code == 0, stderr
+    assert (out / "news" / "atom").is_file() and not (out / "feed.xml").exists()
+    parsed, _ = parse_back((out / "news" / "atom").read_bytes())
+    assert parsed.feed.title_detail.value == data["site"]["title"]
+    self_links = {link.href for link in parsed.feed.links if link.rel == "self"}
+    assert self_links == {"https://styles.example.com/news/atom"}
+
+
+def test_a_site_feed_at_the_generators_path_is_a_websub_topic(tmp_path: Path) -> None:
+    from feedpub.config import load_config
+    from feedpub.sites.hexo import HexoSite
+    from feedpub.websub import is_feed
+
+    site, _ = copy_site(SITES / "hexo-news" / "expected.rss-only.json", tmp_path)
+    config = load_config(site=HexoSite.load(site))
+    assert is_feed(config, "news.xml") and is_feed(config, "categories/Core/rss.xml")
+    assert not is_feed(config, "rss2.xml") and not is_feed(config, "feeds.opml")
+
+
+@pytest.mark.parametrize("order_by", ["date", "-date", "title", "-title", "-updated", "updated"])
+def test_hexo_site_feed_follows_order_by(tmp_path: Path, machine_tz: Any, order_by: str) -> None:
+    site, data = copy_site(SITES / "hexo-news" / "expected.json", tmp_path)
+    machine_tz("UTC")
+    oldest = site / "source" / "_posts" / "2018-12-31-offset-date.md"
+    oldest.write_text(
+        oldest.read_text("utf-8").replace(
+            "categories:", "updated: 2025-01-01 00:00:00\ncategories:"
+        ),
+        "utf-8",
+    )
+    settings = yaml.safe_load((site / "_config.yml").read_text("utf-8"))
+    settings["feed"]["order_by"] = order_by  # beside its type, path and limit: 0
+    (site / "_config.yml").write_text(yaml.safe_dump(settings, allow_unicode=True), "utf-8")
+    out = tmp_path / "out"
+    code, _, stderr = run("build", "--site", site, "--output", out)
+    assert code == 0, stderr
+
+    # The order hexo-generator-feed sorts the generator's posts in (its dates and titles).
+    posts = {p["url"]: p for p in data["posts"].values() if p["published"]}
+    posts[data["posts"]["source/_posts/2018-12-31-offset-date.md"]["url"]]["updated"] = (
+        "2025-01-01T00:00:00.000Z"  # updated_option: date, so the others' is their date
+    )
+    field = order_by.removeprefix("-")
+    value = (lambda p: p[field]) if field == "title" else (lambda p: _instant(p[field]))
+    expected = sorted(posts, key=lambda url: value(posts[url]), reverse=order_by[0] == "-")
+    for path in site_feeds(data):
+        assert list(entries(out / path)) == expected, path
+    if order_by != "-date":  # category feeds stay newest first
+        core = list(entries(out / "categories" / "Core" / "atom.xml"))
+        assert core == sorted(core, key=lambda url: _instant(posts[url]["date"]), reverse=True)
+
+
+@pytest.mark.parametrize("delimiter", ["", " "])
+def test_hexo_summaries_follow_content_limit(
+    tmp_path: Path, machine_tz: Any, delimiter: str
+) -> None:
+    """`content: false`: a post with no description or excerpt is summarised by the first
+    `content_limit` characters of its text, cut back to `content_limit_delim`."""
+    machine_tz("UTC")
+    full, _ = copy_site(SITES / "hexo-news" / "expected.json", tmp_path / "full")
+    code, _, stderr = run("build", "--site", full, "--output", tmp_path / "full-out")
+    assert code == 0, stderr
+    texts = {
+        link: " ".join(html.unescape(re.sub("<[^>]+>", "", e.content[0].value)).split())
+        for link, e in entries(tmp_path / "full-out" / "atom.xml").items()
+    }
+    site, _ = copy_site(SITES / "hexo-news" / "expected.rss-only.json", tmp_path)
+    settings = yaml.safe_load((site / "_config.yml").read_text("utf-8"))
+    settings["feed"]["content_limit_delim"] = delimiter
+    (site / "_config.yml").write_text(yaml.safe_dump(settings, allow_unicode=True), "utf-8")
+    code, _, stderr = run("build", "--site", site, "--output", tmp_path / "out")
+    assert code == 0, stderr
+    found = entries(tmp_path / "out" / "news.xml")
+    assert len(found) == 3  # feed.limit
+    for link, entry in found.items():
+        cut = texts[link][:60]  # the variant's content_limit
+        if delimiter:
+            cut = cut[: cut.rindex(delimiter)]
+        assert html.unescape(entry.summary) == cut.rstrip(), link
+
+
+def test_hexo_feed_icon_is_the_atom_icon_and_json_feed_icon(
+    tmp_path: Path, machine_tz: Any
+) -> None:
+    machine_tz("UTC")
+    site, _ = copy_site(SITES / "hexo-news" / "expected.json", tmp_path)  # icon: /favicon.svg
+    out = tmp_path / "out"
+    code, _, stderr = run("build", "--site", site, "--output", out, "--format", "atom,json")
+    assert code == 0, stderr
+    parsed, _ = parse_back((out / "atom.xml").read_bytes())
+    # full_url_for: a path below the site's root (url https://example.org/blog)
+    assert parsed.feed.icon == "https://example.org/blog/favicon.svg"
+    document = json.loads((out / "feed.json").read_text("utf-8"))
+    assert document["icon"] == "https://example.org/blog/favicon.svg"

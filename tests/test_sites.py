@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from feedpub.config import load_config
 from feedpub.dates import DateError
+from feedpub.errors import ConfigError
+from feedpub.formats import Format
 from feedpub.sites import detect
 from feedpub.sites.abbrlink import abbrlink
 from feedpub.sites.clock import hexo_date, jekyll_date
@@ -564,3 +567,103 @@ def test_detect(tmp_path: Path, files: dict[str, str], kind: type | None) -> Non
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, "utf-8")
     assert detect(tmp_path) is kind
+
+
+@pytest.mark.parametrize(
+    ("feed", "files"),
+    [  # what hexo-generator-feed 3.0.0's index.js makes of `type` and `path`
+        ({}, {Format.ATOM: "atom.xml"}),
+        ({"type": "rss2"}, {Format.RSS: "rss2.xml"}),
+        ({"type": "rss2", "path": "news"}, {Format.RSS: "news.xml"}),
+        ({"type": "rss2", "path": ["news.xml"]}, {Format.RSS: "rss2.xml"}),  # types differ
+        ({"type": "json"}, {Format.ATOM: "atom.xml"}),
+        ({"type": ["rss2"], "path": ["/feeds/r.rss"]}, {Format.RSS: "feeds/r.rss"}),
+        ({"type": ["rss2"], "path": "r.xml"}, {Format.RSS: "rss2.xml"}),
+        ({"type": ["json"]}, {Format.ATOM: "atom.xml"}),
+        (
+            {"type": ["atom", "rss2"], "path": ["a.xml", "r.xml"]},
+            {Format.ATOM: "a.xml", Format.RSS: "r.xml"},
+        ),
+        (
+            {"type": ["rss2", "atom"], "path": ["a.xml"]},  # any pair is [atom, rss2]
+            {Format.ATOM: "a.xml", Format.RSS: "rss2.xml"},
+        ),
+        (
+            {"type": ["atom", "rss2", "x"], "path": ["a", "r", "x"]},
+            {Format.ATOM: "a.xml", Format.RSS: "r.xml"},
+        ),
+        ({"type": ["atom", "rss2"], "path": []}, {Format.ATOM: "atom.xml", Format.RSS: "rss2.xml"}),
+    ],
+)
+def test_hexo_feed_files(tmp_path: Path, feed: dict[str, Any], files: dict[Format, str]) -> None:
+    assert hexo_site(tmp_path, feed=feed).feed_files() == files
+
+
+def test_jekyll_feed_file(tmp_path: Path) -> None:
+    assert jekyll_site(tmp_path).feed_files() == {Format.ATOM: "feed.xml"}
+    assert jekyll_site(tmp_path, feed={"path": "/news/atom.xml"}).feed_files() == {
+        Format.ATOM: "news/atom.xml"
+    }
+
+
+@pytest.mark.parametrize(
+    ("feed", "message"),
+    [
+        ({"path": "../atom.xml"}, "is not a file below the site"),
+        ({"path": "feeds/"}, "is not a file below the site"),
+        ({"path": "rss.xml"}, "is also the file of another feed"),  # feedpub's RSS feed
+        ({"path": "feeds.opml"}, "is also the file of another feed"),
+        ({"path": ".feedpub/x.xml"}, "is also the file of another feed"),
+    ],
+)
+def test_a_feed_path_feedpub_cannot_write_is_a_config_error(
+    tmp_path: Path, feed: dict[str, Any], message: str
+) -> None:
+    site = jekyll_site(tmp_path, feed=feed)
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_config(site=site)
+    assert str(tmp_path / "_config.yml") in str(caught.value)
+    hexo = hexo_site(tmp_path / "h", feed={"type": ["atom", "rss2"], "path": ["f.xml", "f.xml"]})
+    with pytest.raises(ConfigError, match="is also the file of another feed"):
+        load_config(site=hexo)
+
+
+@pytest.mark.parametrize(
+    ("feed", "order", "cut"),
+    [
+        ({}, ("date", True), (140, "")),  # hexo-generator-feed's defaults
+        ({"order_by": "date", "content_limit": 60}, ("date", False), (60, "")),
+        ({"order_by": "-updated", "content_limit_delim": " "}, ("updated", True), (140, " ")),
+        ({"order_by": "title", "content_limit": 0}, ("title", False), (140, "")),
+        ({"order_by": "-comments", "content_limit": "x"}, ("date", True), (140, "")),
+    ],
+)
+def test_hexo_feed_order_and_summary_length(
+    tmp_path: Path, feed: dict[str, Any], order: tuple[str, bool], cut: tuple[int, str]
+) -> None:
+    site = hexo_site(tmp_path, feed=feed)
+    assert site.feed_order() == order and site.summary_cut() == cut
+    assert jekyll_site(tmp_path / "j").feed_order() == ("date", True)
+    assert jekyll_site(tmp_path / "j").summary_cut() is None
+
+
+def test_hexo_feed_icon(tmp_path: Path) -> None:
+    assert hexo_site(tmp_path, feed={"icon": "/i.png"}).config_values()["icon"] == "i.png"
+    given = hexo_site(tmp_path, feed={"icon": "https://cdn.example/i.png"}).config_values()
+    assert given["icon"] == "https://cdn.example/i.png"
+    assert "icon" not in hexo_site(tmp_path, feed={}).config_values()
+
+
+def test_jekyll_feed_categories(tmp_path: Path) -> None:
+    every = jekyll_site(tmp_path)
+    assert every.keeps_category_feed(("news",)) and every.category_feed_files(("news",)) == {}
+    site = jekyll_site(tmp_path / "a", feed={"categories": ["release", "Release", "a/../b"]})
+    assert site.keeps_category_feed(("release",)) and not site.keeps_category_feed(("news",))
+    assert site.category_feed_files(("release",)) == {Format.ATOM: "feed/release.xml"}
+    assert site.category_feed_files(("Release",)) == {}  # one file on a case-blind disk
+    assert site.category_feed_files(("a/../b",)) == {}
+    nested = jekyll_site(
+        tmp_path / "b",
+        feed={"categories": ["x"], "collections": {"posts": {"categories": ["news"]}}},
+    )
+    assert nested.keeps_category_feed(("news",)) and not nested.keeps_category_feed(("x",))

@@ -174,6 +174,8 @@ def _atom(feed: Feed, contents: Mapping[str, Content], config: Config) -> list[s
     out.append(f'  <link href="{_attr(feed.alternate)}" rel="alternate" type="text/html"/>\n')
     out += [f'  <link href="{_attr(hub)}" rel="hub"/>\n' for hub in config.hubs]
     out.append(f'  <generator version="{__version__}">{GENERATOR}</generator>\n')
+    if config.icon and config.site is not None:  # the site's feed plugin writes <icon>
+        out.append(_element("  ", "icon", config.icon))  # where feedgen put it
     if feed.description:
         out.append(_element("  ", "subtitle", feed.description))
     full = config.content == "full"

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from ..errors import ConfigError
+from ..formats import SITE_FILES, Format
+from ..output import STATE_DIR
 
 if TYPE_CHECKING:
     from .tags import TagWarn
@@ -77,6 +79,10 @@ class Site:
 
     kind = "site"
 
+    @property
+    def config_file(self) -> Path:
+        return self.root / "_config.yml"
+
     def fingerprint(self) -> str:
         from .clock import machine_zone_name  # wall clocks are read in it
 
@@ -122,6 +128,30 @@ class Site:
         """Whether posts dated after the build are published (Hexo's and Jekyll's `future`)."""
         return bool(self.settings.get("future", False))
 
+    def feed_files(self) -> dict[Format, str]:
+        """The site feed's file of each format the generator's feed plugin writes, relative to
+        the output folder, so its subscribers keep getting updates (other formats, and every
+        category feed, keep feedpub's names). Checked by `checked_feed_files`."""
+        return {}
+
+    def keeps_category_feed(self, node: tuple[str, ...]) -> bool:
+        """Whether this category gets a feed (jekyll-feed's `categories` list names some)."""
+        return True
+
+    def category_feed_files(self, node: tuple[str, ...]) -> dict[Format, str]:
+        """As `feed_files`, for a category's feed (jekyll-feed's `feed/<category>.xml`)."""
+        return {}
+
+    def feed_order(self) -> tuple[str, bool]:
+        """The site feed's order, as the feed plugin sorts: the post field (`date`,
+        `updated` or `title`) and whether it is descending. Category feeds are newest first."""
+        return ("date", True)
+
+    def summary_cut(self) -> tuple[int, str] | None:
+        """For summaries made from the text (summary-only feeds, posts without one): the
+        plugin's length in characters and the text it cuts back to, or None for feedpub's."""
+        return None
+
     def category_directory(self, node: tuple[str, ...]) -> tuple[str, ...] | None:
         """Folder segments of a category's feed (and page), or None for feedpub's own."""
         return None
@@ -148,6 +178,29 @@ class Site:
     def asset_base(self, url: str) -> str:
         """The URL relative references in the body resolve against."""
         return url
+
+
+def feed_file(site: Site, value: object, default: str) -> str:
+    """A feed plugin's `feed.path` setting as a file below the output folder."""
+    path = text(value).strip().lstrip("/") or default
+    if path.endswith("/") or any(part in ("", ".", "..") for part in path.split("/")):
+        raise ConfigError(f"{site.config_file}: feed.path {path!r} is not a file below the site")
+    return path
+
+
+def checked_feed_files(site: Site, formats: tuple[Format, ...]) -> dict[Format, str]:
+    """`site.feed_files()` for the formats written, each a file no other output of
+    feedpub's has (another format's feed, the subscription list, the state)."""
+    files = {fmt: name for fmt, name in site.feed_files().items() if fmt in formats}
+    others = {fmt.file_name for fmt in formats if fmt not in files} | set(SITE_FILES)
+    for fmt, name in files.items():
+        rivals = [f for f, n in files.items() if n == name and f is not fmt]
+        if name in others or rivals or name.split("/")[0] == STATE_DIR:
+            raise ConfigError(
+                f"{site.config_file}: feed.path {name!r} of the {fmt.full_name} feed is also the file "
+                "of another feed or of feedpub's own; give it another name"
+            )
+    return files
 
 
 def tokens_in(rule: str) -> list[str]:

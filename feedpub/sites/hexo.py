@@ -29,15 +29,29 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from ..dates import DateError
+from ..formats import Format
 from ..urls import site_url
 from . import hexo_tags, tags
 from .abbrlink import abbrlink
-from .base import POST_SUFFIXES, Site, Warn, fill, mapping, name_of, read_site_config, text
+from .base import (
+    POST_SUFFIXES,
+    Site,
+    Warn,
+    feed_file,
+    fill,
+    mapping,
+    name_of,
+    read_site_config,
+    text,
+)
 from .clock import UTC, birth_time, hexo_date, relocate, zone_or_machine
 
 if TYPE_CHECKING:
     from .tags import TagWarn
 from .slugs import hexo_slugize
+
+_FEED_TYPES = {"atom": Format.ATOM, "rss2": Format.RSS}
+"""hexo-generator-feed's `type` names."""
 
 POSTS = "_posts/"
 DRAFTS = "_drafts/"
@@ -94,6 +108,39 @@ class HexoSite(Site):
     def feed_settings(self) -> dict[str, Any]:
         return mapping(self.settings.get("feed"))
 
+    def feed_files(self) -> dict[Format, str]:
+        # hexo-generator-feed 3's index.js: its `type` and `path` made consistent, its way.
+        feed = self.feed_settings()
+        kind, path = feed.get("type"), feed.get("path")
+        if isinstance(kind, list) and len(kind) >= 2:
+            kinds = ["atom", "rss2"]  # it replaces any pair (its check never matches)
+        elif isinstance(kind, list) and len(kind) == 1 and kind[0] in _FEED_TYPES:
+            kinds = [kind[0]]
+        else:
+            kind = kind if isinstance(kind, str) and kind in _FEED_TYPES else "atom"
+            kinds, path = [kind], [path] if isinstance(path, str) and path else []
+        paths = list(path) if isinstance(path, list) else []
+        paths = paths[: len(kinds)] + [f"{k}.xml" for k in kinds[len(paths) :]]
+        files = {}
+        for k, p in zip(kinds, paths, strict=True):
+            name = feed_file(self, p, f"{k}.xml")
+            files[_FEED_TYPES[k]] = name if posixpath.splitext(name)[1] else name + ".xml"
+        return files
+
+    def feed_order(self) -> tuple[str, bool]:
+        # hexo-generator-feed sorts `locals.posts` by `order_by` (warehouse: "-" descends).
+        order = text(self.feed_settings().get("order_by", "-date")).strip() or "-date"
+        field_name = order.removeprefix("-")
+        if field_name not in ("date", "updated", "title"):
+            return ("date", True)
+        return (field_name, order.startswith("-"))
+
+    def summary_cut(self) -> tuple[int, str]:
+        feed = self.feed_settings()
+        limit = feed.get("content_limit", 140)  # hexo-generator-feed's default
+        ok = isinstance(limit, int) and not isinstance(limit, bool) and limit > 0
+        return (limit if ok else 140, text(feed.get("content_limit_delim", "")))
+
     def describe(self) -> str:
         return f"Hexo site at {self.root}: {self.url}/, permalink {self.permalink}"
 
@@ -123,9 +170,12 @@ class HexoSite(Site):
             values["content"] = "summary"
         kinds = feed.get("type")
         kinds = [kinds] if isinstance(kinds, str) else kinds if isinstance(kinds, list) else []
-        formats = [{"atom": "atom", "rss2": "rss"}[k] for k in kinds if k in ("atom", "rss2")]
+        formats = [_FEED_TYPES[k].value for k in kinds if k in _FEED_TYPES]
         if formats:
             values["formats"] = list(dict.fromkeys(formats))
+        icon = text(feed.get("icon")).strip()
+        if icon:  # full_url_for: a URL as it is, a path below the site's root
+            values["icon"] = icon if re.match(r"(https?:)?//", icon) else icon.lstrip("/")
         # hexo-generator-feed's `hub` (one URL) only advertises; feedpub also pings it.
         hub = feed.get("hub")
         hubs = [hub] if isinstance(hub, str) else hub if isinstance(hub, list) else []

@@ -25,9 +25,19 @@ from typing import TYPE_CHECKING, Any
 
 from ..dates import DateError
 from ..errors import ConfigError
+from ..formats import Format
 from ..urls import site_url
 from . import tags
-from .base import POST_SUFFIXES, Site, Warn, mapping, name_of, read_site_config, text
+from .base import (
+    POST_SUFFIXES,
+    Site,
+    Warn,
+    feed_file,
+    mapping,
+    name_of,
+    read_site_config,
+    text,
+)
 from .clock import jekyll_date, zone_or_machine
 
 if TYPE_CHECKING:
@@ -82,6 +92,36 @@ class JekyllSite(Site):
     @property
     def source(self) -> Path:
         return self.root / text(self.get("source", "."), ".")
+
+    def feed_files(self) -> dict[Format, str]:
+        # jekyll-feed writes one Atom feed, at its `path`.
+        feed = mapping(self.settings.get("feed"))
+        return {Format.ATOM: feed_file(self, feed.get("path"), "feed.xml")}
+
+    def _feed_categories(self) -> list[str]:
+        """jekyll-feed's categories with feeds: `feed.collections.posts.categories`, else
+        `feed.categories` (empty: feedpub's feed for every category)."""
+        feed = mapping(self.settings.get("feed"))
+        posts = mapping(mapping(feed.get("collections")).get("posts"))
+        listed = posts.get("categories") or feed.get("categories")
+        listed = [listed] if isinstance(listed, str) else listed
+        return [text(c) for c in listed if text(c)] if isinstance(listed, list) else []
+
+    def keeps_category_feed(self, node: tuple[str, ...]) -> bool:
+        listed = self._feed_categories()
+        return not listed or node[0] in listed
+
+    def category_feed_files(self, node: tuple[str, ...]) -> dict[Format, str]:
+        listed = self._feed_categories()
+        if node[0] not in listed:
+            return {}
+        file = f"feed/{node[0]}.xml"
+        earlier = listed[: listed.index(node[0])]
+        if any(c.casefold() == node[0].casefold() for c in earlier) or any(
+            part in ("", ".", "..") for part in file.split("/")
+        ):
+            return {}  # one file on a case-blind disk, or no file: feedpub's names then
+        return {Format.ATOM: file}
 
     def describe(self) -> str:
         return f"Jekyll site at {self.root}: {self.base_url}, permalink {self.permalink}"
