@@ -5,14 +5,28 @@ Parsing YAML and rendering feeds is CPU-bound Python, so threads would not help;
 worker processes do. Starting them costs tens of milliseconds, so small builds
 (the usual cron run) stay in one process. Results come back in order, so a
 build's output never depends on how the work was spread.
+
+Workers are forked once the tasks are known, so they inherit the tasks (and every
+module the parent has imported) instead of receiving them pickled; only results
+travel, over a pipe. Each process takes the next task when it is free (a token
+passed through a pipe holds the next task's number), so a process that drew short
+tasks takes more of them, and the calling process works as one of them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+import pickle
+import select
+import signal
+import struct
 import sys
+import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -47,32 +61,18 @@ def batches(items: Sequence[T], count: int) -> list[Sequence[T]]:
 def run(function: Callable[[T], R], tasks: Sequence[T], processes: int) -> Iterator[R]:
     """`function(task)` for every task, results in order; over `processes` processes.
 
-    The calling process is one of them: it works through its share (every
-    `processes`-th task) while the others run in worker processes, so no core
-    waits and its share of the results is never pickled. `function` must be
-    picklable (a module-level function or a functools.partial of one).
+    The calling process is one of them. An exception raised by `function` in a worker
+    is raised here (with the worker's traceback as its cause); a worker that dies
+    (killed, out of memory) is a `WorkerError`. The results must be picklable.
     """
     if processes <= 1 or len(tasks) <= 1:
         yield from map(function, tasks)
         return
-    # Imported here: most builds (a cron run that changed little) never start a worker.
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    processes = min(processes, len(tasks))
-    methods = multiprocessing.get_all_start_methods()
-    # fork starts in milliseconds and inherits the imported modules; elsewhere, the default.
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    parent = os.getpid()
-    with ProcessPoolExecutor(
-        max_workers=processes - 1,
-        mp_context=context,
-        initializer=_die_with_parent,
-        initargs=(parent,),
-    ) as pool:
-        futures = {i: pool.submit(function, task) for i, task in enumerate(tasks) if i % processes}
-        for i, task in enumerate(tasks):
-            yield function(task) if i % processes == 0 else futures[i].result()
+    pool = _Pool(function, tasks, min(processes, len(tasks)) - 1)
+    try:
+        yield from pool.results()
+    finally:
+        pool.close()
 
 
 def run_with_progress(
@@ -88,19 +88,212 @@ def run_with_progress(
         yield next(results)
 
 
+class WorkerError(RuntimeError):
+    """A worker process failed: it died, or (as the cause of the error it raised) its traceback."""
+
+
+_HEADER = struct.Struct("<BIQ")  # kind, task number, payload length
+_RESULT, _ERROR, _DONE = 0, 1, 2
+_TOKEN = struct.Struct("<I")
+
+
+class _Worker:
+    def __init__(self, pid: int, results: int) -> None:
+        self.pid = pid
+        self.results = results
+        """The read end of the pipe this worker sends its results through."""
+        self.finished = False
+        """It said it had no more tasks to take."""
+        self.thread: threading.Thread | None = None
+
+
+class _Pool(Generic[T, R]):
+    """Forked workers and the calling process taking tasks from one counter."""
+
+    def __init__(self, function: Callable[[T], R], tasks: Sequence[T], count: int) -> None:
+        self.function, self.tasks = function, tasks
+        self.done: dict[int, tuple[int, bytes]] = {}
+        self.failure: str | None = None
+        self.changed = threading.Condition()
+        self.token_r, self.token_w = os.pipe()
+        os.set_blocking(self.token_r, False)  # shared by every process: each waits in select
+        os.write(self.token_w, _TOKEN.pack(0))
+        self.workers: list[_Worker] = []
+        # The workers' garbage collector must not touch what they inherit: every object
+        # it visits is a page the kernel copies (and the parent's, for the same reason).
+        gc.freeze()
+        parent = os.getpid()
+        try:
+            for _ in range(count):
+                results_r, results_w = os.pipe()
+                pid = os.fork()
+                if pid == 0:  # pragma: no cover (the worker; its work is checked through run)
+                    os.close(results_r)
+                    self._work(parent, results_w)
+                os.close(results_w)
+                self.workers.append(_Worker(pid, results_r))
+        except BaseException:
+            self.close()
+            raise
+        for worker in self.workers:
+            worker.thread = threading.Thread(target=self._receive, args=(worker,), daemon=True)
+            worker.thread.start()
+
+    # -- in the calling process ------------------------------------------------------
+
+    def results(self) -> Iterator[R]:
+        own: dict[int, R] = {}
+        for index in range(len(self.tasks)):
+            while index not in own:
+                with self.changed:
+                    sent = self.done.pop(index, None)
+                if sent is not None:
+                    yield _decode(*sent)
+                    break
+                mine = self._claim()
+                if mine is not None:
+                    own[mine] = self.function(self.tasks[mine])
+                    continue
+                with self.changed:  # every task is taken: wait for a worker's
+                    while index not in self.done and self.failure is None:
+                        self.changed.wait()
+                    if index not in self.done:
+                        raise WorkerError(self.failure)
+            else:
+                yield own.pop(index)
+
+    def _claim(self) -> int | None:
+        """The next task's number, or None when every task is taken."""
+        while True:
+            if self.failure is not None:  # a worker died, perhaps holding the token
+                raise WorkerError(self.failure)
+            select.select([self.token_r], [], [], 0.1)
+            try:
+                token = os.read(self.token_r, _TOKEN.size)  # written whole, so read whole
+                break
+            except BlockingIOError:  # another process took it first
+                continue
+        index = _TOKEN.unpack(token)[0]
+        os.write(self.token_w, _TOKEN.pack(index + 1))
+        return index if index < len(self.tasks) else None
+
+    def _receive(self, worker: _Worker) -> None:
+        """A thread per worker: reads its results as they come (they may be big, and a
+        worker must not wait for the calling process to finish a task of its own)."""
+        while True:
+            header = _read(worker.results, _HEADER.size)
+            if header is None:
+                break
+            kind, index, length = _HEADER.unpack(header)
+            if kind == _DONE:
+                worker.finished = True
+                break
+            payload = _read(worker.results, length)
+            if payload is None:
+                break
+            with self.changed:
+                self.done[index] = (kind, payload)
+                self.changed.notify_all()
+        if not worker.finished:
+            _, status = os.waitpid(worker.pid, 0)
+            worker.pid = 0
+            with self.changed:
+                self.failure = self.failure or f"a worker process {_death(status)}"
+                self.changed.notify_all()
+
+    def close(self) -> None:
+        """Stop the workers (at once, if the build did not take every result) and reap them."""
+        for worker in self.workers:
+            if not worker.finished and worker.pid:
+                with contextlib.suppress(OSError):
+                    os.kill(worker.pid, signal.SIGKILL)
+        for worker in self.workers:
+            if worker.thread is not None:
+                worker.thread.join()
+            if worker.pid:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(worker.pid, 0)
+            os.close(worker.results)
+        self.workers = []
+        for fd in (self.token_r, self.token_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        gc.unfreeze()
+
+    # -- in a worker -----------------------------------------------------------------
+
+    def _work(self, parent: int, results: int) -> None:
+        code = 1
+        try:
+            _die_with_parent(parent)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops us
+            for worker in self.workers:  # the pipes of the workers forked before this one
+                os.close(worker.results)
+            while (index := self._claim()) is not None:
+                try:
+                    kind, payload = _RESULT, _encode(self.function(self.tasks[index]))
+                except BaseException as e:
+                    kind, payload = _ERROR, _encode_error(e)
+                _write(results, _HEADER.pack(kind, index, len(payload)) + payload)
+            _write(results, _HEADER.pack(_DONE, 0, 0))
+            code = 0
+        finally:
+            os._exit(code)
+
+
+def _encode(result: object) -> bytes:
+    return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _encode_error(error: BaseException) -> bytes:
+    trace = "".join(traceback.format_exception(error))
+    try:
+        return _encode((error, trace))
+    except Exception:  # an exception that cannot be pickled: its words still can
+        return _encode((WorkerError(f"{type(error).__name__}: {error}"), trace))
+
+
+def _decode(kind: int, payload: bytes) -> Any:
+    if kind == _RESULT:
+        return pickle.loads(payload)
+    error, trace = pickle.loads(payload)
+    raise error from WorkerError(f"in a worker process:\n{trace}")
+
+
+def _read(fd: int, size: int) -> bytes | None:
+    """Exactly `size` bytes from a pipe, or None at its end."""
+    chunks = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _write(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _death(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"was killed by signal {os.WTERMSIG(status)} ({signal.Signals(os.WTERMSIG(status)).name})"
+    return f"stopped with exit code {os.waitstatus_to_exitcode(status)} before it finished"
+
+
 def _die_with_parent(parent: int) -> None:
     """A worker must not outlive its build: if the build is killed (SIGKILL from cron's
     timeout, the OOM killer), a worker left behind would keep writing feeds and
     hold the output folder's lock."""
     if sys.platform == "linux":
         import ctypes
-        import signal
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     else:
-        import threading
-
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     if os.getppid() != parent:  # the parent died before the line above ran
         os._exit(1)
