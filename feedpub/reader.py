@@ -15,6 +15,7 @@ import posixpath
 import re
 import sys
 import unicodedata
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .bodies import FEED_BODY_BYTES
@@ -70,7 +71,7 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
             raise PostError(
                 f"{file.size:,} bytes is more than max_post_bytes ({config.max_post_bytes:,}); not read"
             )
-        data = read_bytes(config, file.rel)
+        data = read_bytes(config, file.rel, file.size)
         text, nul = without_nul(decode(data, config.encoding))
         if nul:
             warn(f"removed {nul} NUL character(s): a text post cannot hold them")
@@ -125,7 +126,7 @@ def _make_post(
         title = site.item_title(title)
     updated = meta.get("@updated") if site else _updated(meta, config, warn)
     categories = _categories(meta, config, warn)
-    tags = _capped(_names(meta.get("tags"), "tags", warn), "tags", warn)
+    tags = _tags(meta.get("tags"), warn)
     # Every item names an author: readers that copy the feed's onto items and readers that
     # do not then show the same thing.
     author = _text(meta.get("author"), "author", warn) or config.author or config.title
@@ -277,6 +278,61 @@ def _categories(meta: dict[str, Any], config: Config, warn: Warn) -> tuple[tuple
     value = meta.get("categories", meta.get("category"))
     if value is None:
         return ()
+    key = _names_key(value)
+    if key is None:
+        return _read_categories(value, config, warn)
+    key = (config.categories, tuple(config.category_map.items()), key)
+    return _remembered(key, lambda told: _read_categories(value, config, told), warn)
+
+
+def _tags(value: object, warn: Warn) -> tuple[str, ...]:
+    key = _names_key(value)
+    if key is None:
+        return _capped(_names(value, "tags", warn), "tags", warn)
+    return _remembered(
+        ("tags", key), lambda told: _capped(_names(value, "tags", told), "tags", told), warn
+    )
+
+
+def _names_key(value: object) -> object:
+    """`value` as a key of `_MEMO`, when it is a little text or a short list of it."""
+    if type(value) is str:
+        return value if len(value) <= _MEMO_KEY_CHARACTERS else None
+    if (
+        type(value) is list
+        and len(value) <= MAX_CATEGORY_DEPTH
+        and all(type(item) is str for item in value)
+        and sum(map(len, value)) <= _MEMO_KEY_CHARACTERS
+    ):
+        return tuple(value)
+    return None
+
+
+def _remembered(key: object, read: Callable[[Warn], T], warn: Warn) -> T:
+    """`read(warn)`, computed once per key: thousands of posts share a few hundred lists of
+    categories, and reading one (cleaning, normalising, checking its names) is most of
+    what reading a post's front matter costs. Its warnings are told again every time."""
+    known = _MEMO.get(key)
+    if known is None:
+        told: list[tuple[str, str | None, int | None]] = []
+        result = read(
+            lambda message, element=None, line=None: told.append((message, element, line))
+        )
+        if len(_MEMO) >= _MEMO_SIZE:
+            _MEMO.clear()
+        _MEMO[key] = known = (result, tuple(told))
+    for message, element, line in known[1]:
+        warn(message, element, line)
+    return known[0]
+
+
+_MEMO: dict[object, tuple[Any, tuple[tuple[str, str | None, int | None], ...]]] = {}
+_MEMO_SIZE = 4096
+_MEMO_KEY_CHARACTERS = 1024
+"""Keys are kept small, so that the memo stays small whatever the posts hold."""
+
+
+def _read_categories(value: object, config: Config, warn: Warn) -> tuple[tuple[str, ...], ...]:
     if isinstance(value, dict):
         warn("categories must be a list or a string, not a mapping; ignored", "categories")
         return ()

@@ -38,6 +38,7 @@ MAX_SLUG_BYTES = 120
 RESERVED_SLUGS = frozenset({fmt.file_name for fmt in Format} | {STATE_DIR})
 # Percent-encode everything but unreserved characters and the sub-delims a path may hold.
 _PATH_SAFE = "/-._~!$&'()*+,;=:@"
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9/\-._~!$&'()*+,;=:@]*")
 _ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 # An http(s) URL with a host and only characters an RSS URL may hold as they are.
 _PLAIN_HTTP_URL = re.compile(
@@ -76,6 +77,8 @@ def _short_hash(text: str) -> str:
 
 def quote_path(path: str) -> str:
     """Percent-encode a URL path, keeping '/' and characters a path may hold as they are."""
+    if _PLAIN_PATH.fullmatch(path):  # the usual case: nothing to encode
+        return path
     return quote(path, safe=_PATH_SAFE)
 
 
@@ -85,26 +88,31 @@ def expand_permalink(pattern: str, date: dt.datetime, stem: str, path: str) -> s
     `date` is already in the site's time zone; `stem` is the file name without its
     extension (Hexo's :title), `path` the same with its folders (:path).
     """
-    values = {
-        ":year": f"{date.year:04d}",
-        ":month": f"{date.month:02d}",
-        ":day": f"{date.day:02d}",
-        ":hour": f"{date.hour:02d}",
-        ":minute": f"{date.minute:02d}",
-        ":second": f"{date.second:02d}",
-        ":title": stem,
-        ":path": path,
-    }
-    return "".join(values.get(part, part) for part in _pattern_parts(pattern))
+    return _template(pattern).format(
+        date.year, date.month, date.day, date.hour, date.minute, date.second, stem, path
+    )
 
 
 _TOKEN = re.compile("(:year|:month|:day|:hour|:minute|:second|:title|:path)")
+_FIELDS = {
+    ":year": "{0:04d}",
+    ":month": "{1:02d}",
+    ":day": "{2:02d}",
+    ":hour": "{3:02d}",
+    ":minute": "{4:02d}",
+    ":second": "{5:02d}",
+    ":title": "{6}",
+    ":path": "{7}",
+}
 
 
 @functools.lru_cache(maxsize=8)
-def _pattern_parts(pattern: str) -> list[str]:
-    """The pattern split into literal text and tokens, once per pattern (this runs per post)."""
-    return _TOKEN.split(pattern)
+def _template(pattern: str) -> str:
+    """The pattern as a `str.format` template, made once per pattern (this runs per post)."""
+    return "".join(
+        _FIELDS.get(part) or part.replace("{", "{{").replace("}", "}}")
+        for part in _TOKEN.split(pattern)
+    )
 
 
 def pattern_url(config: Config, source: str, date: dt.datetime, slug: str | None) -> str:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feedpub.dates import DateError, parse_date
 
@@ -74,3 +77,57 @@ def test_readable_dates(value: object, expected: dt.datetime) -> None:
 def test_unreadable_dates(value: object) -> None:
     with pytest.raises(DateError):
         parse_date(value, SHANGHAI)
+
+
+_WEEKDAYS = st.sampled_from(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Foo"])
+_MONTHS = st.sampled_from(
+    [
+        "Jan",
+        "Feb",
+        "Mar",
+        "Apr",
+        "May",
+        "Jun",
+        "Jul",
+        "Aug",
+        "Sep",
+        "Oct",
+        "Nov",
+        "Dec",
+        "aug",
+        "Foo",
+    ]
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    _WEEKDAYS,
+    st.integers(0, 35),
+    _MONTHS,
+    st.integers(0, 9999) | st.integers(1990, 2030),
+    st.integers(0, 25),
+    st.integers(0, 61),
+    st.integers(0, 61),
+    st.sampled_from(["GMT", "UTC", "+0000", "-0000", "+0800", "EST", "UT"]),
+)
+def test_rfc2822_reads_as_email_utils_reads_it(
+    weekday: str, day: int, month: str, year: int, hour: int, minute: int, second: int, zone: str
+) -> None:
+    """The scrapers' RFC 2822 is read by a fast path; email.utils is its oracle."""
+    text = f"{weekday}, {day:02d} {month} {year:04d} {hour:02d}:{minute:02d}:{second:02d} {zone}"
+    try:
+        expected: dt.datetime | None = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        expected = None
+    if expected is not None and expected.tzinfo is None:  # "-0000": UTC, origin unknown
+        expected = expected.replace(tzinfo=UTC)
+    if expected is not None and expected.astimezone(UTC).year < 1000:
+        expected = None  # too early to be a plausible date
+    try:
+        parsed: dt.datetime | None = parse_date(text, SHANGHAI)
+    except DateError:
+        parsed = None
+    assert parsed == expected
+    if parsed is not None and expected is not None:
+        assert parsed.utcoffset() == expected.utcoffset()
