@@ -13,8 +13,11 @@ from typing import Any
 import feedparser
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from reader import make_reader
 
+from feedpub.render import json_feed
 from feedpub.validation import validate_feed
 from feedpub.validation.json_feed import VERSIONS
 from tests.helpers import json_feed_files, run, serve
@@ -327,3 +330,22 @@ def test_hostile_json_is_reported_never_raised(data: bytes, rule: str) -> None:
     problems = validate_feed(data, "x.json")
     assert rule in {p.rule for p in problems}
     assert all(p.path == "x.json" and p.message for p in problems)
+
+
+_JSON_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs",))
+    | st.sampled_from(['"', "\\", "\n", "\x00", "\u2028"])
+)
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | _JSON_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_JSON_TEXT, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_JSON_VALUES)
+def test_the_json_writer_writes_what_json_dumps_writes(value: Any) -> None:
+    """The feed's JSON is laid out by our own writer; the standard library is its oracle."""
+    expected = json.dumps(value, ensure_ascii=False, indent=2, separators=(",", ": "))
+    assert json_feed._json(value, "\n") == expected

@@ -3,6 +3,7 @@ process left behind whatever happens."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
@@ -20,7 +21,8 @@ def _children() -> set[int]:
     """This process's living (or unreaped) children."""
     found: set[int] = set()
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        found.update(int(pid) for pid in (task / "children").read_text().split())
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            found.update(int(pid) for pid in (task / "children").read_text().split())
     return found
 
 
@@ -55,10 +57,10 @@ def test_a_process_that_draws_long_tasks_takes_fewer() -> None:
         time.sleep(seconds)
         return os.getpid()
 
-    # The calling process takes the first (long) task; the worker does the short ones meanwhile.
+    # Whichever process takes the long first task, the other does the short ones meanwhile.
     pids = list(workers.run(task, [0.6] + [0.02] * 10, 2))
-    assert pids[0] == parent
-    assert pids[1:].count(parent) <= 5
+    assert parent in pids and len(set(pids)) == 2
+    assert pids[1:].count(pids[0]) <= 3
 
 
 def test_one_process_or_one_task_stays_in_this_process() -> None:

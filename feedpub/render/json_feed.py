@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..config import Config
@@ -41,8 +41,32 @@ def json_feed(feed: Feed, contents: Mapping[str, Content], config: Config) -> by
     if config.hubs:
         document["hubs"] = [{"type": "WebSub", "url": hub} for hub in config.hubs]
     document["items"] = [_item(e, contents[e.post.source], config) for e in feed.entries]
-    text = json.dumps(document, ensure_ascii=False, indent=2, separators=(",", ": "))
-    return (text + "\n").encode("utf-8")
+    return (_json(document, "\n") + "\n").encode("utf-8")
+
+
+def _json(value: object, newline: str) -> str:
+    """`json.dumps(value, ensure_ascii=False, indent=2, separators=(",", ": "))`, of the
+    values a feed holds. The standard library encodes indented JSON in Python, one
+    generator per level, which costs more than rendering the RSS and Atom feeds; here
+    only the layout is Python's, and strings are escaped by json's C encoder."""
+    if isinstance(value, str):
+        return _string(value)
+    inner = newline + "  "
+    if isinstance(value, dict):
+        members = (f"{_string(k)}: {_json(v, inner)}" for k, v in value.items())
+        return f"{{{inner}{(',' + inner).join(members)}{newline}}}" if value else "{}"
+    if isinstance(value, list):
+        items = (_json(v, inner) for v in value)
+        return f"[{inner}{(',' + inner).join(items)}{newline}]" if value else "[]"
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true" if value else "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    raise TypeError(f"a JSON Feed holds no {type(value).__name__}")
+
+
+# What json.dumps escapes strings with when ensure_ascii is off (its C function).
+_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def _item(entry: Entry, content: Content, config: Config) -> dict[str, Any]:

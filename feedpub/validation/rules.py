@@ -66,7 +66,8 @@ def _check_url(el: Element, out: Findings, value: str | None = None, attr: str =
 
 
 def _check_references(el: Element, out: Findings) -> None:
-    refs = relative_references(el.text) if el.text else []
+    text = el.text  # read once: lxml makes a new string of the (long) content each time
+    refs = relative_references(text) if text else []
     if refs:
         more = f" (and {len(refs) - 1} more)" if len(refs) > 1 else ""
         out.warn(
