@@ -65,9 +65,11 @@ def _publish_group(jobs: Sequence[PublishJob], config: Config) -> list[FeedOutco
     # The body sanitiser, the renderers and the validator (lxml) are imported
     # only when a feed has to be written.
     from .bodies import load_content
+    from .render.items import Contents
 
     folder = OutputFolder(config.output)
-    contents: dict[str, Content] = {}
+    # Each post's item is rendered once for all the feeds of the group that show it.
+    contents: dict[str, Content] = Contents((j.fmt, e) for j in jobs for e in j.feed.entries)
     broken: dict[str, Problem] = {}
     outcomes = []
     for job in jobs:

@@ -14,6 +14,7 @@ from feedpub.config import load_config
 from feedpub.formats import Format
 from feedpub.models import Content, Enclosure, Feed
 from feedpub.render import render
+from feedpub.render.items import Contents
 from tests.helpers import BASE_URL, parse_back, post
 
 NOW = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
@@ -169,3 +170,39 @@ def test_atom_feed_and_entries_have_authors_ids_and_links() -> None:
     assert links == {"self": BASE_URL + "atom.xml", "alternate": BASE_URL}
     assert [e.id for e in parsed.entries] == [e.link for e in parsed.entries]
     assert parsed.entries[2].author == "Ana"
+
+
+@pytest.mark.parametrize("content", ["full", "summary"])
+def test_an_item_rendered_once_for_several_feeds_is_the_same_bytes(content: str) -> None:
+    """The feeds of a category tree share their posts: each item is rendered once per
+    format for all of them, and every feed is byte for byte what it is rendered alone."""
+    config = load_config(None, {"base_url": BASE_URL, "title": "Site", "content": content})
+    posts = [
+        post("old.md", 1, ("a",), author="Ana", thumbnail=IMAGE),
+        post("new.md", 9, ("a", "b"), tags=("t",)),
+        post("mid.md", 5, ("a", "b"), summary="short"),
+        post("none.md", 3),
+    ]
+    alone = {
+        "old.md": Content("<p>old &amp; “new”</p>", None, Enclosure(IMAGE, "image/jpeg", 0)),
+        "new.md": Content("<p>new</p>", None, None),
+        "mid.md": Content("<p>mid <b>full</b></p>", "<p>short</p>", None),
+        "none.md": Content("", None, None),
+    }
+    feeds = build_feeds(posts, config, NOW).feeds
+    assert len(feeds) == 3  # the site, a, a › b: new.md and mid.md are in all three
+    jobs = [(feed, fmt) for feed in feeds for fmt in Format]
+    shared = Contents((fmt, entry) for feed, fmt in jobs for entry in feed.entries)
+    shared.update(alone)
+    for feed, fmt in jobs:
+        assert render(feed, fmt, shared, config) == render(feed, fmt, alone, config)
+    assert not shared.rendered._kept  # each item let go after the last feed that shows it
+
+
+def test_items_keep_only_what_is_shown_again() -> None:
+    feed, alone, config = sample_feed()
+    contents = Contents((Format.RSS, entry) for entry in feed.entries)  # each shown once
+    contents.update(alone)
+    render(feed, Format.RSS, contents, config)
+    render(feed, Format.ATOM, contents, config)  # not announced: rendered, not kept
+    assert not contents.rendered._kept

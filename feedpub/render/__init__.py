@@ -8,8 +8,9 @@ from ..config import Config
 from ..formats import Format
 from ..models import Content, Feed
 from . import json_feed, rss_atom
+from .items import Contents, Items
 
-Renderer = Callable[[Feed, Mapping[str, Content], Config], bytes]
+Renderer = Callable[[Feed, Mapping[str, Content], Config, Items], bytes]
 
 _RENDERERS: dict[Format, Renderer] = {
     Format.RSS: rss_atom.rss,
@@ -19,5 +20,7 @@ _RENDERERS: dict[Format, Renderer] = {
 
 
 def render(feed: Feed, fmt: Format, contents: Mapping[str, Content], config: Config) -> bytes:
-    """The feed's bytes in `fmt`; `contents` maps each entry's post source → its Content."""
-    return _RENDERERS[fmt](feed, contents, config)
+    """The feed's bytes in `fmt`; `contents` maps each entry's post source → its Content
+    (when they are `Contents`, items already rendered from them are not rendered again)."""
+    items = contents.rendered if isinstance(contents, Contents) else Items()
+    return _RENDERERS[fmt](feed, contents, config, items)

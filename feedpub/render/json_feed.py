@@ -18,11 +18,12 @@ from typing import Any
 from ..config import Config
 from ..formats import Format
 from ..models import Content, Entry, Feed
+from .items import Items
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
-def json_feed(feed: Feed, contents: Mapping[str, Content], config: Config) -> bytes:
+def json_feed(feed: Feed, contents: Mapping[str, Content], config: Config, items: Items) -> bytes:
     """The feed as JSON Feed 1.1; `contents` maps each entry's post source → its Content."""
     document: dict[str, Any] = {
         "version": VERSION,
@@ -40,8 +41,23 @@ def json_feed(feed: Feed, contents: Mapping[str, Content], config: Config) -> by
         document["favicon"] = config.favicon
     if config.hubs:
         document["hubs"] = [{"type": "WebSub", "url": hub} for hub in config.hubs]
-    document["items"] = [_item(e, contents[e.post.source], config) for e in feed.entries]
-    return (_json(document, "\n") + "\n").encode("utf-8")
+    # What _json(document, "\n") writes, with each item's text from `items`.
+    members = [f"{_string(k)}: {_json(v, _MEMBER)}" for k, v in document.items()]
+    if not feed.entries:
+        return f'{{{_MEMBER}{("," + _MEMBER).join(members)},{_MEMBER}"items": []\n}}\n'.encode()
+    head = f'{{{_MEMBER}{("," + _MEMBER).join(members)},{_MEMBER}"items": [{_ITEM}'
+    texts = (
+        items.item(
+            Format.JSON, e, lambda e: _json(_item(e, contents[e.post.source], config), _ITEM)
+        )
+        for e in feed.entries
+    )
+    return b"".join([head.encode(), f",{_ITEM}".encode().join(texts), f"{_MEMBER}]\n}}\n".encode()])
+
+
+_MEMBER = "\n  "
+"""What comes before a member of the feed's object: a new line and its indentation."""
+_ITEM = _MEMBER + "  "
 
 
 def _json(value: object, newline: str) -> str:

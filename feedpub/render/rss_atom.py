@@ -21,6 +21,7 @@ from .. import __version__
 from ..config import Config
 from ..formats import Format
 from ..models import Content, Entry, Feed
+from .items import Items
 
 GENERATOR = "feedpub"
 _DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
@@ -34,12 +35,20 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def rss(feed: Feed, contents: Mapping[str, Content], config: Config) -> bytes:
-    return "".join(_rss(feed, contents, config)).encode("utf-8")
+def rss(feed: Feed, contents: Mapping[str, Content], config: Config, items: Items) -> bytes:
+    full = config.content != "summary"
+    return items.document(
+        Format.RSS, feed.entries, _rss_head(feed, config), "  </channel>\n</rss>\n",
+        lambda entry: _rss_item(entry, contents[entry.post.source], full),
+    )  # fmt: skip
 
 
-def atom(feed: Feed, contents: Mapping[str, Content], config: Config) -> bytes:
-    return "".join(_atom(feed, contents, config)).encode("utf-8")
+def atom(feed: Feed, contents: Mapping[str, Content], config: Config, items: Items) -> bytes:
+    full = config.content == "full"
+    return items.document(
+        Format.ATOM, feed.entries, _atom_head(feed, config), "</feed>\n",
+        lambda entry: _atom_item(entry, contents[entry.post.source], full),
+    )  # fmt: skip
 
 
 def _text(value: str) -> str:
@@ -106,7 +115,7 @@ def _media(content: Content, indent: str) -> list[str]:
     ]
 
 
-def _rss(feed: Feed, contents: Mapping[str, Content], config: Config) -> list[str]:
+def _rss_head(feed: Feed, config: Config) -> str:
     out = [
         _DECLARATION,
         _RSS_OPEN,
@@ -123,40 +132,40 @@ def _rss(feed: Feed, contents: Mapping[str, Content], config: Config) -> list[st
     if config.language:
         out.append(_element("    ", "language", config.language))
     out.append(f"    <lastBuildDate>{_rfc822(feed.updated)}</lastBuildDate>\n")
-    full = config.content != "summary"
-    for entry in feed.entries:
-        content = contents[entry.post.source]
-        post = entry.post
-        out += ["    <item>\n", _element("      ", "title", post.title)]
-        out.append(_element("      ", "link", entry.url))
-        # feedgen: a description and content make both elements; content alone (an empty
-        # description) goes into <description>; a description alone is only that.
-        description = (content.summary or content.html) if full else content.summary
-        if description and full:
-            out.append(_element("      ", "description", description))
-            out.append(_element("      ", "content:encoded", content.html))
-        elif description:
-            out.append(_element("      ", "description", description))
-        elif full:
-            out.append(_element("      ", "description", content.html))
-        out.append(f'      <guid isPermaLink="true">{_text(entry.url)}</guid>\n')
-        out += [_element("      ", "category", name) for name in _categories(entry)]
-        if content.enclosure:
-            enclosure = content.enclosure
-            out.append(
-                f'      <enclosure url="{_attr(enclosure.url)}" length="{enclosure.length}" '
-                f'type="{_attr(enclosure.type)}"/>\n'
-            )
-        out.append(f"      <pubDate>{_rfc822(post.date)}</pubDate>\n")
-        out += _media(content, "      ")
-        if post.author:
-            out.append(_element("      ", "dc:creator", post.author))
-        out.append("    </item>\n")
-    out.append("  </channel>\n</rss>\n")
-    return out
+    return "".join(out)
 
 
-def _atom(feed: Feed, contents: Mapping[str, Content], config: Config) -> list[str]:
+def _rss_item(entry: Entry, content: Content, full: bool) -> str:
+    post = entry.post
+    out = ["    <item>\n", _element("      ", "title", post.title)]
+    out.append(_element("      ", "link", entry.url))
+    # feedgen: a description and content make both elements; content alone (an empty
+    # description) goes into <description>; a description alone is only that.
+    description = (content.summary or content.html) if full else content.summary
+    if description and full:
+        out.append(_element("      ", "description", description))
+        out.append(_element("      ", "content:encoded", content.html))
+    elif description:
+        out.append(_element("      ", "description", description))
+    elif full:
+        out.append(_element("      ", "description", content.html))
+    out.append(f'      <guid isPermaLink="true">{_text(entry.url)}</guid>\n')
+    out += [_element("      ", "category", name) for name in _categories(entry)]
+    if content.enclosure:
+        enclosure = content.enclosure
+        out.append(
+            f'      <enclosure url="{_attr(enclosure.url)}" length="{enclosure.length}" '
+            f'type="{_attr(enclosure.type)}"/>\n'
+        )
+    out.append(f"      <pubDate>{_rfc822(post.date)}</pubDate>\n")
+    out += _media(content, "      ")
+    if post.author:
+        out.append(_element("      ", "dc:creator", post.author))
+    out.append("    </item>\n")
+    return "".join(out)
+
+
+def _atom_head(feed: Feed, config: Config) -> str:
     lang = f' xml:lang="{_attr(config.language)}"' if config.language else ""
     out = [
         _DECLARATION,
@@ -178,37 +187,37 @@ def _atom(feed: Feed, contents: Mapping[str, Content], config: Config) -> list[s
         out.append(_element("  ", "icon", config.icon))  # where feedgen put it
     if feed.description:
         out.append(_element("  ", "subtitle", feed.description))
-    full = config.content == "full"
-    for entry in feed.entries:
-        content = contents[entry.post.source]
-        post = entry.post
-        out += [
-            "  <entry>\n",
-            _element("    ", "id", entry.url),
-            _element("    ", "title", post.title),
-            f"    <updated>{_iso(entry.updated)}</updated>\n",
-        ]
-        if post.author:
-            out.append(f"    <author>\n{_element('      ', 'name', post.author)}    </author>\n")
-        if full:
-            out.append(
-                f'    <content type="html">{_text(content.html)}</content>\n'
-                if content.html
-                else '    <content type="html"/>\n'
-            )
-        out.append(f'    <link href="{_attr(entry.url)}" rel="alternate" type="text/html"/>\n')
-        if content.enclosure:
-            enclosure = content.enclosure
-            length = f' length="{enclosure.length}"' if str(enclosure.length) else ""
-            out.append(
-                f'    <link href="{_attr(enclosure.url)}" rel="enclosure" '
-                f'type="{_attr(enclosure.type)}"{length}/>\n'
-            )
-        if content.summary:
-            out.append(f'    <summary type="html">{_text(content.summary)}</summary>\n')
-        out += [f'    <category term="{_attr(name)}"/>\n' for name in _categories(entry)]
-        out.append(f"    <published>{_iso(post.date)}</published>\n")
-        out += _media(content, "    ")
-        out.append("  </entry>\n")
-    out.append("</feed>\n")
-    return out
+    return "".join(out)
+
+
+def _atom_item(entry: Entry, content: Content, full: bool) -> str:
+    post = entry.post
+    out = [
+        "  <entry>\n",
+        _element("    ", "id", entry.url),
+        _element("    ", "title", post.title),
+        f"    <updated>{_iso(entry.updated)}</updated>\n",
+    ]
+    if post.author:
+        out.append(f"    <author>\n{_element('      ', 'name', post.author)}    </author>\n")
+    if full:
+        out.append(
+            f'    <content type="html">{_text(content.html)}</content>\n'
+            if content.html
+            else '    <content type="html"/>\n'
+        )
+    out.append(f'    <link href="{_attr(entry.url)}" rel="alternate" type="text/html"/>\n')
+    if content.enclosure:
+        enclosure = content.enclosure
+        length = f' length="{enclosure.length}"' if str(enclosure.length) else ""
+        out.append(
+            f'    <link href="{_attr(enclosure.url)}" rel="enclosure" '
+            f'type="{_attr(enclosure.type)}"{length}/>\n'
+        )
+    if content.summary:
+        out.append(f'    <summary type="html">{_text(content.summary)}</summary>\n')
+    out += [f'    <category term="{_attr(name)}"/>\n' for name in _categories(entry)]
+    out.append(f"    <published>{_iso(post.date)}</published>\n")
+    out += _media(content, "    ")
+    out.append("  </entry>\n")
+    return "".join(out)

@@ -1,0 +1,74 @@
+"""Each item of a feed rendered once for all the feeds that show it.
+
+A post is in the site's feed and in the feed of every category above it, and its item
+is the same text in each (the same post, URL, `updated` instant and content), so the
+feeds of one publish group render it once per format and join its bytes. Escaping a
+post's HTML, twice for RSS, is most of the cost of rendering a feed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+
+from ..formats import Format
+from ..models import Content, Entry
+
+_Key = tuple[Format, str, str, dt.datetime]
+
+
+def _key(fmt: Format, entry: Entry) -> _Key:
+    return fmt, entry.post.source, entry.url, entry.updated
+
+
+class Items:
+    """The bytes of items that feeds still to be rendered will show again.
+
+    For the feeds of one set of contents (one publish group) only: an item is known by
+    its post, URL and instant, and its post's content is taken as given. `uses` are
+    the items those feeds will show, in any order; an item is kept only until its
+    last use, so what is kept is what is still to be shown again.
+    """
+
+    def __init__(self, uses: Iterable[tuple[Format, Entry]] = ()) -> None:
+        self._left = Counter(_key(fmt, entry) for fmt, entry in uses)
+        self._kept: dict[_Key, bytes] = {}
+
+    def item(self, fmt: Format, entry: Entry, render: Callable[[Entry], str]) -> bytes:
+        key = _key(fmt, entry)
+        data = self._kept.get(key)
+        if data is None:
+            data = render(entry).encode("utf-8")
+        left = self._left[key] - 1
+        if left > 0:
+            self._kept[key] = data
+            self._left[key] = left
+        else:
+            self._kept.pop(key, None)
+            self._left.pop(key, None)
+        return data
+
+    def document(
+        self,
+        fmt: Format,
+        entries: tuple[Entry, ...],
+        head: str,
+        tail: str,
+        render: Callable[[Entry], str],
+    ) -> bytes:
+        """`head`, the entries' items one after the other, `tail`: an RSS or Atom document."""
+        parts = [head.encode("utf-8")]
+        parts += [self.item(fmt, entry, render) for entry in entries]
+        parts.append(tail.encode("utf-8"))
+        return b"".join(parts)
+
+
+class Contents(dict[str, Content]):
+    """Post source → Content, for the feeds of one publish group, with the `Items`
+    rendered from them (which are good for these contents only): `render` renders each
+    item once for all the feeds it is given these contents for."""
+
+    def __init__(self, uses: Iterable[tuple[Format, Entry]] = ()) -> None:
+        super().__init__()
+        self.rendered = Items(uses)
