@@ -28,7 +28,7 @@ from .builder import Build, build_feeds
 from .config import Config
 from .errors import ConfigError, OutputError
 from .formats import SITE_FILES
-from .incremental import LastBuild, feed_fingerprint, image_stamps, scan_digest
+from .incremental import LastBuild, content_keys, feed_fingerprint, image_stamps, scan_digest
 from .models import Feed, Problem, Severity
 from .output import OutputFolder
 from .reading import ReadFiles, problems_digest, read_all, read_changes
@@ -216,7 +216,9 @@ def _publish(
         ]
         attempted.update(job.file for job in jobs)
         newly_broken: dict[str, Problem] = {}
-        for outcome in publish(jobs, config, progress):
+        keys = content_keys((job.feed for job in jobs), images)
+        for outcome in publish(jobs, config, progress, state.prepared(keys)):
+            state.remember_prepared((s, keys[s], c) for s, c in outcome.prepared.items())
             outcomes[outcome.file] = outcome
             newly_broken.update(outcome.broken_posts)
             if outcome.status in (FeedStatus.WRITTEN, FeedStatus.UNCHANGED):
@@ -230,6 +232,7 @@ def _publish(
         broken.update(newly_broken)
         for source in newly_broken:
             del posts[source]
+    state.keep_prepared_only(e.post.source for f in built.feeds for e in f.entries)
     for outcome in publish_site_files(built.feeds, config, folder):
         outcomes[outcome.file] = outcome
         attempted.add(outcome.file)

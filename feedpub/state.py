@@ -7,7 +7,10 @@ A small SQLite database in the output folder's hidden `.feedpub/` holds
   site's), indexed so that "the newest N posts of this feed" is one range of an index,
   and the posts indexed by URL, instant and date, so a build that changed a few posts
   finds the few others the builder compares them with, without reading every post
-  (pipeline.py's build from the index); and
+  (reading.py's `read_changes`);
+- the bodies of the posts in feeds, made fit for feeds, by post version, URL and image
+  stamp, so a body is prepared once per version, not once per build (only those of posts
+  in the last build's feeds are kept); and
 - every feed file's fingerprint (its posts, their versions and the settings),
   so a feed whose items did not change is not even rendered.
 
@@ -32,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .models import BodyFormat, Post, Problem
+from .models import BodyFormat, Content, Enclosure, Post, Problem
 from .sources import SourceFile
 
 STATE_FILE = "state.sqlite3"
@@ -182,6 +185,37 @@ class State:
         gone = [(p,) for p in paths]
         self._write("DELETE FROM posts WHERE path = ?", gone)
         self._write("DELETE FROM members WHERE path = ?", gone)
+        self._write("DELETE FROM contents WHERE path = ?", gone)
+
+    def prepared(self, keys: dict[str, str]) -> dict[str, Content]:
+        """The kept bodies of these posts (source → content key wanted) that match."""
+        found: dict[str, Content] = {}
+        columns = "path, key, html, summary, enclosure_url, enclosure_type, enclosure_length"
+        for chunk in _chunks(sorted(keys)):
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT {columns} FROM contents WHERE path IN ({marks})"
+            for path, key, html, summary, url, kind, length in self._rows(query, chunk):
+                if key == keys[path]:
+                    enclosure = Enclosure(url, kind, length) if url is not None else None
+                    found[path] = Content(html, summary, enclosure)
+        return found
+
+    def remember_prepared(self, bodies: Iterable[tuple[str, str, Content]]) -> None:
+        """Keep (source, content key, Content) triples."""
+        self._write(
+            "INSERT OR REPLACE INTO contents VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (source, key, c.html, c.summary, *_enclosure_values(c.enclosure))
+                for source, key, c in bodies
+            ],
+        )
+
+    def keep_prepared_only(self, sources: Iterable[str]) -> None:
+        """Drop the bodies of posts no feed holds any more (else they would pile up)."""
+        self._write("CREATE TEMP TABLE IF NOT EXISTS in_feeds (path TEXT PRIMARY KEY)")
+        self._write("DELETE FROM in_feeds")
+        self._write("INSERT OR IGNORE INTO in_feeds VALUES (?)", [(s,) for s in sources])
+        self._write("DELETE FROM contents WHERE path NOT IN (SELECT path FROM in_feeds)")
 
     # -- what a build from the index asks -----------------------------------------------
 
@@ -369,7 +403,7 @@ def _reset(db: sqlite3.Connection, stamp: str) -> None:
     db.executescript(
         f"""
         DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS posts; DROP TABLE IF EXISTS feeds;
-        DROP TABLE IF EXISTS members;
+        DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS contents;
         PRAGMA application_id = {_APPLICATION_ID};
         PRAGMA user_version = {SCHEMA_VERSION};
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -384,6 +418,10 @@ def _reset(db: sqlite3.Connection, stamp: str) -> None:
         CREATE TABLE members (node TEXT NOT NULL, date_ts REAL NOT NULL, path TEXT NOT NULL);
         CREATE INDEX members_newest ON members (node, date_ts DESC, path);
         CREATE INDEX members_of ON members (path);
+        CREATE TABLE contents (
+            path TEXT PRIMARY KEY, key TEXT NOT NULL, html TEXT NOT NULL, summary TEXT,
+            enclosure_url TEXT, enclosure_type TEXT, enclosure_length INTEGER
+        );
         CREATE TABLE feeds (path TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
         """
     )
@@ -483,6 +521,10 @@ def _names(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise ValueError(f"not a list of names: {value!r:.60}")
     return tuple(map(sys.intern, value))  # a few hundred names, shared by every post
+
+
+def _enclosure_values(enclosure: Enclosure | None) -> tuple[Any, Any, Any]:
+    return (enclosure.url, enclosure.type, enclosure.length) if enclosure else (None, None, None)
 
 
 def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
