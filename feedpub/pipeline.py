@@ -59,7 +59,9 @@ def build(
         try:
             scan = _scan(config)
             last = LastBuild.from_json(state.last_build() or "null")
-            report = last.unchanged_report(scan.digest, now, folder, config) if last else None
+            report = None
+            if last is not None and not _clock_went_back(state, now):
+                report = last.unchanged_report(scan.digest, now, folder, config)
             if report is None:
                 report = _build(scan, last, config, folder, state, now, progress)
         finally:
@@ -98,6 +100,15 @@ def _build(
     state.remember_meta("now", repr(now.timestamp()))
     state.remember_meta("scan_problems", problems_digest(scan.problems))
     return report
+
+
+def _clock_went_back(state: State, now: dt.datetime) -> bool:
+    """`now` is before the last build's: posts it published may be scheduled again."""
+    then = state.meta("now")
+    try:
+        return then is not None and now.timestamp() < float(then)
+    except ValueError:  # not what a build wrote: no proof of anything
+        return True
 
 
 def _changes(
