@@ -24,14 +24,12 @@ def index_posts(site: Site) -> dict[str, tuple[str, str]]:
         except (OSError, UnicodeDecodeError, FrontMatterError):
             continue
         saved = dt.datetime.fromtimestamp(file.mtime_ns / 1e9, dt.UTC)
-        meta = site.front_matter(file.rel, meta, saved)
-        url = site.post_url(file.rel, meta, lambda message: None)
-        title = meta.get("title")
+        facts = site.post_facts(file.rel, meta, saved)
+        url = site.post_url(file.rel, facts, (), lambda message: None)
+        title = facts.front_matter.get("title")
         entry = (title if isinstance(title, str) else "", url)
         stem = posixpath.splitext(file.rel)[0]
-        names = [file.rel, stem, posixpath.basename(stem), stem.partition("/")[2]]
-        if "@slug" in meta:
-            names.append(meta["@slug"])
+        names = [file.rel, stem, posixpath.basename(stem), stem.partition("/")[2], facts.slug]
         for name in names:
             index.setdefault(name, entry)
         if isinstance(title, str):
