@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from .tags import TagWarn
 
 Warn = Callable[[str], None]
+CategoryPaths = tuple[tuple[str, ...], ...]
+"""A post's paths in the category tree, as `Post.categories` holds them."""
 POST_SUFFIXES = (".md", ".markdown", ".mkd", ".mkdn", ".mkdown", ".html", ".htm")
 """Posts both generators render (Markdown through their renderer, HTML as it is)."""
 _TOKEN = re.compile(r":(\w*[^_\W])")
@@ -152,13 +154,7 @@ class Site:
         """A post's title as the generator's feed plugin writes it."""
         return title
 
-    def post_url(
-        self,
-        rel: str,
-        facts: PostFacts,
-        categories: tuple[tuple[str, ...], ...],
-        warn: Warn,
-    ) -> str:
+    def post_url(self, rel: str, facts: PostFacts, categories: CategoryPaths, warn: Warn) -> str:
         """The post's absolute URL, from `post_facts`' result and the category paths the
         reader made of it (Hexo's `:category` is the last path's)."""
         raise NotImplementedError

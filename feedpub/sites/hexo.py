@@ -35,6 +35,7 @@ from . import hexo_tags, tags
 from .abbrlink import abbrlink
 from .base import (
     POST_SUFFIXES,
+    CategoryPaths,
     DateSource,
     PostFacts,
     Site,
@@ -280,13 +281,7 @@ class HexoSite(Site):
 
     # --- URLs -------------------------------------------------------------------------
 
-    def post_url(
-        self,
-        rel: str,
-        facts: PostFacts,
-        categories: tuple[tuple[str, ...], ...],
-        warn: Warn,
-    ) -> str:
+    def post_url(self, rel: str, facts: PostFacts, categories: CategoryPaths, warn: Warn) -> str:
         own = facts.front_matter.get("permalink")
         asset_folder = self.get("post_asset_folder", False) is True
         if isinstance(own, str) and own:
@@ -303,9 +298,7 @@ class HexoSite(Site):
             path = re.sub(r"\.html$", "", path)
         return site_url(self.url + "/", unquote(path))
 
-    def _tokens(
-        self, facts: PostFacts, categories: tuple[tuple[str, ...], ...], warn: Warn
-    ) -> dict[str, str]:
+    def _tokens(self, facts: PostFacts, categories: CategoryPaths, warn: Warn) -> dict[str, str]:
         meta, date, slug = facts.front_matter, facts.date, facts.slug
         local = date.astimezone(self.machine)
         title = meta.get("title")

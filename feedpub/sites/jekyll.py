@@ -30,6 +30,7 @@ from ..urls import site_url
 from . import tags
 from .base import (
     POST_SUFFIXES,
+    CategoryPaths,
     DateSource,
     PostFacts,
     Site,
@@ -265,13 +266,7 @@ class JekyllSite(Site):
 
     # --- URLs -------------------------------------------------------------------------
 
-    def post_url(
-        self,
-        rel: str,
-        facts: PostFacts,
-        categories: tuple[tuple[str, ...], ...],
-        warn: Warn,
-    ) -> str:
+    def post_url(self, rel: str, facts: PostFacts, categories: CategoryPaths, warn: Warn) -> str:
         # :categories are the generator's own (its folders, defaults and front matter)
         own = facts.front_matter.get("permalink")
         rule = own if isinstance(own, str) and own else self.permalink
