@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .config import Config
 from .formats import Format
 from .models import Entry, Feed, Post, Problem, Severity
+from .report import PostStatus
 from .urls import category_slug, disambiguate, site_url
 
 CATEGORY_ROOT = "categories"
@@ -77,14 +78,12 @@ def build_feeds(
     shares a URL or an instant with one of them): the feeds are then the same as from
     every post.
     """
-    drafts, scheduled, live = [], [], []
+    drafts: list[Post] = []
+    scheduled: list[Post] = []
+    live: list[Post] = []
+    lists = {PostStatus.DRAFT: drafts, PostStatus.SCHEDULED: scheduled}
     for post in posts:
-        if post.draft:
-            drafts.append(post)
-        elif post.date > now and not (config.site and config.site.publishes_future()):
-            scheduled.append(post)
-        else:
-            live.append(post)
+        lists.get(classify(post, config, now), live).append(post)
     live.sort(key=_newest_first)
     urls, moved, problems = _unique_urls(live, config)
     updates = _distinct_updates(live)
@@ -115,6 +114,16 @@ def build_feeds(
     return Build(
         tuple(feeds), tuple(collisions), tuple(drafts), tuple(scheduled), tuple(problems), moved
     )
+
+
+def classify(post: Post, config: Config, now: dt.datetime) -> PostStatus:
+    """A draft, scheduled (dated after `now`, unless the site publishes future posts) or
+    published: what a post is whatever the other posts are."""
+    if post.draft:
+        return PostStatus.DRAFT
+    if post.date > now and not (config.site and config.site.publishes_future()):
+        return PostStatus.SCHEDULED
+    return PostStatus.PUBLISHED
 
 
 def _newest_first(post: Post) -> tuple[float, str]:

@@ -63,7 +63,7 @@ def build(
             if last is not None and not _clock_went_back(state, now):
                 report = last.unchanged_report(scan.digest, now, folder, config)
             if report is None:
-                report = _build(scan, last, config, folder, state, now, progress)
+                report = _build(scan, last, config, folder, state, now, progress, use_state)
         finally:
             state.save()
         # Pings left pending by an earlier build go out even when nothing changed now.
@@ -81,12 +81,14 @@ def _build(
     state: State,
     now: dt.datetime,
     progress: workers.Progress,
+    use_state: bool,
 ) -> Report:
     """read → publish → reconcile, from the changes where the state's index is sure of
-    them, else from every file; then what the next build compares against."""
+    them, else (and with `use_state` off: every post read again, in memory) from every
+    file; then what the next build compares against."""
     state.remember_last_build(None)  # a build that stops half-way leaves no record to trust
     touched = last.touched(folder) if last else set()
-    files = _changes(scan, last, config, state, now, progress) if last else None
+    files = _changes(scan, last, config, state, now, progress) if use_state else None
     published = _publish(files, config, folder, state, now, progress, touched) if files else None
     if files is None or published is None:
         files = read_all(scan.files, scan.problems, config, state, progress)
@@ -113,7 +115,7 @@ def _clock_went_back(state: State, now: dt.datetime) -> bool:
 
 def _changes(
     scan: _Scan,
-    last: LastBuild,
+    last: LastBuild | None,
     config: Config,
     state: State,
     now: dt.datetime,

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import workers
-from .models import Post, Problem
-from .report import PostReport
+from .models import Post, Problem, Severity
+from .report import PostReport, PostStatus
 from .sources import SourceFile
 from .state import PostRow, Read, State, encode_row, node_key, node_of
 
@@ -102,7 +102,8 @@ def read_all(
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none of them
         state.discard(f"{type(e).__name__}: {e}")
         results, fresh = {}, list(files)
-    results.update(_parse(fresh, config, state, progress))
+    for batch in _parse(fresh, config, state, progress):
+        results.update((read.path, read) for read in batch)
     state.forget_posts(set(cached) - {f.rel for f in files})
     for problem in scan_problems:
         results.setdefault(problem.path, ReadFile(problem.path, None, (problem,)))
@@ -112,55 +113,86 @@ def read_all(
 def read_changes(
     files: Sequence[SourceFile],
     scan_problems: Sequence[Problem],
-    last: LastBuild,
+    last: LastBuild | None,
     config: Config,
     state: State,
     now: dt.datetime,
     progress: workers.Progress,
 ) -> ReadFiles | None:
     """The changed files and the posts every feed is made of, from the state's index;
-    None when only `read_all` is sure."""
-    then = state.meta("now")
-    if (
-        then is None
-        or state.meta("scan_problems") != problems_digest(scan_problems)
-        or (config.site is not None and config.site.feed_order() != ("date", True))
-    ):
+    None when only `read_all` is sure. A first build (an empty state) is one where every
+    file changed: the posts are stored as they are parsed, never all held at once."""
+    from .builder import classify
+
+    if not state.usable or (config.site and config.site.feed_order() != ("date", True)):
         return None
     losses = state.losses
     stats = state.file_stats()
+    then = state.meta("now")
+    if stats and (
+        last is None
+        or then is None
+        or state.meta("scan_problems") != problems_digest(scan_problems)
+    ):
+        return None
     present = {f.rel for f in files}
     fresh = [f for f in files if stats.get(f.rel) != (f.size, f.mtime_ns, f.ctime_ns, f.inode)]
     gone = [path for path in stats if path not in present]
-    before = state.read([*(f.rel for f in fresh), *gone])
-    parsed = _parse(fresh, config, state, progress)
+    before = state.read([*(f.rel for f in fresh if f.rel in stats), *gone])
+    own: dict[str, PostReport] = {}
+    """What the fresh files' reports are, as far as each file alone says."""
+    fresh_urls: set[str] = set()
+    for batch in _parse(fresh, config, state, progress):
+        for one in batch:
+            post = one.post
+            own[one.path] = _own_report(one, classify(post, config, now) if post else None)
+            if post is not None:
+                fresh_urls.add(post.url)
+    if not stats:
+        for problem in scan_problems:
+            unread = ReadFile(problem.path, None, (problem,))
+            own.setdefault(problem.path, _own_report(unread, None))
     state.forget_posts(gone)
     future = config.site is not None and config.site.publishes_future()
-    now_ts, then_ts = now.timestamp(), float(then)
-    due_at = None if future else now_ts
-    wanted = (
-        state.dated_between(min(now_ts, then_ts), max(now_ts, then_ts)) if not future else set()
-    )
-    wanted |= {r.path for r in last.posts if any(p.rule in _BUILDER_RULES for p in r.problems)}
+    due_at = None if future else now.timestamp()
+    wanted: set[str] = set()
+    if then is not None and not future:
+        now_ts, then_ts = now.timestamp(), float(then)
+        wanted |= state.dated_between(min(now_ts, then_ts), max(now_ts, then_ts))
+    if last is not None:
+        wanted |= {r.path for r in last.posts if any(p.rule in _BUILDER_RULES for p in r.problems)}
+    # The builder warns a post that shares its permalink: the old permalink's posts and
+    # the new one's, if another post has it, get their reports made again.
+    wanted |= state.sharing(_keys(_posts(before))[0], ())
+    wanted |= state.sharing_others(fresh_urls)
     totals = state.feed_totals(due_at)
     for node in totals:
         wanted.update(state.newest(node, due_at, config.limit))
-    seen = [*_posts(before), *(f.post for f in parsed.values() if f.post is not None)]
-    read = _closure(state, wanted - parsed.keys(), seen)
-    results = {
-        path: ReadFile(path, post, tuple(problems)) for path, (post, problems) in read.items()
-    }
-    results.update(parsed)
-    changed = results.keys() | set(gone)
+    read = _closure(state, wanted)
     if state.losses != losses:  # the state was emptied half-way: what it gave is not all
         return None
-    return ReadFiles(
-        tuple(results[path] for path in sorted(results)),
-        len(fresh),
-        tuple(r for r in last.posts if r.path not in changed),
-        {node_of(key): count for key, count in totals.items()},
-        None if future else state.first_scheduled(now_ts),
+    results = tuple(
+        ReadFile(path, post, tuple(problems)) for path, (post, problems) in sorted(read.items())
     )
+    done = read.keys() | set(gone)
+    earlier = [r for r in (last.posts if last else ()) if r.path not in done and r.path not in own]
+    earlier += [r for path, r in own.items() if path not in done]
+    return ReadFiles(
+        results,
+        len(fresh),
+        tuple(earlier),
+        {node_of(key): count for key, count in totals.items()},
+        None if future else state.first_scheduled(now.timestamp()),
+    )
+
+
+def _own_report(read: ReadFile, status: PostStatus | None) -> PostReport:
+    """A file's report when no other post bears on it: its post's status (`status`, as
+    the builder classifies it), or, for a file that is no post, whether it has errors."""
+    if status is None or read.post is None:
+        errors = any(p.severity is Severity.ERROR for p in read.problems)
+        status = PostStatus.SKIPPED if errors else PostStatus.IGNORED
+    return PostReport(read.path, status, read.problems)
 
 
 def problems_digest(problems: Sequence[Problem]) -> str:
@@ -172,17 +204,16 @@ def problems_digest(problems: Sequence[Problem]) -> str:
 
 def _parse(
     files: Sequence[SourceFile], config: Config, state: State, progress: workers.Progress
-) -> dict[str, ReadFile]:
-    """Parse these files (over the cores when there are many) and store them in the state."""
+) -> Iterator[list[ReadFile]]:
+    """Parse these files (over the cores when there are many) and store them in the state,
+    batch by batch."""
     processes = workers.worker_count(config.jobs, len(files), PARALLEL_POSTS)
     tasks = workers.batches(files, processes * _BATCHES_PER_WORKER)
     read_batch = functools.partial(_read_batch, config=config)
-    results: dict[str, ReadFile] = {}
     for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
-        results.update((read.path, read) for read, _ in batch)
         # Stored as they come, so the encoded rows of a big site are never all held at once.
         state.remember_posts(row for _, row in batch)
-    return results
+        yield [read for read, _ in batch]
 
 
 def _read_batch(files: Sequence[SourceFile], config: Config) -> list[tuple[ReadFile, PostRow]]:
@@ -209,24 +240,19 @@ def _keys(posts: Iterable[Post]) -> tuple[set[str], set[float]]:
     return {p.url for p in posts}, {(p.updated or p.date).timestamp() for p in posts}
 
 
-def _closure(state: State, paths: set[str], seen: Sequence[Post]) -> Read:
-    """These posts, and every post sharing a URL or an instant with one of them or with
-    `seen`, again and again until there are no more."""
+def _closure(state: State, paths: set[str]) -> Read:
+    """These posts, and every post sharing a URL or an instant with one of them, again and
+    again until there are no more: the builder's view of each of them is then complete."""
     read: Read = {}
     urls: set[str] = set()
     instants: set[float] = set()
-    new_urls, new_instants = _keys(seen)
-    while True:
-        batch = state.read(paths - read.keys())
+    while paths:
+        batch = state.read(paths)
         read.update(batch)
-        more_urls, more_instants = _keys(_posts(batch))
-        new_urls |= more_urls - urls
-        new_instants |= more_instants - instants
-        if not new_urls and not new_instants:
-            return read
+        new_urls, new_instants = _keys(_posts(batch))
+        new_urls -= urls
+        new_instants -= instants
         urls |= new_urls
         instants |= new_instants
         paths = state.sharing(new_urls, new_instants) - read.keys()
-        new_urls, new_instants = set(), set()
-        if not paths:
-            return read
+    return read

@@ -155,6 +155,11 @@ class State:
         with contextlib.suppress(sqlite3.Error):
             db.close()
 
+    @property
+    def usable(self) -> bool:
+        """Whether there is a database to ask (not when bypassed, nor without a state)."""
+        return self._db is not None
+
     def cached_posts(self) -> dict[str, Cached]:
         """Every post row by path, in one query (far faster than a query per file)."""
         if self._db is None:
@@ -265,6 +270,15 @@ class State:
                 query = f"SELECT path FROM posts WHERE {column} IN ({marks})"
                 found.update(path for (path,) in self._rows(query, chunk))
         return found
+
+    def sharing_others(self, urls: Iterable[str]) -> set[str]:
+        """Posts with one of these URLs that another post has too."""
+        shared: list[str] = []
+        for chunk in _chunks(sorted(set(urls))):
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT url FROM posts WHERE url IN ({marks}) GROUP BY url HAVING count(*) > 1"
+            shared += [url for (url,) in self._rows(query, chunk)]
+        return self.sharing(shared, ())
 
     def dated_between(self, start: float, end: float) -> set[str]:
         """Posts dated in (start, end]: those that came due (or went back) between two builds."""

@@ -11,7 +11,9 @@ post's report with a build from nothing.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedpub import pipeline, reading
+from feedpub import pipeline
 from feedpub.config import Config, load_config
 from feedpub.report import Report
+from feedpub.sites.detect import load_site
 from tests.helpers import BASE_URL, output_files
 
 NOW = dt.datetime(2021, 8, 10, 12, tzinfo=dt.UTC)
@@ -71,35 +74,73 @@ def _write(posts: Path, name: str, fields: dict[str, Any]) -> None:
     path.write_text(f"---\n{front}---\n\n{body}\n", "utf-8")
 
 
-def _apply(posts: Path, step: tuple[str, Any, Any]) -> int:
-    """Carries out one step; returns the hours the clock moves."""
-    kind, first, second = step
-    if kind == "write":
-        _write(posts, first, second)
-    elif kind == "delete":
-        (posts / first).unlink(missing_ok=True)
-    elif kind == "rename" and (posts / first).exists():
-        (posts / second).parent.mkdir(parents=True, exist_ok=True)
-        (posts / first).rename(posts / second)
-    elif kind == "clock":
-        return int(first)
-    elif kind == "image":
-        (posts.parent / "static" / "img" / "local.png").write_bytes(b"png" * first)
-    return 0
+SITES = {
+    "hexo": (
+        "source/_posts",
+        "source",
+        "url: https://h.example\ntimezone: UTC\npermalink: p/:abbrlink.html\n"
+        "abbrlink:\n  alg: crc16\n  rep: dec\n",
+    ),
+    "jekyll": ("_posts", ".", "url: https://j.example\ntimezone: UTC\n"),
+}
+"""Site mode: where posts and images are, and the site's _config.yml. Hexo-abbrlink's `dec`
+gives posts with one title the next free number."""
+
+
+@dataclass(frozen=True)
+class _Site:
+    root: Path
+    kind: str | None
+
+    @property
+    def posts(self) -> Path:
+        return self.root / (SITES[self.kind][0] if self.kind else "posts")
+
+    @property
+    def images(self) -> Path:
+        return self.root / (SITES[self.kind][1] if self.kind else "static") / "img"
+
+    def name(self, name: str) -> str:
+        """Jekyll reads only files named by a date as posts."""
+        folder, _, file = name.rpartition("/")
+        return f"{folder}/2021-08-01-{file}".lstrip("/") if self.kind == "jekyll" else name
+
+    def make(self) -> None:
+        self.posts.mkdir(parents=True)
+        self.images.mkdir(parents=True, exist_ok=True)
+        (self.images / "local.png").write_bytes(b"png")
+        if self.kind:
+            (self.root / "_config.yml").write_text(SITES[self.kind][2], "utf-8")
+
+    def write(self, name: str, fields: dict[str, Any]) -> None:
+        _write(self.posts, self.name(name), fields)
+
+    def apply(self, step: tuple[str, Any, Any]) -> int:
+        """Carries out one step; returns the hours the clock moves."""
+        kind, first, second = step
+        if kind == "write":
+            self.write(first, second)
+        elif kind == "delete":
+            (self.posts / self.name(first)).unlink(missing_ok=True)
+        elif kind == "rename" and (self.posts / self.name(first)).exists():
+            (self.posts / self.name(second)).parent.mkdir(parents=True, exist_ok=True)
+            (self.posts / self.name(first)).rename(self.posts / self.name(second))
+        elif kind == "clock":
+            return int(first)
+        elif kind == "image":
+            (self.images / "local.png").write_bytes(b"png" * first)
+        return 0
+
+    def config(self, output: Path) -> Config:
+        settings = {"output": str(output), "limit": 2, "jobs": 1, "hubs": ("https://hub.example/",)}
+        if self.kind:
+            return load_config(None, settings, site=load_site(self.root))
+        paths = {"posts": str(self.posts), "static": str(self.images.parent)}
+        return load_config(None, {**settings, **paths, "base_url": BASE_URL})
 
 
 def _config(posts: Path, output: Path) -> Config:
-    settings = {"posts": str(posts), "output": str(output), "static": str(posts.parent / "static")}
-    return load_config(
-        None,
-        {
-            **settings,
-            "base_url": BASE_URL,
-            "limit": 2,
-            "jobs": 1,
-            "hubs": ("https://hub.example/",),
-        },
-    )
+    return _Site(posts.parent, None).config(output)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -112,29 +153,31 @@ def _same(incremental: Report, expected: Report, kept: Path, clean: Path, step: 
     assert incremental.exit_code() == expected.exit_code(), step
 
 
+@pytest.mark.parametrize("kind", [None, *SITES])
 @settings(
-    max_examples=int(__import__("os").environ.get("DELTA_EXAMPLES", "40")),
+    max_examples=int(os.environ.get("DELTA_EXAMPLES", "25")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.lists(_POST, min_size=1, max_size=8), st.lists(_STEP, min_size=1, max_size=8))
 def test_builds_from_the_changes_equal_clean_builds(
-    tmp_path_factory: Any, start: list[dict[str, Any]], steps: list[tuple[str, Any, Any]]
+    tmp_path_factory: Any,
+    kind: str | None,
+    start: list[dict[str, Any]],
+    steps: list[tuple[str, Any, Any]],
 ) -> None:
     root = tmp_path_factory.mktemp("delta")
-    posts, kept, clean = root / "posts", root / "kept", root / "clean"
-    posts.mkdir()
-    (root / "static" / "img").mkdir(parents=True)
-    (root / "static" / "img" / "local.png").write_bytes(b"png")
+    site, kept, clean = _Site(root / "site", kind), root / "kept", root / "clean"
+    site.make()
     for name, fields in zip(NAMES, start, strict=False):
-        _write(posts, name, fields)
+        site.write(name, fields)
     now = NOW
-    pipeline.build(_config(posts, kept), now=now, ping=False)
+    pipeline.build(site.config(kept), now=now, ping=False)
     for step in steps:
-        now += dt.timedelta(hours=_apply(posts, step))
-        incremental = pipeline.build(_config(posts, kept), now=now, ping=False)
+        now += dt.timedelta(hours=site.apply(step))
+        incremental = pipeline.build(site.config(kept), now=now, ping=False)
         shutil.rmtree(clean, ignore_errors=True)
-        expected = pipeline.build(_config(posts, clean), now=now, use_state=False, ping=False)
+        expected = pipeline.build(site.config(clean), now=now, use_state=False, ping=False)
         _same(incremental, expected, kept, clean, step)
 
 
@@ -194,7 +237,3 @@ def test_what_the_index_cannot_say_alone_still_gives_a_clean_build(
     incremental = pipeline.build(_config(posts, kept), now=now, ping=False)
     expected = pipeline.build(_config(posts, clean), now=now, use_state=False, ping=False)
     _same(incremental, expected, kept, clean, change)
-
-
-def test_the_index_path_is_a_read_phase_of_its_own() -> None:
-    assert reading.read_changes.__doc__ and reading.read_all.__doc__
