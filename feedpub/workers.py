@@ -68,7 +68,11 @@ def run(function: Callable[[T], R], tasks: Sequence[T], processes: int) -> Itera
     if processes <= 1 or len(tasks) <= 1:
         yield from map(function, tasks)
         return
-    pool = _Pool(function, tasks, min(processes, len(tasks)) - 1)
+    try:
+        pool = _Pool(function, tasks, min(processes, len(tasks)) - 1)
+    except OSError:  # no process can be started (a process limit, no memory): work alone
+        yield from map(function, tasks)
+        return
     try:
         yield from pool.results()
     finally:
@@ -126,7 +130,12 @@ class _Pool(Generic[T, R]):
         try:
             for _ in range(count):
                 results_r, results_w = os.pipe()
-                pid = os.fork()
+                try:
+                    pid = os.fork()
+                except BaseException:
+                    os.close(results_r)
+                    os.close(results_w)
+                    raise
                 if pid == 0:  # pragma: no cover (the worker; its work is checked through run)
                     os.close(results_r)
                     self._work(parent, results_w)

@@ -145,3 +145,15 @@ def test_progress_advances_as_results_arrive() -> None:
     results = list(workers.run_with_progress(lambda n: -n, [1, 2, 3], 2, progress, "Work"))  # type: ignore[arg-type]
     assert results == [-1, -2, -3]
     assert seen == ["Work"]
+
+
+def test_when_no_worker_can_be_started_the_work_is_done_here(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert list(workers.run(lambda n: (n, os.getpid()), [1, 2, 3], 2)) == [
+        (n, os.getpid()) for n in (1, 2, 3)
+    ]
