@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -101,6 +102,14 @@ class Post:
     body_format: BodyFormat
     digest: str
     """Hash of the file's bytes: changes whenever the post does."""
+
+    def __reduce__(self) -> tuple[type[Post], tuple[Any, ...]]:
+        # Posts come back from the worker processes by the thousand: as a tuple of their
+        # fields they pickle and unpickle in two thirds of the time dataclasses' state takes.
+        return Post, _POST_FIELDS(self)
+
+
+_POST_FIELDS = operator.attrgetter(*(f.name for f in fields(Post)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,8 +4,10 @@ process left behind whatever happens."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import gc
 import os
+import pickle
 import signal
 import time
 from collections.abc import Generator
@@ -15,6 +17,7 @@ import pytest
 
 from feedpub import workers
 from feedpub.workers import WorkerError
+from tests.helpers import post
 
 
 def _children() -> set[int]:
@@ -157,3 +160,15 @@ def test_when_no_worker_can_be_started_the_work_is_done_here(
     assert list(workers.run(lambda n: (n, os.getpid()), [1, 2, 3], 2)) == [
         (n, os.getpid()) for n in (1, 2, 3)
     ]
+
+
+def test_a_post_comes_back_from_a_worker_as_it_was() -> None:
+    posts = [
+        post("a/b.md", 3, ("x", "y"), tags=("t",), author="Ana", thumbnail="https://e.org/i.jpg"),
+        post(
+            "c.md", summary="<p>s</p>", draft=True, updated=dt.datetime(2022, 1, 1, tzinfo=dt.UTC)
+        ),
+    ]
+    back = list(workers.run(lambda p: p, posts, 2))
+    assert back == posts
+    assert pickle.loads(pickle.dumps(posts[1], pickle.HIGHEST_PROTOCOL)) == posts[1]
