@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 PARALLEL_POSTS = 400
 """Below this many files to parse, starting worker processes costs more than it saves."""
 _BATCHES_PER_WORKER = 4
+_BATCH_FILES = 500
+"""At most this many files a batch: a batch's posts come back from a worker at once."""
 _BUILDER_RULES = frozenset({"duplicate-permalink", "category-folder-shared"})
 """Warnings the builder gives a post for what other posts are (builder.py)."""
 
@@ -208,7 +210,8 @@ def _parse(
     """Parse these files (over the cores when there are many) and store them in the state,
     batch by batch."""
     processes = workers.worker_count(config.jobs, len(files), PARALLEL_POSTS)
-    tasks = workers.batches(files, processes * _BATCHES_PER_WORKER)
+    count = max(processes * _BATCHES_PER_WORKER, -(-len(files) // _BATCH_FILES))
+    tasks = workers.batches(files, count)
     read_batch = functools.partial(_read_batch, config=config)
     for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
         # Stored as they come, so the encoded rows of a big site are never all held at once.
