@@ -108,12 +108,17 @@ class State:
             return
         if not _is_busy(error):
             self.warning = f"incremental state was unreadable ({error}); rebuilt from the posts"
+            stamp = ""
             try:
-                _reset(db, _read_stamp(db) or "")
+                stamp = _read_stamp(db) or ""
+                _reset(db, stamp)
                 self._db = db
                 return
             except sqlite3.DatabaseError as again:
                 error = again
+            if not _is_busy(error) and (fresh := _start_over(db, stamp)) is not None:
+                self._db = fresh
+                return
         self.warning = f"incremental state cannot be used ({error}); this build runs without it"
         with contextlib.suppress(sqlite3.Error):
             db.close()
@@ -238,6 +243,26 @@ def _move_aside(path: Path) -> str:
     return note
 
 
+def _start_over(db: sqlite3.Connection, stamp: str) -> sqlite3.Connection | None:
+    """A new, empty state in place of one so damaged that its tables cannot even be
+    dropped (a damaged page is found only where it is read, see _connect), or None."""
+    try:
+        path = next(
+            Path(file) for _, name, file in db.execute("PRAGMA database_list") if name == "main"
+        )
+    except (sqlite3.Error, StopIteration):
+        return None
+    with contextlib.suppress(sqlite3.Error):
+        db.close()
+    _move_aside(path)
+    try:
+        fresh = _connect(path, timeout=1.0)  # the build holds the output folder's lock
+        _reset(fresh, stamp)
+    except sqlite3.DatabaseError:
+        return None
+    return fresh
+
+
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=timeout, isolation_level="DEFERRED")
     db.execute("PRAGMA journal_mode = WAL")  # a killed build leaves the last committed state
@@ -246,7 +271,8 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     if application_id != _APPLICATION_ID and tables:
         raise sqlite3.DatabaseError("not a feedpub state file")
-    db.execute("PRAGMA quick_check").fetchone()
+    # No integrity check of the whole file here: it would read every page on every build.
+    # A damaged page raises where a query reads it, and the state is rebuilt there.
     return db
 
 

@@ -158,6 +158,38 @@ def _poisoned(path: Path) -> None:
     db.close()
 
 
+def test_a_damaged_page_is_found_where_it_is_read(
+    posts: Path, tmp_path: Path, write_post: WritePost
+) -> None:
+    """No check of the whole file on open (it would read every page on every build): a
+    build that needs the damaged rows finds them damaged and rebuilds the state."""
+    write_many(posts, 30)
+    out, reference = tmp_path / "out", tmp_path / "reference"
+    build(posts, out)
+    state = out / ".feedpub" / STATE_FILE
+    for extra in state.parent.glob(STATE_FILE + "-*"):
+        extra.unlink()
+    db = sqlite3.connect(state)
+    try:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = [n for (n,) in db.execute("SELECT pageno FROM dbstat WHERE name = 'posts'")]
+    except sqlite3.OperationalError:
+        pytest.skip("this SQLite has no dbstat table")
+    finally:
+        db.close()
+    with state.open("r+b") as f:
+        for page in pages:
+            f.seek((page - 1) * page_size)
+            f.write(b"\xa5" * page_size)
+    assert build(posts, out).notices == ()  # nothing changed: the posts' rows are not read
+    write_post("area0/new.md", title="New", date="2023-06-01 00:00:00")
+    report = build(posts, out)
+    build(posts, reference, use_state=False)
+    assert snapshot(out) == snapshot(reference)
+    assert len(report.notices) == 1 and "rebuilt from the posts" in report.notices[0]
+    assert build(posts, out).notices == ()  # and the rebuilt state is sound
+
+
 def test_garbage_state_is_reported(posts: Path, tmp_path: Path) -> None:
     write_many(posts, 5)
     out = tmp_path / "out"
