@@ -22,9 +22,9 @@ import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import workers
-from .builder import Build, build_feeds
 from .config import Config
 from .errors import ConfigError, OutputError
 from .formats import SITE_FILES
@@ -35,7 +35,10 @@ from .report import FeedStatus, PostReport, PostStatus, Report
 from .sources import SourceFile, find_posts
 from .state import PostRow, State, encode_row
 from .websub import ping_hubs
-from .writer import FeedOutcome, PublishJob, publish, publish_site_files
+
+if TYPE_CHECKING:  # imported where used: a build where nothing changed needs neither
+    from .builder import Build
+    from .writer import FeedOutcome
 
 PARALLEL_POSTS = 400
 """Below this many files to parse, starting worker processes costs more than it saves."""
@@ -87,6 +90,8 @@ def build(
 
 def check(config: Config, progress: workers.Progress = workers.no_progress) -> Report:
     """Read every post as a build would and group them into feeds; write nothing."""
+    from .builder import build_feeds
+
     started = time.perf_counter()
     files = _read(_scan(config), config, State(None), progress)
     built = build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC))
@@ -99,6 +104,8 @@ def check(config: Config, progress: workers.Progress = workers.no_progress) -> R
 
 def feeds(config: Config, progress: workers.Progress = workers.no_progress) -> tuple[Feed, ...]:
     """The feeds a build would publish now (read as `check` reads); nothing is written."""
+    from .builder import build_feeds
+
     files = _read(_scan(config), config, State(None), progress)
     return build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC)).feeds
 
@@ -227,6 +234,9 @@ def _publish(
     Done again without a post whose body turned unreadable since it was read (it
     changed mid-build): the feeds that held it are built without it.
     """
+    from .builder import build_feeds
+    from .writer import PublishJob, publish, publish_site_files
+
     posts = files.posts()
     known = {f: fp for f, fp in state.feed_fingerprints().items() if f not in touched}
     outcomes: dict[str, FeedOutcome] = {}
