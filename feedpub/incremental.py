@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from .config import Config
@@ -97,16 +98,18 @@ class LastBuild:
         return cls(scan, due, outputs, stamps, report.posts)
 
     def to_json(self) -> str:
+        problems = {str(i): [pr.as_dict() for pr in p.problems] for i, p in enumerate(self.posts) if p.problems}  # fmt: skip
         return json.dumps(
             {
                 "scan": self.scan,
                 "due": self.due.isoformat() if self.due else None,
                 "outputs": {rel: list(stat) for rel, stat in self.outputs.items()},
                 "images": self.images,
-                # [path, status, problems]: compact, since it is read back on every unchanged build
-                "posts": [
-                    [p.path, str(p.status), [pr.as_dict() for pr in p.problems]] for p in self.posts
-                ],
+                # The posts by column, their problems by index (few posts have any): read
+                # back on every build where nothing changed, so it must decode fast.
+                "paths": [p.path for p in self.posts],
+                "statuses": [str(p.status) for p in self.posts],
+                "problems": problems,
             },
             ensure_ascii=False,
         )
@@ -122,6 +125,19 @@ class LastBuild:
             data = json.loads(text)
             if scan is not None and data["scan"] != scan:
                 return None
+            paths = _typed(data["paths"], list)
+            statuses = list(map(_STATUSES.__getitem__, _typed(data["statuses"], list)))
+            problems = {
+                int(i): tuple(map(Problem.from_dict, _typed(found, list)))
+                for i, found in _typed(data["problems"], dict).items()
+            }
+            if not set(map(type, paths)) <= {str} or len(paths) != len(statuses):
+                raise TypeError("the posts' paths and statuses do not match")
+            if problems and not all(0 <= i < len(paths) for i in problems):
+                raise ValueError("a problem of no post")
+            found_problems: Iterable[tuple[Problem, ...]] = (
+                [problems.get(i, ()) for i in range(len(paths))] if problems else repeat(())
+            )
             return cls(
                 _typed(data["scan"], str),
                 dt.datetime.fromisoformat(data["due"]) if data["due"] is not None else None,
@@ -130,14 +146,7 @@ class LastBuild:
                     for rel, (size, mtime) in _typed(data["outputs"], dict).items()
                 },
                 {_typed(u, str): _typed(s, str) for u, s in _typed(data["images"], dict).items()},
-                tuple(
-                    PostReport(
-                        _typed(path, str),
-                        PostStatus(status),
-                        tuple(map(Problem.from_dict, problems)) if problems else (),
-                    )
-                    for path, status, problems in _typed(data["posts"], list)
-                ),
+                tuple(map(PostReport, paths, statuses, found_problems)),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -168,6 +177,9 @@ class LastBuild:
         except OSError:  # an image gone between the look and the stat
             return None
         return Report(self.posts, unchanged=tuple(sorted(self.outputs)))
+
+
+_STATUSES = {str(status): status for status in PostStatus}
 
 
 def _typed(value: Any, kind: type) -> Any:
