@@ -8,6 +8,7 @@ import json
 import sys
 import textwrap
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -78,15 +79,16 @@ def _located(problem: Problem, posts: Path) -> str:
 
 
 def _summary(result: Report, verb: str) -> str:
-    parts = [f"{result.count(PostStatus.PUBLISHED)} {verb}"]
+    counts = Counter(p.status for p in result.posts)  # one pass: a site may have a million
+    parts = [f"{counts[PostStatus.PUBLISHED]} {verb}"]
     for status, label in (
         (PostStatus.DRAFT, "drafts"),
         (PostStatus.SCHEDULED, "scheduled"),
         (PostStatus.SKIPPED, "skipped"),
         (PostStatus.IGNORED, "not posts"),
     ):
-        if result.count(status):
-            parts.append(f"{result.count(status)} {label}")
+        if counts[status]:
+            parts.append(f"{counts[status]} {label}")
     warned = len({p.path for p in result.warnings()})
     if warned:
         parts.append(f"{warned} with warnings")

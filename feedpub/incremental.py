@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import operator
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -29,12 +31,26 @@ from .sources import SourceFile, local_image_stamp
 
 
 def scan_digest(files: Sequence[SourceFile], problems: Sequence[Problem]) -> str:
-    # One string, hashed once: a build where nothing changed computes this for every post.
-    lines = [
-        f"{rel}\0{size}\0{mtime}\0{ctime}\0{inode}\n" for rel, size, mtime, ctime, inode in files
-    ]
-    text = "".join(lines + [f"{p}\n" for p in problems])
-    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+    # By column, each turned into bytes at C speed: a build where nothing changed does this
+    # for every post, and formatting each post's numbers as text cost more than the hash.
+    paths = "\0".join(map(_REL, files)).encode("utf-8", "surrogateescape")
+    h = hashlib.sha256(len(paths).to_bytes(8, "little") + paths)
+    for column in _STAT_COLUMNS:
+        h.update(_packed(list(map(column, files))))
+    h.update("".join(f"\n{p}" for p in problems).encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
+_REL = operator.itemgetter(0)
+_STAT_COLUMNS = tuple(map(operator.itemgetter, (1, 2, 3, 4)))
+"""SourceFile's size, mtime_ns, ctime_ns and inode."""
+
+
+def _packed(numbers: list[int]) -> bytes:
+    try:
+        return b"q" + array("q", numbers).tobytes()
+    except OverflowError:  # an inode past 2**63, a file dated after 2262: as text
+        return b"t" + repr(numbers).encode()
 
 
 def feed_fingerprint(feed: Feed, fmt: Format, images: dict[str, str]) -> str:
