@@ -15,7 +15,10 @@ from click.testing import CliRunner
 
 from feedpub import __version__
 from feedpub.cli import cli
+from feedpub.console import report_text
 from feedpub.errors import ExitCode
+from feedpub.models import Problem, Severity
+from feedpub.report import PostReport, PostStatus, Report
 from tests.helpers import BASE_URL, PROJECT, WritePost, build, feed_files, parse_back, run
 
 
@@ -132,6 +135,25 @@ def test_bad_post_is_named_others_are_published(
         "编程/md.md": "published",
     }
     assert report["exit_code"] == 1
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        ["a.md"],
+        ['quote"d.md', "back\\slash.md", "tab\tand\nnewline.md", "\u2028.md", "新媒体/观察者网.md"],
+        ["emoji😀.md", "control\x01.md", "bad\\xffname.md", "z.md"],
+    ],
+)
+def test_the_report_is_what_json_indents_byte_for_byte(paths: list[str]) -> None:
+    """The report's posts are written from a template (json indents in Python, slowly):
+    the text must be json.dumps's."""
+    posts = [PostReport(path, PostStatus.PUBLISHED, ()) for path in paths]
+    problem = Problem(paths[0], 'bad "value"\n', Severity.ERROR, 3, "title", "rule")
+    posts.insert(1, PostReport("skipped.md", PostStatus.SKIPPED, (problem, problem)))
+    for report in (Report(tuple(posts)), Report(tuple(posts[:1])), Report(tuple(posts[1:2]))):
+        data = report.as_json()
+        assert report_text(data) == json.dumps(data, ensure_ascii=False, indent=1)
 
 
 def test_quiet_prints_nothing_unless_something_is_wrong(
