@@ -27,7 +27,7 @@ from .formats import Format
 from .models import Feed, Problem
 from .output import OutputFolder
 from .report import PostReport, PostStatus, Report
-from .sources import SourceFile, local_image_stamp
+from .sources import SourceFile, local_image_stamp, without_cycle_collection
 
 
 def scan_digest(files: Sequence[SourceFile], problems: Sequence[Problem]) -> str:
@@ -138,34 +138,38 @@ class LastBuild:
         site are not worth decoding then.
         """
         try:
-            data = json.loads(text)
-            if scan is not None and data["scan"] != scan:
-                return None
-            paths = _typed(data["paths"], list)
-            statuses = list(map(_STATUSES.__getitem__, _typed(data["statuses"], list)))
-            problems = {
-                int(i): tuple(map(Problem.from_dict, _typed(found, list)))
-                for i, found in _typed(data["problems"], dict).items()
-            }
-            if not set(map(type, paths)) <= {str} or len(paths) != len(statuses):
-                raise TypeError("the posts' paths and statuses do not match")
-            if problems and not all(0 <= i < len(paths) for i in problems):
-                raise ValueError("a problem of no post")
-            found_problems: Iterable[tuple[Problem, ...]] = (
-                [problems.get(i, ()) for i in range(len(paths))] if problems else repeat(())
-            )
-            return cls(
-                _typed(data["scan"], str),
-                dt.datetime.fromisoformat(data["due"]) if data["due"] is not None else None,
-                {
-                    _typed(rel, str): (_typed(size, int), _typed(mtime, int))
-                    for rel, (size, mtime) in _typed(data["outputs"], dict).items()
-                },
-                {_typed(u, str): _typed(s, str) for u, s in _typed(data["images"], dict).items()},
-                tuple(map(PostReport, paths, statuses, found_problems)),
-            )
+            with without_cycle_collection():
+                return cls._decode(json.loads(text), scan)
         except (KeyError, TypeError, ValueError):
             return None
+
+    @classmethod
+    def _decode(cls, data: Any, scan: str | None) -> LastBuild | None:
+        if scan is not None and data["scan"] != scan:
+            return None
+        paths = _typed(data["paths"], list)
+        statuses = list(map(_STATUSES.__getitem__, _typed(data["statuses"], list)))
+        problems = {
+            int(i): tuple(map(Problem.from_dict, _typed(found, list)))
+            for i, found in _typed(data["problems"], dict).items()
+        }
+        if not set(map(type, paths)) <= {str} or len(paths) != len(statuses):
+            raise TypeError("the posts' paths and statuses do not match")
+        if problems and not all(0 <= i < len(paths) for i in problems):
+            raise ValueError("a problem of no post")
+        found_problems: Iterable[tuple[Problem, ...]] = (
+            [problems.get(i, ()) for i in range(len(paths))] if problems else repeat(())
+        )
+        return cls(
+            _typed(data["scan"], str),
+            dt.datetime.fromisoformat(data["due"]) if data["due"] is not None else None,
+            {
+                _typed(rel, str): (_typed(size, int), _typed(mtime, int))
+                for rel, (size, mtime) in _typed(data["outputs"], dict).items()
+            },
+            {_typed(u, str): _typed(s, str) for u, s in _typed(data["images"], dict).items()},
+            tuple(map(PostReport, paths, statuses, found_problems)),
+        )
 
     def touched(self, folder: OutputFolder) -> set[str]:
         """Files of the last build that something else has changed since (a generator that
