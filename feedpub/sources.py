@@ -81,9 +81,9 @@ def _walk(
                         continue
                     if (
                         keep is None
-                        and name.lower().endswith(POST_SUFFIXES)
+                        and (name.endswith(POST_SUFFIXES) or name.lower().endswith(POST_SUFFIXES))
                         and entry.is_file(follow_symlinks=False)
-                        and _is_utf8(name)
+                        and (name.isascii() or _is_utf8(name))
                     ):
                         try:
                             stat = entry.stat(follow_symlinks=False)
