@@ -340,3 +340,37 @@ def test_validate_usage_errors() -> None:
     assert run("validate")[0] == 2
     code, _, err = run("validate", "no/such/feed.xml")
     assert code == 2 and "Traceback" not in err
+
+
+_LOADED = """
+import atexit, sys
+atexit.register(lambda: print(" ".join(sorted(m for m in sys.modules if m.startswith("feedpub")))))
+sys.argv = ["feedpub", *sys.argv[1:]]
+from feedpub.cli import main
+main()
+"""
+
+
+def test_a_build_where_nothing_changed_loads_only_what_it_needs(
+    sample_posts: Path, tmp_path: Path
+) -> None:
+    """Start-up is most of such a build: no parser, builder, renderer, writer or site mode
+    is imported to find that nothing changed (in a folder that is not a site's root)."""
+    command = [sys.executable, "-c", _LOADED, "build", "--posts", str(sample_posts)]
+    command += ["--output", str(tmp_path / "out"), "--base-url", BASE_URL, "--quiet"]
+    first = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert "feedpub.builder" in first.stdout.split()  # the probe sees what a build loads
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
+    loaded = set(again.stdout.split())
+    assert "feedpub.pipeline" in loaded
+    for module in (
+        "builder",
+        "writer",
+        "reader",
+        "bodies",
+        "render",
+        "validation",
+        "sites",
+        "urls",
+    ):
+        assert f"feedpub.{module}" not in loaded
