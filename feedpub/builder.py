@@ -10,12 +10,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .config import Config
 from .formats import Format
 from .models import Entry, Feed, Post, Problem, Severity
+from .report import PostStatus
 from .urls import category_slug, disambiguate, site_url
 
 CATEGORY_ROOT = "categories"
@@ -57,39 +58,51 @@ class Build:
     drafts: tuple[Post, ...]
     scheduled: tuple[Post, ...]
     problems: tuple[Problem, ...]
+    moved: dict[str, str]
+    """Posts published at another URL than their permalink (it is another's): source → URL."""
 
 
-def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Build:
+def build_feeds(
+    posts: Iterable[Post],
+    config: Config,
+    now: dt.datetime,
+    totals: Mapping[tuple[str, ...], int] | None = None,
+) -> Build:
     """Group posts into feeds.
 
     Feeds of categories that would land in one folder are kept back and reported
     in `Build.collisions`; every other feed is built.
+
+    Given `totals` (each feed's count of published posts over the whole site), `posts`
+    may be only the posts the feeds are made of (each feed's newest, and every post that
+    shares a URL or an instant with one of them): the feeds are then the same as from
+    every post.
     """
-    drafts, scheduled, live = [], [], []
+    drafts: list[Post] = []
+    scheduled: list[Post] = []
+    live: list[Post] = []
+    lists = {PostStatus.DRAFT: drafts, PostStatus.SCHEDULED: scheduled}
     for post in posts:
-        if post.draft:
-            drafts.append(post)
-        elif post.date > now and not (config.site and config.site.publishes_future()):
-            scheduled.append(post)
-        else:
-            live.append(post)
+        lists.get(classify(post, config, now), live).append(post)
     live.sort(key=_newest_first)
-    urls, problems = _unique_urls(live, config)
+    urls, moved, problems = _unique_urls(live, config)
     updates = _distinct_updates(live)
     members: dict[tuple[str, ...], list[Post]] = defaultdict(list)
-    totals: dict[tuple[str, ...], int] = defaultdict(int)
+    counted: dict[tuple[str, ...], int] = defaultdict(int)
     # Most posts share their categories with others: work out the nodes once per set.
-    nodes_of: dict[tuple[tuple[str, ...], ...], list[tuple[str, ...]]] = {}
+    known: dict[tuple[tuple[str, ...], ...], list[tuple[str, ...]]] = {}
     for post in live:
-        nodes = nodes_of.get(post.categories)
+        nodes = known.get(post.categories)
         if nodes is None:
-            nodes = nodes_of[post.categories] = _nodes(post.categories, config)
+            nodes = known[post.categories] = nodes_of(post.categories, config)
         for node in nodes:
-            totals[node] += 1
+            counted[node] += 1
             if len(members[node]) < config.limit:
                 members[node].append(post)
+    if totals is None:
+        totals = {(): len(live), **counted}
     site_posts = _site_order(live, updates, config)[: config.limit]
-    feeds = [_feed((), site_posts, len(live), urls, updates, config)]
+    feeds = [_feed((), site_posts, totals.get((), 0), urls, updates, config)]
     feeds += [
         _feed(node, members[node], totals[node], urls, updates, config) for node in sorted(members)
     ]
@@ -98,7 +111,19 @@ def build_feeds(posts: Iterable[Post], config: Config, now: dt.datetime) -> Buil
         feeds = [f for f in feeds if not f.category or site.keeps_category_feed(f.category)]
         feeds = _apart(feeds, config, problems)
     feeds, collisions = _without_collisions(feeds)
-    return Build(tuple(feeds), tuple(collisions), tuple(drafts), tuple(scheduled), tuple(problems))
+    return Build(
+        tuple(feeds), tuple(collisions), tuple(drafts), tuple(scheduled), tuple(problems), moved
+    )
+
+
+def classify(post: Post, config: Config, now: dt.datetime) -> PostStatus:
+    """A draft, scheduled (dated after `now`, unless the site publishes future posts) or
+    published: what a post is whatever the other posts are."""
+    if post.draft:
+        return PostStatus.DRAFT
+    if post.date > now and not (config.site and config.site.publishes_future()):
+        return PostStatus.SCHEDULED
+    return PostStatus.PUBLISHED
 
 
 def _newest_first(post: Post) -> tuple[float, str]:
@@ -124,7 +149,7 @@ def _site_order(
     return sorted(live, key=lambda p: (sign * when[p.source].timestamp(), p.source))
 
 
-def _nodes(categories: tuple[tuple[str, ...], ...], config: Config) -> list[tuple[str, ...]]:
+def nodes_of(categories: tuple[tuple[str, ...], ...], config: Config) -> list[tuple[str, ...]]:
     """Every category node a post belongs to: each path and, in a tree, its ancestors."""
     nodes: list[tuple[str, ...]] = []
     for path in categories:
@@ -135,7 +160,9 @@ def _nodes(categories: tuple[tuple[str, ...], ...], config: Config) -> list[tupl
     return nodes
 
 
-def _unique_urls(posts: Sequence[Post], config: Config) -> tuple[dict[str, str], list[Problem]]:
+def _unique_urls(
+    posts: Sequence[Post], config: Config
+) -> tuple[dict[str, str], dict[str, str], list[Problem]]:
     """One URL per post. Posts that share a permalink keep distinct ids: the oldest keeps
     it, the others get a suffix made from their path, which no later post can change
     (in site mode, the URLs the generator itself gives them, where it has a rule)."""
@@ -146,6 +173,7 @@ def _unique_urls(posts: Sequence[Post], config: Config) -> tuple[dict[str, str],
         if owner is not post:
             claimed.setdefault(post.url, [owner]).append(post)
     urls = {post.source: post.url for post in posts}
+    moved: dict[str, str] = {}
     problems: list[Problem] = []
     taken = set(first)  # a suffixed URL must not be another post's own permalink
     for url, owners in claimed.items():
@@ -156,6 +184,7 @@ def _unique_urls(posts: Sequence[Post], config: Config) -> tuple[dict[str, str],
         )
         if own:
             urls.update(own)
+            moved.update((source, u) for source, u in own.items() if u != url)
             taken.update(own.values())
             continue
         owners.sort(key=lambda p: (p.date, p.source))
@@ -166,7 +195,7 @@ def _unique_urls(posts: Sequence[Post], config: Config) -> tuple[dict[str, str],
                 attempt += 1
                 unique = disambiguate(url, f"{post.source}\0{attempt}")
             taken.add(unique)
-            urls[post.source] = unique
+            urls[post.source] = moved[post.source] = unique
             problems.append(
                 Problem(
                     post.source,
@@ -176,7 +205,7 @@ def _unique_urls(posts: Sequence[Post], config: Config) -> tuple[dict[str, str],
                     rule="duplicate-permalink",
                 )
             )
-    return urls, problems
+    return urls, moved, problems
 
 
 def _distinct_updates(posts: Sequence[Post]) -> dict[str, dt.datetime]:

@@ -2,6 +2,7 @@
 fingerprints that tell an unchanged post, feed or image from a changed one.
 
 - `scan_digest`: one hash of every post file's path, size, times and inode.
+- `content_keys`: what a post's prepared body depends on, so the state can keep it.
 - `feed_fingerprint`: everything a feed file's bytes depend on (its items and their
   versions, the images behind its enclosures), except what the state's stamp covers
   (settings and feedpub's version).
@@ -82,6 +83,19 @@ def image_stamps(feeds: Iterable[Feed], config: Config) -> dict[str, str]:
             if url and url not in stamps:
                 stamps[url] = local_image_stamp(url, config)
     return stamps
+
+
+def content_keys(feeds: Iterable[Feed], images: dict[str, str]) -> dict[str, str]:
+    """Post source → what its body in a feed depends on besides the settings (which the
+    state's stamp covers): the post's version, its URL and the stamp of a local image
+    behind its enclosure."""
+    return {
+        entry.post.source: "\0".join(
+            (entry.post.digest, entry.url, images.get(entry.post.thumbnail or "", ""))
+        )
+        for feed in feeds
+        for entry in feed.entries
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@
 
     scan      find the post files (sources.py)
     (nothing changed since the last build? return its report: incremental.py)
-    read      files → Posts, from the incremental state where unchanged (reader.py)
+    read      files → Posts: only the changed files and the posts the feeds are made of,
+              from the state's index, or every file (reading.py, reader.py)
     publish   Posts → Feeds (builder.py); the feeds that changed → bytes → files (writer.py);
               the OPML and the index page of every feed (writer.publish_site_files)
     reconcile the manifest: remove the feeds of emptied categories (output.py)
@@ -18,9 +19,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -28,21 +28,18 @@ from . import workers
 from .config import Config
 from .errors import ConfigError, OutputError
 from .formats import SITE_FILES
-from .incremental import LastBuild, feed_fingerprint, image_stamps, scan_digest
-from .models import Feed, Post, Problem, Severity
+from .incremental import LastBuild, content_keys, feed_fingerprint, image_stamps, scan_digest
+from .models import Feed, Problem, Severity
 from .output import OutputFolder
+from .reading import ReadFiles, problems_digest, read_all, read_changes
 from .report import FeedStatus, PostReport, PostStatus, Report
 from .sources import SourceFile, find_posts
-from .state import PostRow, State, encode_row
+from .state import State
 from .websub import ping_hubs
 
 if TYPE_CHECKING:  # imported where used: a build where nothing changed needs neither
     from .builder import Build
     from .writer import FeedOutcome
-
-PARALLEL_POSTS = 400
-"""Below this many files to parse, starting worker processes costs more than it saves."""
-_BATCHES_PER_WORKER = 4
 
 
 def build(
@@ -64,21 +61,12 @@ def build(
         )
         try:
             scan = _scan(config)
-            last = LastBuild.from_json(state.last_build() or "null", scan.digest)
-            report = last.unchanged_report(scan.digest, now, folder, config) if last else None
+            last = LastBuild.from_json(state.last_build() or "null")
+            report = None
+            if last is not None and not _clock_went_back(state, now):
+                report = last.unchanged_report(scan.digest, now, folder, config)
             if report is None:
-                files = _read(scan, config, state, progress)
-                touched = last.touched(folder) if last else set()
-                published = _publish(files, config, folder, state, now, progress, touched)
-                report = _reconcile(published, files, folder, config)
-                state.remember_feeds(published.kept_fingerprints())
-                state.remember_last_build(
-                    None
-                    if report.feed_problems
-                    else LastBuild.of(
-                        report, scan.digest, published.due(), folder, published.images
-                    ).to_json()
-                )
+                report = _build(scan, last, config, folder, state, now, progress, use_state)
         finally:
             state.save()
         # Pings left pending by an earlier build go out even when nothing changed now.
@@ -88,12 +76,68 @@ def build(
     return dataclasses.replace(report, notices=notices, seconds=time.perf_counter() - started)
 
 
+def _build(
+    scan: _Scan,
+    last: LastBuild | None,
+    config: Config,
+    folder: OutputFolder,
+    state: State,
+    now: dt.datetime,
+    progress: workers.Progress,
+    use_state: bool,
+) -> Report:
+    """read → publish → reconcile, from the changes where the state's index is sure of
+    them, else (and with `use_state` off: every post read again, in memory) from every
+    file; then what the next build compares against."""
+    state.remember_last_build(None)  # a build that stops half-way leaves no record to trust
+    touched = last.touched(folder) if last else set()
+    files = _changes(scan, last, config, state, now, progress) if use_state else None
+    published = _publish(files, config, folder, state, now, progress, touched) if files else None
+    if files is None or published is None:
+        files = read_all(scan.files, scan.problems, config, state, progress)
+        published = _publish(files, config, folder, state, now, progress, touched)
+        assert published is not None  # every post is read: a broken body is left out here
+    report = _reconcile(published, files, folder, config)
+    state.remember_feeds(published.kept_fingerprints())
+    if not report.feed_problems:
+        record = LastBuild.of(report, scan.digest, published.due, folder, published.images)
+        state.remember_last_build(record.to_json())
+    state.remember_meta("now", repr(now.timestamp()))
+    state.remember_meta("scan_problems", problems_digest(scan.problems))
+    return report
+
+
+def _clock_went_back(state: State, now: dt.datetime) -> bool:
+    """`now` is before the last build's: posts it published may be scheduled again."""
+    then = state.meta("now")
+    try:
+        return then is not None and now.timestamp() < float(then)
+    except ValueError:  # not what a build wrote: no proof of anything
+        return True
+
+
+def _changes(
+    scan: _Scan,
+    last: LastBuild | None,
+    config: Config,
+    state: State,
+    now: dt.datetime,
+    progress: workers.Progress,
+) -> ReadFiles | None:
+    try:
+        return read_changes(scan.files, scan.problems, last, config, state, now, progress)
+    except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none
+        state.discard(f"{type(e).__name__}: {e}")
+        return None
+
+
 def check(config: Config, progress: workers.Progress = workers.no_progress) -> Report:
     """Read every post as a build would and group them into feeds; write nothing."""
     from .builder import build_feeds
 
     started = time.perf_counter()
-    files = _read(_scan(config), config, State(None), progress)
+    scan = _scan(config)
+    files = read_all(scan.files, scan.problems, config, State(None), progress)
     built = build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC))
     return Report(
         _post_reports(files, built, {}),
@@ -106,7 +150,8 @@ def feeds(config: Config, progress: workers.Progress = workers.no_progress) -> t
     """The feeds a build would publish now (read as `check` reads); nothing is written."""
     from .builder import build_feeds
 
-    files = _read(_scan(config), config, State(None), progress)
+    scan = _scan(config)
+    files = read_all(scan.files, scan.problems, config, State(None), progress)
     return build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC)).feeds
 
 
@@ -128,70 +173,6 @@ def _scan(config: Config) -> _Scan:
     return _Scan(files, problems, scan_digest(files, problems))
 
 
-# -- read ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _ReadFile:
-    """One file as the reader saw it: a Post, or None, and what is wrong with it."""
-
-    path: str
-    post: Post | None
-    problems: tuple[Problem, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _ReadFiles:
-    files: tuple[_ReadFile, ...]
-    """Every file and scan problem, sorted by path."""
-    parsed: int
-    """How many files had to be parsed (the others came from the state)."""
-
-    def posts(self) -> dict[str, Post]:
-        return {f.path: f.post for f in self.files if f.post is not None}
-
-
-def _read(scan: _Scan, config: Config, state: State, progress: workers.Progress) -> _ReadFiles:
-    """Every post file → a _ReadFile, from the state where the file is unchanged."""
-    cached = state.cached_posts()
-    results: dict[str, _ReadFile] = {}
-    fresh: list[SourceFile] = []
-    try:
-        for file in scan.files:
-            hit = cached.get(file.rel)
-            if hit is not None and hit.matches(file):
-                post, problems = hit.load()
-                results[file.rel] = _ReadFile(file.rel, post, tuple(problems))
-            else:
-                fresh.append(file)
-    except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none of them
-        state.discard(f"{type(e).__name__}: {e}")
-        results, fresh = {}, list(scan.files)
-    processes = workers.worker_count(config.jobs, len(fresh), PARALLEL_POSTS)
-    tasks = workers.batches(fresh, processes * _BATCHES_PER_WORKER)
-    read_batch = functools.partial(_read_batch, config=config)
-    for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
-        for read, _ in batch:
-            results[read.path] = read
-        # Stored as they come, so the encoded rows of a big site are never all held at once.
-        state.remember_posts(row for _, row in batch)
-    state.forget_posts(set(cached) - {f.rel for f in scan.files})
-    for problem in scan.problems:
-        results.setdefault(problem.path, _ReadFile(problem.path, None, (problem,)))
-    return _ReadFiles(tuple(results[path] for path in sorted(results)), len(fresh))
-
-
-def _read_batch(files: Sequence[SourceFile], config: Config) -> list[tuple[_ReadFile, PostRow]]:
-    """Parse files, and encode them for the state here too: in a worker, that is parallel."""
-    from .reader import read_post  # the parsers are imported only when a post has to be read
-
-    batch = []
-    for file in files:
-        post, problems = read_post(file, config)
-        batch.append((_ReadFile(file.rel, post, tuple(problems)), encode_row(file, post, problems)))
-    return batch
-
-
 # -- publish ------------------------------------------------------------------------
 
 
@@ -211,8 +192,8 @@ class _Published:
     feed_files: frozenset[str]
     """Every file of the built feeds, in every configured format, and the site files."""
 
-    def due(self) -> dt.datetime | None:
-        return min((p.date for p in self.built.scheduled), default=None)
+    due: dt.datetime | None
+    """When the earliest scheduled post comes due."""
 
     def kept_fingerprints(self) -> dict[str, str]:
         """The fingerprints worth keeping: those of the feeds this build still has."""
@@ -220,19 +201,21 @@ class _Published:
 
 
 def _publish(
-    files: _ReadFiles,
+    files: ReadFiles,
     config: Config,
     folder: OutputFolder,
     state: State,
     now: dt.datetime,
     progress: workers.Progress,
     touched: set[str],
-) -> _Published:
+) -> _Published | None:
     """Group the posts into feeds and write the feed files whose fingerprint changed (or
     that something else changed since the last build: `touched`).
 
     Done again without a post whose body turned unreadable since it was read (it
-    changed mid-build): the feeds that held it are built without it.
+    changed mid-build): the feeds that held it are built without it. From only some
+    of the posts (`files` not complete), that cannot be done, nor can a post be moved to
+    a URL some post not read has: None, and the pipeline reads every file.
     """
     from .builder import build_feeds
     from .writer import PublishJob, publish, publish_site_files
@@ -243,7 +226,9 @@ def _publish(
     attempted: set[str] = set()
     broken: dict[str, Problem] = {}
     while True:
-        built = build_feeds(posts.values(), config, now)
+        built = build_feeds(posts.values(), config, now, files.totals)
+        if not files.complete and _moved_onto_unread(built, posts.keys(), state):
+            return None
         images = image_stamps(built.feeds, config)
         jobs = [
             PublishJob(feed, fmt, fingerprint)
@@ -254,7 +239,9 @@ def _publish(
         ]
         attempted.update(job.file for job in jobs)
         newly_broken: dict[str, Problem] = {}
-        for outcome in publish(jobs, config, progress):
+        keys = content_keys((job.feed for job in jobs), images)
+        for outcome in publish(jobs, config, progress, state.prepared(keys)):
+            state.remember_prepared((s, keys[s], c) for s, c in outcome.prepared.items())
             outcomes[outcome.file] = outcome
             newly_broken.update(outcome.broken_posts)
             if outcome.status in (FeedStatus.WRITTEN, FeedStatus.UNCHANGED):
@@ -263,22 +250,33 @@ def _publish(
             # process finished has written files that the report must name.
         if not newly_broken:
             break
+        if not files.complete:
+            return None
         broken.update(newly_broken)
         for source in newly_broken:
             del posts[source]
+    state.keep_prepared_only(e.post.source for f in built.feeds for e in f.entries)
     for outcome in publish_site_files(built.feeds, config, folder):
         outcomes[outcome.file] = outcome
         attempted.add(outcome.file)
     every_file = frozenset(f.file(fmt) for f in built.feeds for fmt in config.formats)
     every_file |= frozenset(SITE_FILES)
-    return _Published(built, broken, outcomes, frozenset(attempted), known, images, every_file)
+    due = min([p.date for p in built.scheduled] + ([files.due] if files.due else []), default=None)
+    return _Published(built, broken, outcomes, frozenset(attempted), known, images, every_file, due)
+
+
+def _moved_onto_unread(built: Build, read: Collection[str], state: State) -> bool:
+    """A post was moved to a URL that is another post's permalink, one not read (built from
+    only some posts, the builder cannot know: so the answer is yes if the state cannot say)."""
+    losses = state.losses
+    return bool(state.sharing(built.moved.values(), ()) - set(read)) or (state.losses != losses)
 
 
 # -- reconcile and report -----------------------------------------------------------
 
 
 def _reconcile(
-    published: _Published, files: _ReadFiles, folder: OutputFolder, config: Config
+    published: _Published, files: ReadFiles, folder: OutputFolder, config: Config
 ) -> Report:
     """Remove the feeds that no category has any more, save the manifest, and say what is
     on disk: feeds written, unchanged, removed and kept back."""
@@ -318,7 +316,7 @@ def _reconcile(
 
 
 def _post_reports(
-    files: _ReadFiles, built: Build, broken: dict[str, Problem]
+    files: ReadFiles, built: Build, broken: dict[str, Problem]
 ) -> tuple[PostReport, ...]:
     drafts = {p.source for p in built.drafts}
     scheduled = {p.source for p in built.scheduled}
@@ -339,4 +337,4 @@ def _post_reports(
         else:
             status = PostStatus.IGNORED
         reports.append(PostReport(file.path, status, problems))
-    return tuple(reports)
+    return tuple(sorted((*files.earlier, *reports), key=lambda r: r.path))

@@ -15,7 +15,7 @@ import posixpath
 import re
 import sys
 import unicodedata
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .bodies import FEED_BODY_BYTES
 from .config import Config
@@ -35,6 +35,9 @@ from .text import (
     without_nul,
 )
 from .urls import MAX_SLUG_BYTES, absolute_url, category_slug, pattern_url
+
+if TYPE_CHECKING:
+    from .sites.base import PostFacts
 
 THUMBNAIL_KEYS = ("thumbnail", "headimg", "cover", "image")
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<!--.*?-->")
@@ -107,8 +110,10 @@ def _make_post(
 ) -> Post:
     stem = posixpath.splitext(posixpath.basename(file.rel))[0]
     site = config.site
+    facts = None
     if site is not None:
-        meta = site.front_matter(file.rel, meta, _saved(file))
+        facts = site.post_facts(file.rel, meta, _saved(file))
+        meta = facts.front_matter
     illegal = len(XML_ILLEGAL.findall(body)) if may_hold_illegal(data, config.encoding) else 0
     if illegal:
         warn(f"body: removed {illegal} character(s) that XML 1.0 does not allow", "body")
@@ -118,12 +123,12 @@ def _make_post(
             f"body: {len(data):,} bytes is more than feeds carry; they show its beginning and a link",
             "body",
         )
-    date = _site_date(meta, file, warn) if site else _date(meta, file, config, warn)
+    date = _site_date(facts, warn) if facts else _date(meta, file, config, warn)
     # In the order the fields are checked, so warnings come in the order of the old reader.
     title = _title(meta.get("title"), stem, warn)
     if site is not None:
         title = site.item_title(title)
-    updated = meta.get("@updated") if site else _updated(meta, config, warn)
+    updated = facts.updated if facts else _updated(meta, config, warn)
     categories = _categories(meta, config, warn)
     tags = _capped(_names(meta.get("tags"), "tags", warn), "tags", warn)
     # Every item names an author: readers that copy the feed's onto items and readers that
@@ -135,13 +140,12 @@ def _make_post(
         "description",
         warn,
     )
-    if site is None:
+    if site is None or facts is None:  # facts are read whenever there is a site
         draft = _flag(meta.get("draft")) is True or _flag(meta.get("published")) is False
         url = _url(meta, file.rel, date, config, warn)
     else:
         draft = site.unpublished(file.rel, meta)
-        meta["@categories"] = categories
-        url = site.post_url(file.rel, meta, lambda message: warn(message, "permalink"))
+        url = site.post_url(file.rel, facts, categories, lambda message: warn(message, "permalink"))
         if "{%" in body or "{{" in body:  # name every template tag feedpub cannot render
             first = data.decode("utf-8", "replace").count("\n") - body.count("\n")
             site.render_body(
@@ -225,18 +229,20 @@ def _saved(file: SourceFile) -> dt.datetime:
     return dt.datetime.fromtimestamp(file.mtime_ns // 1_000_000_000, dt.UTC)
 
 
-def _site_date(meta: dict[str, Any], file: SourceFile, warn: Warn) -> dt.datetime:
-    """The date the site's generator gives the post (front matter, file name or file time)."""
-    date: dt.datetime = meta["@date"]
-    if meta["@date_source"] in ("file time", "file creation time"):
-        kind = "creation" if meta["@date_source"] == "file creation time" else "modification"
+def _site_date(facts: PostFacts, warn: Warn) -> dt.datetime:
+    """The date the site's generator gives the post, with a warning when it fell back."""
+    from .sites.base import DateSource  # sites/ is loaded only in site mode
+
+    date, source, meta = facts.date, facts.date_source, facts.front_matter
+    if source in (DateSource.MODIFIED, DateSource.CREATED):
+        kind = "creation" if source is DateSource.CREATED else "modification"
         why = (
             "no date"
             if meta.get("date") in (None, "")
             else f"date {str(meta['date'])[:40]!r} is unreadable"
         )
         warn(f"{why}; using the file's {kind} time ({date:%Y-%m-%d %H:%M:%S %Z})", "date")
-    elif meta["@date_source"] == "file name" and meta.get("date") not in (None, ""):
+    elif source is DateSource.FILE_NAME and meta.get("date") not in (None, ""):
         warn(
             f"date {str(meta['date'])[:40]!r} is unreadable; using the date in the file name",
             "date",

@@ -2,7 +2,15 @@
 
 A small SQLite database in the output folder's hidden `.feedpub/` holds
 - every post file's parsed metadata and problems, keyed by path, size, mtime
-  and inode, so an unchanged file is never opened again; and
+  and inode, so an unchanged file is never opened again;
+- every post's feed membership (`members`: a row per feed it can be in, `''` for the
+  site's), indexed so that "the newest N posts of this feed" is one range of an index,
+  and the posts indexed by URL, instant and date, so a build that changed a few posts
+  finds the few others the builder compares them with, without reading every post
+  (reading.py's `read_changes`);
+- the bodies of the posts in feeds, made fit for feeds, by post version, URL and image
+  stamp, so a body is prepared once per version, not once per build (only those of posts
+  in the last build's feeds are kept); and
 - every feed file's fingerprint (its posts, their versions and the settings),
   so a feed whose items did not change is not even rendered.
 
@@ -27,15 +35,39 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .models import BodyFormat, Post, Problem
+from .models import BodyFormat, Content, Enclosure, Post, Problem
 from .sources import SourceFile
 
 STATE_FILE = "state.sqlite3"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _APPLICATION_ID = 0x46505542  # "FPUB": marks the file as ours
 
-PostRow = tuple[Any, ...]
-"""A row of the posts table: path, size, mtime_ns, ctime_ns, inode, the POST_COLUMNS, problems."""
+NodeKey = str
+"""A feed's category node as the state stores it: its names joined by U+001F ('' is the site)."""
+
+
+def node_key(node: tuple[str, ...]) -> NodeKey:
+    # U+001F cannot be in a name: the reader removes what XML 1.0 forbids.
+    return "\x1f".join(node)
+
+
+def node_of(key: NodeKey) -> tuple[str, ...]:
+    return tuple(key.split("\x1f")) if key else ()
+
+
+@dataclass(frozen=True, slots=True)
+class PostRow:
+    """One file as the state stores it (made by `encode_row`, in the worker that read it)."""
+
+    values: tuple[Any, ...]
+    """path, size, mtime_ns, ctime_ns, inode, the POST_COLUMNS, problems, date_ts, instant."""
+    nodes: tuple[NodeKey, ...]
+    """The feeds the post can be in ('' and its category nodes); () for a draft or a file
+    that is not a post."""
+
+
+Read = dict[str, tuple[Post | None, list[Problem]]]
+"""Files as read: path → the Post (None for a file that is not one) and its problems."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +75,8 @@ class Cached:
     """One post file as an earlier build read it: a row of the posts table, decoded
     only if the file is unchanged."""
 
-    row: PostRow
+    row: tuple[Any, ...]
+    """path, size, mtime_ns, ctime_ns, inode, the POST_COLUMNS, problems."""
 
     def matches(self, file: SourceFile) -> bool:
         # ctime cannot be set back by touch or rsync, so an edit that keeps size and mtime is still seen.
@@ -69,6 +102,9 @@ class State:
         self._db = db
         self.warning = warning
         """Why the state was thrown away or bypassed, if it was (for the build's report)."""
+        self.losses = 0
+        """How often this build found the state unusable and emptied or let go of it: what
+        was read from it before is no proof of what the rest of it held."""
 
     @classmethod
     def open(
@@ -106,6 +142,7 @@ class State:
         db, self._db = self._db, None
         if db is None:
             return
+        self.losses += 1
         if not _is_busy(error):
             self.warning = f"incremental state was unreadable ({error}); rebuilt from the posts"
             stamp = ""
@@ -123,6 +160,11 @@ class State:
         with contextlib.suppress(sqlite3.Error):
             db.close()
 
+    @property
+    def usable(self) -> bool:
+        """Whether there is a database to ask (not when bypassed, nor without a state)."""
+        return self._db is not None
+
     def cached_posts(self) -> dict[str, Cached]:
         """Every post row by path, in one query (far faster than a query per file)."""
         if self._db is None:
@@ -135,14 +177,135 @@ class State:
         }
 
     def remember_posts(self, rows: Iterable[PostRow]) -> None:
-        """Store rows made by `encode_row`."""
-        columns = f"path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems"
-        marks = ", ".join("?" * (len(POST_COLUMNS) + 6))
-        self._write(f"INSERT OR REPLACE INTO posts ({columns}) VALUES ({marks})", rows)
+        """Store rows made by `encode_row`, with their feed membership."""
+        rows = list(rows)
+        marks = ", ".join("?" * (len(POST_COLUMNS) + 8))
+        self._write(
+            f"INSERT OR REPLACE INTO posts ({_ROW_COLUMNS}) VALUES ({marks})",
+            [r.values for r in rows],
+        )
+        self._write("DELETE FROM members WHERE path = ?", [(r.values[0],) for r in rows])
+        self._write(
+            "INSERT INTO members (node, date_ts, path) VALUES (?, ?, ?)",
+            [(node, r.values[_DATE_TS], r.values[0]) for r in rows for node in r.nodes],
+        )
 
     def forget_posts(self, paths: Iterable[str]) -> None:
         """Drop the rows of files that are gone."""
-        self._write("DELETE FROM posts WHERE path = ?", [(p,) for p in paths])
+        gone = [(p,) for p in paths]
+        self._write("DELETE FROM posts WHERE path = ?", gone)
+        self._write("DELETE FROM members WHERE path = ?", gone)
+        self._write("DELETE FROM contents WHERE path = ?", gone)
+
+    def prepared(self, keys: dict[str, str]) -> dict[str, Content]:
+        """The kept bodies of these posts (source → content key wanted) that match."""
+        found: dict[str, Content] = {}
+        columns = "path, key, html, summary, enclosure_url, enclosure_type, enclosure_length"
+        for chunk in _chunks(sorted(keys)):
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT {columns} FROM contents WHERE path IN ({marks})"
+            for path, key, html, summary, url, kind, length in self._rows(query, chunk):
+                if key == keys[path]:
+                    enclosure = Enclosure(url, kind, length) if url is not None else None
+                    found[path] = Content(html, summary, enclosure)
+        return found
+
+    def remember_prepared(self, bodies: Iterable[tuple[str, str, Content]]) -> None:
+        """Keep (source, content key, Content) triples."""
+        self._write(
+            "INSERT OR REPLACE INTO contents VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (source, key, c.html, c.summary, *_enclosure_values(c.enclosure))
+                for source, key, c in bodies
+            ],
+        )
+
+    def keep_prepared_only(self, sources: Iterable[str]) -> None:
+        """Drop the bodies of posts no feed holds any more (else they would pile up)."""
+        self._write("CREATE TEMP TABLE IF NOT EXISTS in_feeds (path TEXT PRIMARY KEY)")
+        self._write("DELETE FROM in_feeds")
+        self._write("INSERT OR IGNORE INTO in_feeds VALUES (?)", [(s,) for s in sources])
+        self._write("DELETE FROM contents WHERE path NOT IN (SELECT path FROM in_feeds)")
+
+    # -- what a build from the index asks -----------------------------------------------
+
+    def file_stats(self) -> dict[str, tuple[int, int, int, int]]:
+        """Every file's (size, mtime_ns, ctime_ns, inode), by path: what a scan is compared with."""
+        return {
+            row[0]: row[1:]
+            for row in self._rows("SELECT path, size, mtime_ns, ctime_ns, inode FROM posts")
+        }
+
+    def read(self, paths: Iterable[str]) -> Read:
+        """The stored posts and problems of these files (those the state has)."""
+        found: Read = {}
+        columns = f"path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems"
+        for chunk in _chunks(sorted(set(paths))):
+            marks = ", ".join("?" * len(chunk))
+            for row in self._rows(f"SELECT {columns} FROM posts WHERE path IN ({marks})", chunk):
+                found[row[0]] = Cached(row).load()
+        return found
+
+    def feed_totals(self, now: float | None) -> dict[NodeKey, int]:
+        """How many published posts each feed has (`now`: posts dated later are not yet
+        published; None: every post is)."""
+        where, args = ("WHERE date_ts <= ?", (now,)) if now is not None else ("", ())
+        return dict(self._rows(f"SELECT node, count(*) FROM members {where} GROUP BY node", args))
+
+    def newest(self, node: NodeKey, now: float | None, limit: int) -> list[str]:
+        """The newest `limit` published posts of a feed, newest first (ties by path), as the
+        builder orders them: one range of the members index."""
+        due = "AND date_ts <= ? " if now is not None else ""
+        args = (node, now, limit) if now is not None else (node, limit)
+        return [
+            path
+            for (path,) in self._rows(
+                f"SELECT path FROM members WHERE node = ? {due}ORDER BY date_ts DESC, path LIMIT ?",
+                args,
+            )
+        ]
+
+    def sharing(self, urls: Iterable[str], instants: Iterable[float]) -> set[str]:
+        """Posts with one of these URLs or `updated` instants: the builder tells such posts
+        apart (URL suffixes, microseconds), so each one's entry depends on the others."""
+        found: set[str] = set()
+        for column, values in (("url", set(urls)), ("instant", set(instants))):
+            for chunk in _chunks(sorted(values)):
+                marks = ", ".join("?" * len(chunk))
+                query = f"SELECT path FROM posts WHERE {column} IN ({marks})"
+                found.update(path for (path,) in self._rows(query, chunk))
+        return found
+
+    def sharing_others(self, urls: Iterable[str]) -> set[str]:
+        """Posts with one of these URLs that another post has too."""
+        shared: list[str] = []
+        for chunk in _chunks(sorted(set(urls))):
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT url FROM posts WHERE url IN ({marks}) GROUP BY url HAVING count(*) > 1"
+            shared += [url for (url,) in self._rows(query, chunk)]
+        return self.sharing(shared, ())
+
+    def dated_between(self, start: float, end: float) -> set[str]:
+        """Posts dated in (start, end]: those that came due (or went back) between two builds."""
+        rows = self._rows("SELECT path FROM posts WHERE date_ts > ? AND date_ts <= ?", (start, end))
+        return {path for (path,) in rows}
+
+    def first_scheduled(self, now: float) -> dt.datetime | None:
+        """The date of the earliest post not yet due (drafts are never due)."""
+        rows = self._rows(
+            "SELECT date FROM posts WHERE draft = 0 AND date_ts > ? ORDER BY date_ts LIMIT 1",
+            (now,),
+        )
+        return dt.datetime.fromisoformat(rows[0][0]) if rows else None
+
+    def meta(self, key: str) -> str | None:
+        rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def remember_meta(self, key: str, value: str | None) -> None:
+        self._write("DELETE FROM meta WHERE key = ?", [(key,)])
+        if value is not None:
+            self._write("INSERT INTO meta (key, value) VALUES (?, ?)", [(key, value)])
 
     def feed_fingerprints(self) -> dict[str, str]:
         if self._db is None:
@@ -156,6 +319,7 @@ class State:
     def discard(self, reason: str) -> None:
         """Throw everything away (a row did not decode): rebuilt from the posts, with a warning."""
         self.warning = f"incremental state was unreadable ({reason}); rebuilt from the posts"
+        self.losses += 1
         if self._db is not None:
             try:
                 _reset(self._db, _read_stamp(self._db) or "")
@@ -164,27 +328,18 @@ class State:
 
     def last_build(self) -> str | None:
         """The last complete build's record (incremental.LastBuild as JSON), or None."""
-        if self._db is None:
-            return None
-        try:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'last_build'").fetchone()
-        except sqlite3.DatabaseError as e:
-            self._trouble(e)
-            return None
-        return row[0] if row else None
+        return self.meta("last_build")
 
     def remember_last_build(self, record: str | None) -> None:
-        self._write("DELETE FROM meta WHERE key = 'last_build'")
-        if record is not None:
-            self._write("INSERT INTO meta (key, value) VALUES ('last_build', ?)", [(record,)])
+        self.remember_meta("last_build", record)
 
-    def _rows(self, sql: str) -> list[Any]:
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         """Every row of a query; none if the state turns out damaged (then it is emptied)."""
         if self._db is None:
             return []
         cursor = self._db.cursor()
         try:
-            return cursor.execute(sql).fetchall()
+            return cursor.execute(sql, args).fetchall()
         except sqlite3.DatabaseError as e:
             cursor.close()  # an open read would keep the tables from being emptied
             self._trouble(e)
@@ -288,13 +443,24 @@ def _reset(db: sqlite3.Connection, stamp: str) -> None:
     db.executescript(
         f"""
         DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS posts; DROP TABLE IF EXISTS feeds;
+        DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS contents;
         PRAGMA application_id = {_APPLICATION_ID};
         PRAGMA user_version = {SCHEMA_VERSION};
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
         CREATE TABLE posts (
             path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
             ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, {", ".join(POST_COLUMNS)},
-            problems TEXT NOT NULL
+            problems TEXT NOT NULL, date_ts REAL, instant REAL
+        );
+        CREATE INDEX posts_by_url ON posts (url);
+        CREATE INDEX posts_by_instant ON posts (instant);
+        CREATE INDEX posts_by_date ON posts (date_ts);
+        CREATE TABLE members (node TEXT NOT NULL, date_ts REAL NOT NULL, path TEXT NOT NULL);
+        CREATE INDEX members_newest ON members (node, date_ts DESC, path);
+        CREATE INDEX members_of ON members (path);
+        CREATE TABLE contents (
+            path TEXT PRIMARY KEY, key TEXT NOT NULL, html TEXT NOT NULL, summary TEXT,
+            enclosure_url TEXT, enclosure_type TEXT, enclosure_length INTEGER
         );
         CREATE TABLE feeds (path TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
         """
@@ -310,13 +476,18 @@ POST_COLUMNS = (
 """A post's fields, each in a column of its own: SQLite hands them back as Python values
 at C speed, and decoding every cached post is most of a build that changed little."""
 _POST_COLUMNS = ", ".join(POST_COLUMNS)
+_ROW_COLUMNS = f"path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems, date_ts, instant"
+_DATE_TS = len(POST_COLUMNS) + 6
 _NO_POST = (None,) * len(POST_COLUMNS)
 
 
-def encode_row(file: SourceFile, post: Post | None, problems: Sequence[Problem]) -> PostRow:
-    """The state's row for one file as the reader read it."""
+def encode_row(
+    file: SourceFile, post: Post | None, problems: Sequence[Problem], nodes: Sequence[NodeKey]
+) -> PostRow:
+    """The state's row for one file as the reader read it; `nodes` are the feeds it can be
+    in (a draft is in none)."""
     problems_json = json.dumps([p.as_dict() for p in problems], ensure_ascii=False)
-    return (
+    values = (
         file.rel,
         file.size,
         file.mtime_ns,
@@ -324,7 +495,10 @@ def encode_row(file: SourceFile, post: Post | None, problems: Sequence[Problem])
         file.inode,
         *_encode_post(post),
         problems_json,
+        post.date.timestamp() if post else None,
+        (post.updated or post.date).timestamp() if post else None,
     )
+    return PostRow(values, tuple(nodes) if post and not post.draft else ())
 
 
 def _encode_post(post: Post | None) -> tuple[Any, ...]:
@@ -387,3 +561,13 @@ def _names(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise ValueError(f"not a list of names: {value!r:.60}")
     return tuple(map(sys.intern, value))  # a few hundred names, shared by every post
+
+
+def _enclosure_values(enclosure: Enclosure | None) -> tuple[Any, Any, Any]:
+    return (enclosure.url, enclosure.type, enclosure.length) if enclosure else (None, None, None)
+
+
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    """Runs of values small enough for one `IN (…)` (SQLite limits a query's parameters)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

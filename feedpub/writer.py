@@ -3,14 +3,16 @@ and the site files that list every feed (`feeds.opml`, `feeds/index.html`).
 
 A job is one feed in one format. Jobs are grouped by top-level category, since
 the feeds of one subtree share their posts: each post's body is read and
-sanitised once per group. Groups are spread over the cores when it pays.
+sanitised once per group, unless the state kept it from an earlier build
+(`prepared`: a body is prepared once per version of its post, not once per
+build). Groups are spread over the cores when it pays.
 """
 
 from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from . import workers
@@ -45,37 +47,53 @@ class FeedOutcome:
     problems: tuple[Problem, ...] = ()
     broken_posts: dict[str, Problem] = field(default_factory=dict)
     """Posts whose body could not be read (status STALE): source → the error."""
+    prepared: dict[str, Content] = field(default_factory=dict)
+    """Bodies this job prepared (they were not given to `publish`): source → Content."""
 
 
 def publish(
-    jobs: Sequence[PublishJob], config: Config, progress: workers.Progress
+    jobs: Sequence[PublishJob],
+    config: Config,
+    progress: workers.Progress,
+    prepared: Mapping[str, Content] | None = None,
 ) -> Iterable[FeedOutcome]:
-    """Render, validate and write every job's feed file, spread over the cores when it pays."""
+    """Render, validate and write every job's feed file, spread over the cores when it pays.
+
+    `prepared` holds bodies already made for these versions of their posts (source → Content).
+    """
     groups: dict[tuple[str, ...], list[PublishJob]] = defaultdict(list)
     for job in jobs:
         groups[job.feed.category[:1]].append(job)
-    tasks = sorted(groups.values(), key=len, reverse=True)  # biggest first, for an even spread
+    ready = prepared or {}
+    tasks = []
+    for group_jobs in sorted(groups.values(), key=len, reverse=True):  # biggest first: even
+        sources = {entry.post.source for job in group_jobs for entry in job.feed.entries}
+        tasks.append((group_jobs, {s: ready[s] for s in sources if s in ready}))
     processes = workers.worker_count(config.jobs, len(jobs), PARALLEL_FEED_FILES)
     group = functools.partial(_publish_group, config=config)
     for outcomes in workers.run_with_progress(group, tasks, processes, progress, "Writing feeds"):
         yield from outcomes
 
 
-def _publish_group(jobs: Sequence[PublishJob], config: Config) -> list[FeedOutcome]:
+def _publish_group(
+    task: tuple[Sequence[PublishJob], Mapping[str, Content]], config: Config
+) -> list[FeedOutcome]:
     # The body sanitiser, the renderers and the validator (lxml) are imported
     # only when a feed has to be written.
     from .bodies import load_content
 
+    jobs, prepared = task
     folder = OutputFolder(config.output)
-    contents: dict[str, Content] = {}
+    contents: dict[str, Content] = dict(prepared)
     broken: dict[str, Problem] = {}
     outcomes = []
     for job in jobs:
+        made: dict[str, Content] = {}
         for entry in job.feed.entries:
             source = entry.post.source
             if source not in contents and source not in broken:
                 try:
-                    contents[source] = load_content(entry.post, entry.url, config)
+                    contents[source] = made[source] = load_content(entry.post, entry.url, config)
                 except PostError as e:
                     broken[source] = Problem(source, f"body cannot be published: {e}", line=e.line)
         if any(entry.post.source in broken for entry in job.feed.entries):
@@ -105,7 +123,7 @@ def _publish_group(jobs: Sequence[PublishJob], config: Config) -> list[FeedOutco
             outcomes += [_not_written(later) for later in jobs[jobs.index(job) + 1 :]]
             break
         status = FeedStatus.WRITTEN if changed else FeedStatus.UNCHANGED
-        outcomes.append(FeedOutcome(job.file, status, job.fingerprint))
+        outcomes.append(FeedOutcome(job.file, status, job.fingerprint, prepared=made))
     return outcomes
 
 

@@ -18,6 +18,7 @@ from feedpub.errors import ConfigError
 from feedpub.formats import Format
 from feedpub.sites import detect
 from feedpub.sites.abbrlink import abbrlink
+from feedpub.sites.base import DateSource
 from feedpub.sites.clock import hexo_date, jekyll_date
 from feedpub.sites.hexo import HexoSite
 from feedpub.sites.hexo_tags import render_hexo
@@ -175,12 +176,13 @@ def test_hexo_file_names(
     assert hexo_site(tmp_path, new_post_name=new_post_name).filename_info(rel) == expected
 
 
-def hexo_url(site: HexoSite, rel: str, **meta: Any) -> str:
+def hexo_url(
+    site: HexoSite, rel: str, category_paths: tuple[tuple[str, ...], ...] = (), **meta: Any
+) -> str:
+    """The URL of a post with front matter `meta`, in the category paths the reader read."""
     saved = dt.datetime(2024, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
     warnings: list[str] = []
-    data = site.front_matter(rel, meta, saved)
-    data["@categories"] = meta.get("@categories", ())
-    return site.post_url(rel, data, warnings.append)
+    return site.post_url(rel, site.post_facts(rel, meta, saved), category_paths, warnings.append)
 
 
 @pytest.mark.parametrize(
@@ -203,12 +205,6 @@ def hexo_url(site: HexoSite, rel: str, **meta: Any) -> str:
             "_posts/p.md",
             {"title": "Hello World", "date": dt.date(2021, 1, 1)},
             "http://example.com/misc/hello-world/",
-        ),
-        (
-            {"permalink": ":category/:title/", "category_map": {"新闻": "news"}},
-            "_posts/p.md",
-            {"date": dt.date(2021, 1, 1), "@categories": (("新闻", "Sub Cat"),)},
-            "http://example.com/news/Sub-Cat/p/",
         ),
         (
             {"permalink": ":lang/:title/", "permalink_defaults": {"lang": "en"}},
@@ -272,6 +268,35 @@ def test_hexo_permalinks(
     assert hexo_url(hexo_site(tmp_path, timezone="UTC", **settings), rel, **meta) == url
 
 
+def test_hexo_category_token_is_the_last_category_paths_slugs(tmp_path: Path) -> None:
+    site = hexo_site(
+        tmp_path, timezone="UTC", permalink=":category/:title/", category_map={"新闻": "news"}
+    )
+    paths = (("Old",), ("新闻", "Sub Cat"))
+    url = hexo_url(site, "_posts/p.md", paths, date=dt.date(2021, 1, 1))
+    assert url == "http://example.com/news/Sub-Cat/p/"
+
+
+def test_hexo_post_facts(tmp_path: Path) -> None:
+    saved = dt.datetime(2024, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
+    site = hexo_site(tmp_path, timezone="UTC", new_post_name=":year-:month-:day-:title.md")
+    meta = {"tag": "x", "category": "c"}
+    facts = site.post_facts("_posts/2021-08-09-hello.md", meta, saved)
+    assert meta == {"tag": "x", "category": "c"}  # the post's own front matter is left as it is
+    assert facts.slug == "hello" and facts.date_source is DateSource.FILE_NAME
+    assert facts.date == dt.datetime(2021, 8, 9, tzinfo=UTC)
+    assert facts.front_matter["tags"] == "x" and facts.front_matter["categories"] == "c"
+    assert facts.updated == saved  # updated_option: mtime, Hexo's default
+    given = site.post_facts("_posts/p.md", {"date": "2021-08-09 10:00:00", "updated": "x"}, saved)
+    assert given.date_source is DateSource.FRONT_MATTER and given.updated is None
+    undated = hexo_site(tmp_path / "b", updated_option="date")
+    (tmp_path / "b" / "source" / "_posts" / "p.md").write_text("---\n---\n", "utf-8")
+    by_date = undated.post_facts("_posts/p.md", {}, saved)
+    assert by_date.updated is None  # updated_option: date: feeds show its date
+    # no date: the file's birth time, where the file system keeps one, else its mtime
+    assert by_date.date_source in (DateSource.CREATED, DateSource.MODIFIED)
+
+
 @pytest.mark.parametrize(
     ("rel", "folder", "kept"),
     [
@@ -331,7 +356,7 @@ def test_hexo_config_values(tmp_path: Path) -> None:
 
 def jekyll_url(site: JekyllSite, rel: str, **meta: Any) -> str:
     saved = dt.datetime(2024, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
-    return site.post_url(rel, site.front_matter(rel, meta, saved), lambda m: None)
+    return site.post_url(rel, site.post_facts(rel, meta, saved), (), lambda m: None)
 
 
 @pytest.mark.parametrize(
@@ -402,17 +427,22 @@ def test_jekyll_front_matter(tmp_path: Path) -> None:
         ],
     )
     saved = dt.datetime(2024, 2, 3, tzinfo=dt.UTC)
-    meta = site.front_matter(
+    facts = site.post_facts(
         "releases/_posts/2015-03-04-v2.md",
         {"categories": "a b", "category": "c", "tags": "x y"},
         saved,
     )
+    meta = facts.front_matter
     assert meta["categories"] == ["releases", "a", "b", "c"]
     assert meta["tags"] == ["x", "y"] and meta["author"] == "Release team"
     assert meta["title"] == "V2"  # Jekyll titles a post from its slug
-    assert meta["@date"] == dt.datetime(2015, 3, 4, tzinfo=ZoneInfo("UTC"))
-    other = site.front_matter("_posts/2015-03-04-version-3-released.md", {}, saved)
+    assert facts.date == dt.datetime(2015, 3, 4, tzinfo=ZoneInfo("UTC"))
+    assert facts.date_source is DateSource.FILE_NAME and facts.slug == "v2"
+    assert facts.updated is None  # Jekyll has no `updated`
+    other = site.post_facts("_posts/2015-03-04-version-3-released.md", {}, saved).front_matter
     assert other["author"] == "Everyone" and other["title"] == "Version 3 Released"
+    draft = site.post_facts("_drafts/undated.md", {}, saved)
+    assert draft.date_source is DateSource.DRAFT and draft.date == saved
     assert site.keep("_posts/2015-03-04-v.md", False) and not site.keep("_posts/undated.md", False)
     assert not site.keep("_site", True) and not site.keep("node_modules", True)
     assert site.unpublished("_drafts/x.md", {}) and site.unpublished(

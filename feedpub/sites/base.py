@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from .tags import TagWarn
 
 Warn = Callable[[str], None]
+CategoryPaths = tuple[tuple[str, ...], ...]
+"""A post's paths in the category tree, as `Post.categories` holds them."""
 POST_SUFFIXES = (".md", ".markdown", ".mkd", ".mkdn", ".mkdown", ".html", ".htm")
 """Posts both generators render (Markdown through their renderer, HTML as it is)."""
 _TOKEN = re.compile(r":(\w*[^_\W])")
@@ -65,6 +68,38 @@ def name_of(value: object) -> str:
 
 def mapping(value: object) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
+
+
+class DateSource(Enum):
+    """Where the generator took a post's date from; the reader warns of the fallbacks."""
+
+    FRONT_MATTER = "front matter"
+    FILE_NAME = "file name"
+    MODIFIED = "file modification time"
+    CREATED = "file creation time"
+    """Hexo's last resort: the file's birth time, where the file system keeps one."""
+    DRAFT = "draft"
+    """A Jekyll draft, which Jekyll always dates by its file's modification time: no warning."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostFacts:
+    """What the generator makes of one post file, from `Site.post_facts`: the record the
+    reader builds the `Post` from and hands back to `Site.post_url`."""
+
+    front_matter: dict[str, Any]
+    """The front matter as the generator sees it (Hexo: with its file name's tokens; Jekyll:
+    with its `defaults` and folder categories; `tags`, `categories` under those names); read,
+    never changed."""
+    slug: str
+    """The generator's name for the post from its file: Hexo's `:title` (after
+    `new_post_name`), Jekyll's slug before a front-matter `slug`."""
+    date: dt.datetime
+    """The post's date, aware."""
+    date_source: DateSource
+    updated: dt.datetime | None = None
+    """Hexo's `updated`, or the file's time by `updated_option: mtime`; None: feeds show
+    `date` (Jekyll has no `updated`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +142,8 @@ class Site:
         """Whether the scan of `Config.posts` looks at this file or into this folder."""
         raise NotImplementedError
 
-    def front_matter(self, rel: str, meta: dict[str, Any], saved: dt.datetime) -> dict[str, Any]:
-        """The post's front matter as the generator sees it, with feedpub's keys filled in:
-        `date` (an aware datetime), `categories`, `tags`, `title` and, for the URL, `@url`.
+    def post_facts(self, rel: str, meta: dict[str, Any], saved: dt.datetime) -> PostFacts:
+        """What the generator makes of the post's front matter `meta` (not changed) and file.
         `saved` is the file's modification time (the generators' last resort for a date)."""
         raise NotImplementedError
 
@@ -120,8 +154,9 @@ class Site:
         """A post's title as the generator's feed plugin writes it."""
         return title
 
-    def post_url(self, rel: str, meta: Mapping[str, Any], warn: Warn) -> str:
-        """The post's absolute URL, from `front_matter`'s result."""
+    def post_url(self, rel: str, facts: PostFacts, categories: CategoryPaths, warn: Warn) -> str:
+        """The post's absolute URL, from `post_facts`' result and the category paths the
+        reader made of it (Hexo's `:category` is the last path's)."""
         raise NotImplementedError
 
     def publishes_future(self) -> bool:

@@ -35,6 +35,9 @@ from . import hexo_tags, tags
 from .abbrlink import abbrlink
 from .base import (
     POST_SUFFIXES,
+    CategoryPaths,
+    DateSource,
+    PostFacts,
     Site,
     Warn,
     feed_file,
@@ -230,62 +233,61 @@ class HexoSite(Site):
         info.setdefault("title", hexo_slugize(path))
         return info
 
-    def front_matter(self, rel: str, meta: dict[str, Any], saved: dt.datetime) -> dict[str, Any]:
+    def post_facts(self, rel: str, meta: dict[str, Any], saved: dt.datetime) -> PostFacts:
         meta = dict(meta)
         info = self.filename_info(rel)
         for key, value in info.items():
             if key not in _PRESERVED:
                 meta[key] = value
-        meta["@slug"] = info["title"]
         if "tags" not in meta and "tag" in meta:
             meta["tags"] = meta.pop("tag")
         if "categories" not in meta and "category" in meta:
             meta["categories"] = meta.pop("category")
-        meta["@date"], meta["@date_source"] = self._date(meta.get("date"), info, saved)
-        if meta["@date_source"] == "file time":  # Hexo's last resort is the file's birth time
+        date, source = self._date(meta.get("date"), info, saved)
+        if source is DateSource.MODIFIED:  # Hexo's last resort is the file's birth time
             born = birth_time(self.source_dir / rel)
             if born is not None:
-                meta["@date"], meta["@date_source"] = born, "file creation time"
-        updated = meta.get("updated")
-        option = self.get("updated_option", "mtime")
-        if updated not in (None, ""):
+                date, source = born, DateSource.CREATED
+        given = meta.get("updated")
+        updated: dt.datetime | None
+        if given not in (None, ""):
             try:
-                meta["@updated"] = hexo_date(updated, self._site_zone(), self.machine)
+                updated = hexo_date(given, self._site_zone(), self.machine)
             except DateError:
-                meta["@updated"] = None
-        elif option == "mtime":
-            meta["@updated"] = saved
-        return meta
+                updated = None
+        else:
+            updated = saved if self.get("updated_option", "mtime") == "mtime" else None
+        return PostFacts(meta, info["title"], date, source, updated)
 
     def _site_zone(self) -> ZoneInfo | None:
         return self.zone if self.configured_zone else None
 
     def _date(
         self, value: object, info: Mapping[str, str], saved: dt.datetime
-    ) -> tuple[dt.datetime, str]:
+    ) -> tuple[dt.datetime, DateSource]:
         if value not in (None, "", 0, False):
             try:
-                return hexo_date(value, self._site_zone(), self.machine), "front matter"
+                return hexo_date(value, self._site_zone(), self.machine), DateSource.FRONT_MATTER
             except DateError:
-                return saved, "file time"  # Hexo: an unreadable date is the file's time
+                return saved, DateSource.MODIFIED  # Hexo: an unreadable date is the file's time
         month, day = info.get("month") or info.get("i_month"), info.get("day") or info.get("i_day")
         if info.get("year") and month and day:
             try:
                 local = dt.datetime(int(info["year"]), int(month), int(day), tzinfo=self.machine)
             except ValueError:
-                return saved, "file time"
-            return relocate(local, self._site_zone(), self.machine), "file name"
-        return saved, "file time"
+                return saved, DateSource.MODIFIED
+            return relocate(local, self._site_zone(), self.machine), DateSource.FILE_NAME
+        return saved, DateSource.MODIFIED
 
     # --- URLs -------------------------------------------------------------------------
 
-    def post_url(self, rel: str, meta: Mapping[str, Any], warn: Warn) -> str:
-        own = meta.get("permalink")
+    def post_url(self, rel: str, facts: PostFacts, categories: CategoryPaths, warn: Warn) -> str:
+        own = facts.front_matter.get("permalink")
         asset_folder = self.get("post_asset_folder", False) is True
         if isinstance(own, str) and own:
             path = own
         else:
-            path = fill(self.permalink, self._tokens(meta, warn))
+            path = fill(self.permalink, self._tokens(facts, categories, warn))
         if asset_folder and not path.endswith(("/", ".html")):
             path += "/"
         path = re.sub("/{2,}", "/", "/" + path)
@@ -296,10 +298,9 @@ class HexoSite(Site):
             path = re.sub(r"\.html$", "", path)
         return site_url(self.url + "/", unquote(path))
 
-    def _tokens(self, meta: Mapping[str, Any], warn: Warn) -> dict[str, str]:
-        date: dt.datetime = meta["@date"]
+    def _tokens(self, facts: PostFacts, categories: CategoryPaths, warn: Warn) -> dict[str, str]:
+        meta, date, slug = facts.front_matter, facts.date, facts.slug
         local = date.astimezone(self.machine)
-        slug = meta["@slug"]
         title = meta.get("title")
         title_text = title if isinstance(title, str) else ""
         values = {
@@ -320,11 +321,10 @@ class HexoSite(Site):
             "hash": hashlib.sha1((slug + str(int(date.timestamp()))).encode()).hexdigest()[:12],
             "category": text(self.get("default_category", "uncategorized")),
         }
-        categories = meta.get("@categories") or ()
         if categories:
             values["category"] = "/".join(self.category_slugs(categories[-1]))
         for key, value in meta.items():
-            if key not in values and not key.startswith("@") and text(value):
+            if key not in values and text(value):
                 values[key] = text(value)
         for key, value in mapping(self.get("permalink_defaults", {})).items():
             values.setdefault(str(key), text(value))

@@ -123,11 +123,10 @@ def _other_post(ctx: Context, args: list[str], inner: str | None, as_link: bool)
     found = find_post(ctx.site, args[0])
     if found is None:
         return escape(" ".join(args[1:]) or args[0]) if as_link else ""
-    title, url = found
     if not as_link:
-        return escape(url)
-    text = " ".join(a for a in args[1:] if a not in ("true", "false")) or title
-    return link_to(url, text, title)
+        return escape(found.url)
+    text = " ".join(a for a in args[1:] if a not in ("true", "false")) or found.title
+    return link_to(found.url, text, found.title)
 
 
 def _youtube(ctx: Context, args: list[str], inner: str | None) -> str:

@@ -30,6 +30,9 @@ from ..urls import site_url
 from . import tags
 from .base import (
     POST_SUFFIXES,
+    CategoryPaths,
+    DateSource,
+    PostFacts,
     Site,
     Warn,
     feed_file,
@@ -210,7 +213,7 @@ class JekyllSite(Site):
             merged.update(values)
         return merged
 
-    def front_matter(self, rel: str, meta: dict[str, Any], saved: dt.datetime) -> dict[str, Any]:
+    def post_facts(self, rel: str, meta: dict[str, Any], saved: dt.datetime) -> PostFacts:
         defaults = self.defaults_for(rel)
         folder_categories = self._folder_categories(rel)
         categories = list(folder_categories)
@@ -232,13 +235,12 @@ class JekyllSite(Site):
         name = posixpath.basename(rel)
         dated = _DATED.match(name)
         slug = (dated.group(2) if dated else posixpath.splitext(name)[0]).rstrip(".")
-        meta["@slug"] = slug
         if "title" not in meta or meta["title"] is None:
             meta["title"] = " ".join(w.capitalize() for w in slug.split("-"))
-        meta["@date"], meta["@date_source"] = self._date(meta.get("date"), dated, saved)
-        if meta["@date_source"] == "file time" and "_drafts" in rel.split("/")[:-1]:
-            meta["@date_source"] = "draft"  # Jekyll dates every draft by its file: no warning
-        return meta
+        date, origin = self._date(meta.get("date"), dated, saved)
+        if origin is DateSource.MODIFIED and "_drafts" in rel.split("/")[:-1]:
+            origin = DateSource.DRAFT  # Jekyll dates every draft by its file: no warning
+        return PostFacts(meta, slug, date, origin)
 
     def _folder_categories(self, rel: str) -> list[str]:
         parts = rel.split("/")[:-1]
@@ -249,25 +251,26 @@ class JekyllSite(Site):
 
     def _date(
         self, value: object, dated: re.Match[str] | None, saved: dt.datetime
-    ) -> tuple[dt.datetime, str]:
+    ) -> tuple[dt.datetime, DateSource]:
         if value not in (None, ""):
             try:
-                return jekyll_date(value, self.zone), "front matter"
+                return jekyll_date(value, self.zone), DateSource.FRONT_MATTER
             except DateError:
                 pass  # Jekyll stops the build here; feedpub falls back and warns
         if dated:
             try:
-                return jekyll_date(dated.group(1), self.zone), "file name"
+                return jekyll_date(dated.group(1), self.zone), DateSource.FILE_NAME
             except DateError:
                 pass
-        return saved.astimezone(self.zone), "file time"
+        return saved.astimezone(self.zone), DateSource.MODIFIED
 
     # --- URLs -------------------------------------------------------------------------
 
-    def post_url(self, rel: str, meta: Mapping[str, Any], warn: Warn) -> str:
-        own = meta.get("permalink")
+    def post_url(self, rel: str, facts: PostFacts, categories: CategoryPaths, warn: Warn) -> str:
+        # :categories are the generator's own (its folders, defaults and front matter)
+        own = facts.front_matter.get("permalink")
         rule = own if isinstance(own, str) and own else self.permalink
-        values = self._tokens(rel, meta)
+        values = self._tokens(rel, facts)
         unknown: list[str] = []
 
         def replace(match: re.Match[str]) -> str:
@@ -285,9 +288,10 @@ class JekyllSite(Site):
         path = re.sub("/{2,}", "/", path)
         return site_url(self.base_url, path)
 
-    def _tokens(self, rel: str, meta: Mapping[str, Any]) -> dict[str, str]:
-        date: dt.datetime = meta["@date"].astimezone(self.zone)
-        slug = text(meta.get("slug")) or meta["@slug"]
+    def _tokens(self, rel: str, facts: PostFacts) -> dict[str, str]:
+        meta = facts.front_matter
+        date = facts.date.astimezone(self.zone)
+        slug = text(meta.get("slug")) or facts.slug
         base = posixpath.splitext(posixpath.basename(rel))[0]
         categories = [text(c) for c in meta.get("categories") or []]
         relative = posixpath.splitext(rel)[0].replace("_posts", "", 1).rstrip(".")

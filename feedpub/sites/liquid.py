@@ -165,7 +165,7 @@ def _highlight(ctx: Context, args: list[str], inner: str | None) -> str:
 
 def _post_url(ctx: Context, args: list[str], inner: str | None) -> str:
     found = find_post(ctx.site, args[0]) if args else None
-    return escape(found[1]) if found else ""
+    return escape(found.url) if found else ""
 
 
 def _link(ctx: Context, args: list[str], inner: str | None) -> str:
@@ -173,7 +173,7 @@ def _link(ctx: Context, args: list[str], inner: str | None) -> str:
         return ""
     found = find_post(ctx.site, args[0])
     if found:
-        return escape(found[1])
+        return escape(found.url)
     page = re.sub(r"\.(md|markdown|mkd|mkdn|mkdown)$", ".html", args[0])
     return escape(urljoin(_base(ctx), page.lstrip("/")))
 

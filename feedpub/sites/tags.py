@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .base import Site
+    from .lookup import PostLink
 
 TagWarn = Callable[[str, int], None]
 """Records a warning about the body (message, 1-based line within the body)."""
@@ -183,8 +184,8 @@ def no_template_markers(fragment: str) -> str:
 # --- other posts, for post_link, post_path, post_url and link -------------------------
 
 
-def find_post(site: Site, name: str) -> tuple[str, str] | None:
-    """(title, URL) of the site's post called `name`, as the generator's tags find it."""
+def find_post(site: Site, name: str) -> PostLink | None:
+    """The site's post called `name`, as the generator's tags find it."""
     key = site.fingerprint()
     if key not in _INDEXES:
         from .lookup import index_posts  # reads every post: only when a tag needs another
@@ -194,5 +195,5 @@ def find_post(site: Site, name: str) -> tuple[str, str] | None:
     return _INDEXES[key].get(name.strip().strip("/"))
 
 
-_INDEXES: dict[str, dict[str, tuple[str, str]]] = {}
+_INDEXES: dict[str, dict[str, PostLink]] = {}
 """The site's posts by name, once per process and site configuration."""

@@ -46,7 +46,7 @@ def validate_feed(data: bytes, name: str, self_url: str | None = None) -> list[P
     if looks_like_json(data):
         return check_json_feed(data, name, self_url)
     doctype = find_doctype(data)
-    if doctype is not None and doctype[1]:
+    if doctype is not None and doctype.internal_subset:
         report_doctype(doctype, out)  # an internal subset: never let libxml2 read it
         return out.problems
     root = parse(data, out, doctype is not None)

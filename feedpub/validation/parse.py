@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from dataclasses import dataclass
 from html.entities import name2codepoint
 
 from lxml import etree
@@ -30,8 +31,19 @@ _DOCTYPE = re.compile(
 _PROLOG_SCAN = 64 * 1024
 
 
-def find_doctype(data: bytes) -> tuple[int, bool, bool] | None:
-    """Where the document's DOCTYPE is, if it has one: (line, internal subset?, entities?).
+@dataclass(frozen=True, slots=True)
+class Doctype:
+    """A document's DOCTYPE, found before libxml2 reads the document."""
+
+    line: int
+    internal_subset: bool
+    """Whether it opens an internal subset (or cannot be read): libxml2 must never see it."""
+    entities: bool
+    """Whether that subset declares entities."""
+
+
+def find_doctype(data: bytes) -> Doctype | None:
+    """The document's DOCTYPE, if it has one.
 
     Looked for in the bytes, so that an internal subset, where XXE attacks and entity
     bombs declare their entities, never reaches libxml2. A DOCTYPE can only come
@@ -54,18 +66,17 @@ def find_doctype(data: bytes) -> tuple[int, bool, bool] | None:
         return None
     line = text.count("\n", 0, match.start("end") if match["end"] else match.end()) + 1
     internal = match["end"] != ">"  # a DOCTYPE we cannot read counts as one
-    return line, internal, internal and "<!ENTITY" in text[match.end() :]
+    return Doctype(line, internal, internal and "<!ENTITY" in text[match.end() :])
 
 
-def report_doctype(doctype: tuple[int, bool, bool], out: Findings) -> None:
-    line, _, entities = doctype
-    if entities:
+def report_doctype(doctype: Doctype, out: Findings) -> None:
+    if doctype.entities:
         out.add(
             None,
             "entity-declaration",
             "the DOCTYPE declares entities, which feedpub never "
             "expands (it is how XXE and entity-bomb attacks work); a feed needs no DOCTYPE",
-            line=line,
+            line=doctype.line,
         )
     else:
         out.add(
@@ -73,7 +84,7 @@ def report_doctype(doctype: tuple[int, bool, bool], out: Findings) -> None:
             "doctype-forbidden",
             "a feed must not have a DOCTYPE: readers do not load "
             "DTDs, so anything it defines is lost",
-            line=line,
+            line=doctype.line,
         )
 
 
@@ -109,7 +120,7 @@ def parse(data: bytes, out: Findings, has_doctype: bool) -> Element | None:
             out.add(None, "namespace-uri", warning.message.strip(), Severity.WARNING, warning.line)
     dtd = root.getroottree().docinfo.internalDTD
     if dtd is not None and not has_doctype:  # `find_doctype` missed it (after 64 KB of comments?)
-        report_doctype((1, True, any(dtd.iterentities())), out)
+        report_doctype(Doctype(1, True, any(dtd.iterentities())), out)
         return None
     return root
 

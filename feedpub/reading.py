@@ -1,0 +1,258 @@
+"""The read phase: post files → Posts, as few of them as the build needs.
+
+- `read_all`: every file, from the incremental state where it is unchanged, parsed where
+  it is not. What a first build, `check` and a build without a usable record do.
+- `read_changes`: only what changed since the last build, and the posts the feeds are
+  made of, from the state's index (state.py). Work proportional to the change:
+  1. the changed files (new, edited, gone) are found by comparing the scan with each
+     file's stored stat, and only they are parsed;
+  2. every feed's newest N posts come from the members index, and each feed's total
+     from a count over it;
+  3. with them come the posts whose report may have changed (the changed ones, those
+     that came due or went back since the last build, and those that held a warning the
+     builder gives), and every post that shares a URL or an instant with any of these,
+     again and again until there are no more: given that set and the totals, the
+     builder makes every feed exactly as it makes it from every post (builder.py);
+  4. the reports of all other files are the last build's.
+  It returns None when only reading every file is sure (no record of the last build,
+  other scan problems, a site feed sorted by something else than date): the pipeline
+  then reads every file. tests/test_delta.py compares both on random edit sequences.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from . import workers
+from .models import Post, Problem, Severity
+from .report import PostReport, PostStatus
+from .sources import SourceFile
+from .state import PostRow, Read, State, encode_row, node_key, node_of
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from .config import Config
+    from .incremental import LastBuild
+
+PARALLEL_POSTS = 400
+"""Below this many files to parse, starting worker processes costs more than it saves."""
+_BATCHES_PER_WORKER = 4
+_BUILDER_RULES = frozenset({"duplicate-permalink", "category-folder-shared"})
+"""Warnings the builder gives a post for what other posts are (builder.py)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFile:
+    """One file as the reader saw it: a Post, or None, and what is wrong with it."""
+
+    path: str
+    post: Post | None
+    problems: tuple[Problem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadFiles:
+    """What the read phase hands the builder, and what the report is made from."""
+
+    files: tuple[ReadFile, ...]
+    """The files this build looked at (every file and scan problem, or the index's few),
+    sorted by path."""
+    parsed: int
+    """How many files had to be parsed (the others came from the state)."""
+    earlier: tuple[PostReport, ...] = ()
+    """The last build's reports of every other file, which this build left as they were."""
+    totals: dict[tuple[str, ...], int] | None = None
+    """Each feed's count of published posts, when `files` are not all of them."""
+    due: dt.datetime | None = None
+    """When the earliest scheduled post not among `files` comes due."""
+
+    def posts(self) -> dict[str, Post]:
+        return {f.path: f.post for f in self.files if f.post is not None}
+
+    @property
+    def complete(self) -> bool:
+        """Every post is among `files`: the builder may count and drop posts itself."""
+        return self.totals is None
+
+
+def read_all(
+    files: Sequence[SourceFile],
+    scan_problems: Sequence[Problem],
+    config: Config,
+    state: State,
+    progress: workers.Progress,
+) -> ReadFiles:
+    """Every post file → a ReadFile, from the state where the file is unchanged."""
+    cached = state.cached_posts()
+    results: dict[str, ReadFile] = {}
+    fresh: list[SourceFile] = []
+    try:
+        for file in files:
+            hit = cached.get(file.rel)
+            if hit is not None and hit.matches(file):
+                post, problems = hit.load()
+                results[file.rel] = ReadFile(file.rel, post, tuple(problems))
+            else:
+                fresh.append(file)
+    except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none of them
+        state.discard(f"{type(e).__name__}: {e}")
+        results, fresh = {}, list(files)
+    for batch in _parse(fresh, config, state, progress):
+        results.update((read.path, read) for read in batch)
+    state.forget_posts(set(cached) - {f.rel for f in files})
+    for problem in scan_problems:
+        results.setdefault(problem.path, ReadFile(problem.path, None, (problem,)))
+    return ReadFiles(tuple(results[path] for path in sorted(results)), len(fresh))
+
+
+def read_changes(
+    files: Sequence[SourceFile],
+    scan_problems: Sequence[Problem],
+    last: LastBuild | None,
+    config: Config,
+    state: State,
+    now: dt.datetime,
+    progress: workers.Progress,
+) -> ReadFiles | None:
+    """The changed files and the posts every feed is made of, from the state's index;
+    None when only `read_all` is sure. A first build (an empty state) is one where every
+    file changed: the posts are stored as they are parsed, never all held at once."""
+    from .builder import classify
+
+    if not state.usable or (config.site and config.site.feed_order() != ("date", True)):
+        return None
+    losses = state.losses
+    stats = state.file_stats()
+    then = state.meta("now")
+    if stats and (
+        last is None
+        or then is None
+        or state.meta("scan_problems") != problems_digest(scan_problems)
+    ):
+        return None
+    present = {f.rel for f in files}
+    fresh = [f for f in files if stats.get(f.rel) != (f.size, f.mtime_ns, f.ctime_ns, f.inode)]
+    gone = [path for path in stats if path not in present]
+    before = state.read([*(f.rel for f in fresh if f.rel in stats), *gone])
+    own: dict[str, PostReport] = {}
+    """What the fresh files' reports are, as far as each file alone says."""
+    fresh_urls: set[str] = set()
+    for batch in _parse(fresh, config, state, progress):
+        for one in batch:
+            post = one.post
+            own[one.path] = _own_report(one, classify(post, config, now) if post else None)
+            if post is not None:
+                fresh_urls.add(post.url)
+    if not stats:
+        for problem in scan_problems:
+            unread = ReadFile(problem.path, None, (problem,))
+            own.setdefault(problem.path, _own_report(unread, None))
+    state.forget_posts(gone)
+    future = config.site is not None and config.site.publishes_future()
+    due_at = None if future else now.timestamp()
+    wanted: set[str] = set()
+    if then is not None and not future:
+        now_ts, then_ts = now.timestamp(), float(then)
+        wanted |= state.dated_between(min(now_ts, then_ts), max(now_ts, then_ts))
+    if last is not None:
+        wanted |= {r.path for r in last.posts if any(p.rule in _BUILDER_RULES for p in r.problems)}
+    # The builder warns a post that shares its permalink: the old permalink's posts and
+    # the new one's, if another post has it, get their reports made again.
+    wanted |= state.sharing(_keys(_posts(before))[0], ())
+    wanted |= state.sharing_others(fresh_urls)
+    totals = state.feed_totals(due_at)
+    for node in totals:
+        wanted.update(state.newest(node, due_at, config.limit))
+    read = _closure(state, wanted)
+    if state.losses != losses:  # the state was emptied half-way: what it gave is not all
+        return None
+    results = tuple(
+        ReadFile(path, post, tuple(problems)) for path, (post, problems) in sorted(read.items())
+    )
+    done = read.keys() | set(gone)
+    earlier = [r for r in (last.posts if last else ()) if r.path not in done and r.path not in own]
+    earlier += [r for path, r in own.items() if path not in done]
+    return ReadFiles(
+        results,
+        len(fresh),
+        tuple(earlier),
+        {node_of(key): count for key, count in totals.items()},
+        None if future else state.first_scheduled(now.timestamp()),
+    )
+
+
+def _own_report(read: ReadFile, status: PostStatus | None) -> PostReport:
+    """A file's report when no other post bears on it: its post's status (`status`, as
+    the builder classifies it), or, for a file that is no post, whether it has errors."""
+    if status is None or read.post is None:
+        errors = any(p.severity is Severity.ERROR for p in read.problems)
+        status = PostStatus.SKIPPED if errors else PostStatus.IGNORED
+    return PostReport(read.path, status, read.problems)
+
+
+def problems_digest(problems: Sequence[Problem]) -> str:
+    """What a build records of the files it could not look at: the reports of those
+    files are only the last build's if these are the same."""
+    text = "\n".join(map(str, problems)).encode("utf-8", "surrogateescape")
+    return hashlib.sha256(text).hexdigest()
+
+
+def _parse(
+    files: Sequence[SourceFile], config: Config, state: State, progress: workers.Progress
+) -> Iterator[list[ReadFile]]:
+    """Parse these files (over the cores when there are many) and store them in the state,
+    batch by batch."""
+    processes = workers.worker_count(config.jobs, len(files), PARALLEL_POSTS)
+    tasks = workers.batches(files, processes * _BATCHES_PER_WORKER)
+    read_batch = functools.partial(_read_batch, config=config)
+    for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
+        # Stored as they come, so the encoded rows of a big site are never all held at once.
+        state.remember_posts(row for _, row in batch)
+        yield [read for read, _ in batch]
+
+
+def _read_batch(files: Sequence[SourceFile], config: Config) -> list[tuple[ReadFile, PostRow]]:
+    """Parse files, and encode them for the state here too: in a worker, that is parallel."""
+    from .builder import nodes_of
+    from .reader import read_post  # the parsers are imported only when a post has to be read
+
+    batch: list[tuple[ReadFile, PostRow]] = []
+    for file in files:
+        post, problems = read_post(file, config)
+        nodes = ["", *map(node_key, nodes_of(post.categories, config))] if post else []
+        row = encode_row(file, post, problems, nodes)
+        batch.append((ReadFile(file.rel, post, tuple(problems)), row))
+    return batch
+
+
+def _posts(read: Read) -> list[Post]:
+    return [post for post, _ in read.values() if post is not None]
+
+
+def _keys(posts: Iterable[Post]) -> tuple[set[str], set[float]]:
+    """The URLs and `updated` instants the builder compares posts by."""
+    posts = list(posts)
+    return {p.url for p in posts}, {(p.updated or p.date).timestamp() for p in posts}
+
+
+def _closure(state: State, paths: set[str]) -> Read:
+    """These posts, and every post sharing a URL or an instant with one of them, again and
+    again until there are no more: the builder's view of each of them is then complete."""
+    read: Read = {}
+    urls: set[str] = set()
+    instants: set[float] = set()
+    while paths:
+        batch = state.read(paths)
+        read.update(batch)
+        new_urls, new_instants = _keys(_posts(batch))
+        new_urls -= urls
+        new_instants -= instants
+        urls |= new_urls
+        instants |= new_instants
+        paths = state.sharing(new_urls, new_instants) - read.keys()
+    return read
