@@ -1,22 +1,25 @@
 """The read phase: post files → Posts, as few of them as the build needs.
 
-- `read_all`: every file, from the incremental state where it is unchanged, parsed where
-  it is not. What a first build, `check` and a build without a usable record do.
 - `read_changes`: only what changed since the last build, and the posts the feeds are
   made of, from the state's index (state.py). Work proportional to the change:
   1. the changed files (new, edited, gone) are found by comparing the scan with each
-     file's stored stat, and only they are parsed;
+     file's stored stat; only they are parsed, and stored as they are;
   2. every feed's newest N posts come from the members index, and each feed's total
      from a count over it;
-  3. with them come the posts whose report may have changed (the changed ones, those
-     that came due or went back since the last build, and those that held a warning the
-     builder gives), and every post that shares a URL or an instant with any of these,
-     again and again until there are no more: given that set and the totals, the
-     builder makes every feed exactly as it makes it from every post (builder.py);
-  4. the reports of all other files are the last build's.
-  It returns None when only reading every file is sure (no record of the last build,
-  other scan problems, a site feed sorted by something else than date): the pipeline
-  then reads every file. tests/test_delta.py compares both on random edit sequences.
+  3. with them come the posts whose report may have changed (those that share a
+     permalink with a changed post, before or after the change, those that came due or
+     went back since the last build, and those that held a warning the builder gives),
+     and every post that shares a URL or an instant with any of these, again and again
+     until there are no more: given that set and the totals, the builder makes every
+     feed exactly as it makes it from every post (builder.py);
+  4. the reports of all other files are the last build's, or, for a changed file, what
+     the file alone says.
+  A first build is one where every file changed. It returns None when only reading
+  every file is sure (no state, no record of the last build, other scan problems, a
+  site feed sorted by something else than date): the pipeline then calls
+- `read_all`: every file, from the state where it is unchanged, parsed where it is not,
+  all held in memory. Also what `--full`, `check` and `snippet` do, and what
+  tests/test_delta.py holds `read_changes` to on random edit sequences.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
 PARALLEL_POSTS = 400
 """Below this many files to parse, starting worker processes costs more than it saves."""
 _BATCHES_PER_WORKER = 4
+_BATCH_FILES = 500
+"""At most this many files a batch: a batch's posts come back from a worker at once."""
 _BUILDER_RULES = frozenset({"duplicate-permalink", "category-folder-shared"})
 """Warnings the builder gives a post for what other posts are (builder.py)."""
 
@@ -208,7 +213,8 @@ def _parse(
     """Parse these files (over the cores when there are many) and store them in the state,
     batch by batch."""
     processes = workers.worker_count(config.jobs, len(files), PARALLEL_POSTS)
-    tasks = workers.batches(files, processes * _BATCHES_PER_WORKER)
+    count = max(processes * _BATCHES_PER_WORKER, -(-len(files) // _BATCH_FILES))
+    tasks = workers.batches(files, count)
     read_batch = functools.partial(_read_batch, config=config)
     for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
         # Stored as they come, so the encoded rows of a big site are never all held at once.

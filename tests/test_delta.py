@@ -237,3 +237,25 @@ def test_what_the_index_cannot_say_alone_still_gives_a_clean_build(
     incremental = pipeline.build(_config(posts, kept), now=now, ping=False)
     expected = pipeline.build(_config(posts, clean), now=now, use_state=False, ping=False)
     _same(incremental, expected, kept, clean, change)
+
+
+def test_a_first_build_reads_back_only_the_posts_the_feeds_are_made_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posts = tmp_path / "posts"
+    for n in range(40):  # forty posts in one category, two items a feed
+        fields = {"title": f"Post {n}", "date": f"2021-07-{1 + n % 28:02} 10:{n:02}:00",
+                  "categories": "[A]", "permalink": "", "draft": False, "body": "<p>x</p>"}  # fmt: skip
+        _write(posts, f"p{n}.md", fields)
+    seen: list[int] = []
+    read_changes = pipeline.read_changes
+
+    def counted(*args: Any) -> Any:
+        files = read_changes(*args)
+        seen.append(len(files.files) if files else -1)
+        return files
+
+    monkeypatch.setattr(pipeline, "read_changes", counted)
+    report = pipeline.build(_config(posts, tmp_path / "out"), now=NOW, ping=False)
+    assert report.files_read == 40 and len(report.posts) == 40
+    assert seen and 0 < seen[0] <= 4  # the site's two newest and A's, the same two
