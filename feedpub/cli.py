@@ -8,7 +8,6 @@ Commands stay thin: everything they do is a call into `pipeline` or
 from __future__ import annotations
 
 import contextlib
-import difflib
 import functools
 import json
 import os
@@ -21,7 +20,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from . import __version__, pipeline
-from .config import CONFIG_NAME, Config, load_config
+from .config import CONFIG_NAME, SITE_CONFIG_NAME, Config, load_config
 from .console import EXIT_CODES, finish, progress, write_report
 from .errors import ExitCode, FeedpubError
 from .models import Feed, Problem, Severity
@@ -214,12 +213,16 @@ def _load_config(
     """Site mode with --site, or in a Hexo/Jekyll site root that has no feedpub.toml
     (and no --config); feedpub's own configuration otherwise."""
     site = None
-    if site_dir is not None or (config_file is None and not Path(CONFIG_NAME).is_file()):
-        from .sites import detect, load_site
+    if site_dir is not None:
+        from .sites import load_site
 
-        if site_dir is not None:
-            site = load_site(site_dir.resolve())
-        elif (kind := detect(Path.cwd())) is not None:
+        site = load_site(site_dir.resolve())
+    elif (
+        config_file is None and not Path(CONFIG_NAME).is_file() and Path(SITE_CONFIG_NAME).is_file()
+    ):
+        from .sites import detect  # site mode is imported only where a site may be
+
+        if (kind := detect(Path.cwd())) is not None:
             site = kind.load(Path.cwd())  # type: ignore[attr-defined]
     return load_config(config_file, overrides, site=site)
 
@@ -362,6 +365,8 @@ def _category_feed(category: str, feeds: Sequence[Feed]) -> Feed:
     for path in wanted:
         if path in by_path:
             return by_path[path]
+    import difflib  # only for this message
+
     names = {"/".join(path): path for path in by_path}
     close = difflib.get_close_matches(category, names, n=3, cutoff=0.5)
     hint = (

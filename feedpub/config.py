@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from .sites import Site
 
 CONFIG_NAME = "feedpub.toml"
+SITE_CONFIG_NAME = "_config.yml"
+"""What makes a folder a Hexo or Jekyll site's root (with its posts folder, see sites/detect.py)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,6 @@ import glob
 import json
 import os
 import posixpath
-import secrets
 import stat
 import time
 from collections.abc import Iterable, Iterator
@@ -200,7 +199,7 @@ def _create_temporary(target: Path) -> tuple[Path, int]:
     neither a file that was already there nor a symlink planted to make us write elsewhere."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     while True:
-        temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
+        temp = target.with_name(f".{target.name}.{os.urandom(4).hex()}{TEMP_SUFFIX}")
         try:
             return temp, os.open(temp, flags, 0o666)
         except FileExistsError:

@@ -22,9 +22,9 @@ import datetime as dt
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import workers
-from .builder import Build, build_feeds
 from .config import Config
 from .errors import ConfigError, OutputError
 from .formats import SITE_FILES
@@ -36,7 +36,10 @@ from .report import FeedStatus, PostReport, PostStatus, Report
 from .sources import SourceFile, find_posts
 from .state import State
 from .websub import ping_hubs
-from .writer import FeedOutcome, PublishJob, publish, publish_site_files
+
+if TYPE_CHECKING:  # imported where used: a build where nothing changed needs neither
+    from .builder import Build
+    from .writer import FeedOutcome
 
 
 def build(
@@ -130,6 +133,8 @@ def _changes(
 
 def check(config: Config, progress: workers.Progress = workers.no_progress) -> Report:
     """Read every post as a build would and group them into feeds; write nothing."""
+    from .builder import build_feeds
+
     started = time.perf_counter()
     scan = _scan(config)
     files = read_all(scan.files, scan.problems, config, State(None), progress)
@@ -143,6 +148,8 @@ def check(config: Config, progress: workers.Progress = workers.no_progress) -> R
 
 def feeds(config: Config, progress: workers.Progress = workers.no_progress) -> tuple[Feed, ...]:
     """The feeds a build would publish now (read as `check` reads); nothing is written."""
+    from .builder import build_feeds
+
     scan = _scan(config)
     files = read_all(scan.files, scan.problems, config, State(None), progress)
     return build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC)).feeds
@@ -210,6 +217,9 @@ def _publish(
     of the posts (`files` not complete), that cannot be done, nor can a post be moved to
     a URL some post not read has: None, and the pipeline reads every file.
     """
+    from .builder import build_feeds
+    from .writer import PublishJob, publish, publish_site_files
+
     posts = files.posts()
     known = {f: fp for f, fp in state.feed_fingerprints().items() if f not in touched}
     outcomes: dict[str, FeedOutcome] = {}

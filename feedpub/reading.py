@@ -34,7 +34,7 @@ from . import workers
 from .models import Post, Problem, Severity
 from .report import PostReport, PostStatus
 from .sources import SourceFile
-from .state import PostRow, Read, State, encode_row, node_key, node_of
+from .state import PostRow, Read, State, encode_row, node_key, node_of, stamp_of
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -132,7 +132,7 @@ def read_changes(
     if not state.usable or (config.site and config.site.feed_order() != ("date", True)):
         return None
     losses = state.losses
-    stats = state.file_stats()
+    stats = state.file_stamps()
     then = state.meta("now")
     if stats and (
         last is None
@@ -141,7 +141,7 @@ def read_changes(
     ):
         return None
     present = {f.rel for f in files}
-    fresh = [f for f in files if stats.get(f.rel) != (f.size, f.mtime_ns, f.ctime_ns, f.inode)]
+    fresh = [f for f in files if stats.get(f.rel) != stamp_of(f)]
     gone = [path for path in stats if path not in present]
     before = state.read([*(f.rel for f in fresh if f.rel in stats), *gone])
     own: dict[str, PostReport] = {}

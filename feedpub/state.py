@@ -145,12 +145,17 @@ class State:
         self.losses += 1
         if not _is_busy(error):
             self.warning = f"incremental state was unreadable ({error}); rebuilt from the posts"
+            stamp = ""
             try:
-                _reset(db, _read_stamp(db) or "")
+                stamp = _read_stamp(db) or ""
+                _reset(db, stamp)
                 self._db = db
                 return
             except sqlite3.DatabaseError as again:
                 error = again
+            if not _is_busy(error) and (fresh := _start_over(db, stamp)) is not None:
+                self._db = fresh
+                return
         self.warning = f"incremental state cannot be used ({error}); this build runs without it"
         with contextlib.suppress(sqlite3.Error):
             db.close()
@@ -224,12 +229,11 @@ class State:
 
     # -- what a build from the index asks -----------------------------------------------
 
-    def file_stats(self) -> dict[str, tuple[int, int, int, int]]:
-        """Every file's (size, mtime_ns, ctime_ns, inode), by path: what a scan is compared with."""
-        return {
-            row[0]: row[1:]
-            for row in self._rows("SELECT path, size, mtime_ns, ctime_ns, inode FROM posts")
-        }
+    def file_stamps(self) -> dict[str, str]:
+        """Every file's `stamp_of` as stored, by path: what a scan is compared with. (Made
+        by SQLite as text: far cheaper than four integers a row in Python.)"""
+        query = "SELECT path, size || ',' || mtime_ns || ',' || ctime_ns || ',' || inode FROM posts"
+        return dict(self._rows(query))
 
     def read(self, paths: Iterable[str]) -> Read:
         """The stored posts and problems of these files (those the state has)."""
@@ -393,6 +397,26 @@ def _move_aside(path: Path) -> str:
     return note
 
 
+def _start_over(db: sqlite3.Connection, stamp: str) -> sqlite3.Connection | None:
+    """A new, empty state in place of one so damaged that its tables cannot even be
+    dropped (a damaged page is found only where it is read, see _connect), or None."""
+    try:
+        path = next(
+            Path(file) for _, name, file in db.execute("PRAGMA database_list") if name == "main"
+        )
+    except (sqlite3.Error, StopIteration):
+        return None
+    with contextlib.suppress(sqlite3.Error):
+        db.close()
+    _move_aside(path)
+    try:
+        fresh = _connect(path, timeout=1.0)  # the build holds the output folder's lock
+        _reset(fresh, stamp)
+    except sqlite3.DatabaseError:
+        return None
+    return fresh
+
+
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=timeout, isolation_level="DEFERRED")
     db.execute("PRAGMA journal_mode = WAL")  # a killed build leaves the last committed state
@@ -401,7 +425,8 @@ def _connect(path: Path, timeout: float) -> sqlite3.Connection:
     tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     if application_id != _APPLICATION_ID and tables:
         raise sqlite3.DatabaseError("not a feedpub state file")
-    db.execute("PRAGMA quick_check").fetchone()
+    # No integrity check of the whole file here: it would read every page on every build.
+    # A damaged page raises where a query reads it, and the state is rebuilt there.
     return db
 
 
@@ -453,6 +478,11 @@ _POST_COLUMNS = ", ".join(POST_COLUMNS)
 _ROW_COLUMNS = f"path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems, date_ts, instant"
 _DATE_TS = len(POST_COLUMNS) + 6
 _NO_POST = (None,) * len(POST_COLUMNS)
+
+
+def stamp_of(file: SourceFile) -> str:
+    """A file's size, times and inode in one string, as `State.file_stamps` has them."""
+    return f"{file.size},{file.mtime_ns},{file.ctime_ns},{file.inode}"
 
 
 def encode_row(

@@ -31,7 +31,6 @@ from . import __version__
 from .config import Config
 from .errors import FeedpubError
 from .formats import Format
-from .urls import site_url
 
 PENDING_FILE = ".feedpub/websub.json"
 TIMEOUT = 10.0
@@ -118,6 +117,8 @@ def is_feed(config: Config, rel: str) -> bool:
 
 def topic_url(config: Config, rel: str) -> str:
     """A feed's public URL: the same as its own rel="self" link."""
+    from .urls import site_url  # only when a ping is sent
+
     return site_url(config.base_url, rel)
 
 

@@ -15,7 +15,10 @@ from click.testing import CliRunner
 
 from feedpub import __version__
 from feedpub.cli import cli
+from feedpub.console import report_text
 from feedpub.errors import ExitCode
+from feedpub.models import Problem, Severity
+from feedpub.report import PostReport, PostStatus, Report
 from tests.helpers import BASE_URL, PROJECT, WritePost, build, feed_files, parse_back, run
 
 
@@ -132,6 +135,25 @@ def test_bad_post_is_named_others_are_published(
         "编程/md.md": "published",
     }
     assert report["exit_code"] == 1
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        ["a.md"],
+        ['quote"d.md', "back\\slash.md", "tab\tand\nnewline.md", "\u2028.md", "新媒体/观察者网.md"],
+        ["emoji😀.md", "control\x01.md", "bad\\xffname.md", "z.md"],
+    ],
+)
+def test_the_report_is_what_json_indents_byte_for_byte(paths: list[str]) -> None:
+    """The report's posts are written from a template (json indents in Python, slowly):
+    the text must be json.dumps's."""
+    posts = [PostReport(path, PostStatus.PUBLISHED, ()) for path in paths]
+    problem = Problem(paths[0], 'bad "value"\n', Severity.ERROR, 3, "title", "rule")
+    posts.insert(1, PostReport("skipped.md", PostStatus.SKIPPED, (problem, problem)))
+    for report in (Report(tuple(posts)), Report(tuple(posts[:1])), Report(tuple(posts[1:2]))):
+        data = report.as_json()
+        assert report_text(data) == json.dumps(data, ensure_ascii=False, indent=1)
 
 
 def test_quiet_prints_nothing_unless_something_is_wrong(
@@ -318,3 +340,37 @@ def test_validate_usage_errors() -> None:
     assert run("validate")[0] == 2
     code, _, err = run("validate", "no/such/feed.xml")
     assert code == 2 and "Traceback" not in err
+
+
+_LOADED = """
+import atexit, sys
+atexit.register(lambda: print(" ".join(sorted(m for m in sys.modules if m.startswith("feedpub")))))
+sys.argv = ["feedpub", *sys.argv[1:]]
+from feedpub.cli import main
+main()
+"""
+
+
+def test_a_build_where_nothing_changed_loads_only_what_it_needs(
+    sample_posts: Path, tmp_path: Path
+) -> None:
+    """Start-up is most of such a build: no parser, builder, renderer, writer or site mode
+    is imported to find that nothing changed (in a folder that is not a site's root)."""
+    command = [sys.executable, "-c", _LOADED, "build", "--posts", str(sample_posts)]
+    command += ["--output", str(tmp_path / "out"), "--base-url", BASE_URL, "--quiet"]
+    first = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert "feedpub.builder" in first.stdout.split()  # the probe sees what a build loads
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
+    loaded = set(again.stdout.split())
+    assert "feedpub.pipeline" in loaded
+    for module in (
+        "builder",
+        "writer",
+        "reader",
+        "bodies",
+        "render",
+        "validation",
+        "sites",
+        "urls",
+    ):
+        assert f"feedpub.{module}" not in loaded

@@ -4,6 +4,7 @@ the same bytes, and a damaged or foreign state file is rebuilt, not trusted."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shutil
 import sqlite3
@@ -15,7 +16,10 @@ import pytest
 from feedpub import pipeline
 from feedpub.config import load_config
 from feedpub.formats import SITE_FILES, Format
-from feedpub.report import PostStatus
+from feedpub.incremental import LastBuild, scan_digest
+from feedpub.models import Problem, Severity
+from feedpub.report import PostReport, PostStatus
+from feedpub.sources import SourceFile
 from feedpub.state import STATE_FILE
 from tests.helpers import (
     BASE_URL,
@@ -158,6 +162,38 @@ def _poisoned(path: Path) -> None:
     db.close()
 
 
+def test_a_damaged_page_is_found_where_it_is_read(
+    posts: Path, tmp_path: Path, write_post: WritePost
+) -> None:
+    """No check of the whole file on open (it would read every page on every build): a
+    build that needs the damaged rows finds them damaged and rebuilds the state."""
+    write_many(posts, 30)
+    out, reference = tmp_path / "out", tmp_path / "reference"
+    build(posts, out)
+    state = out / ".feedpub" / STATE_FILE
+    for extra in state.parent.glob(STATE_FILE + "-*"):
+        extra.unlink()
+    db = sqlite3.connect(state)
+    try:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        pages = [n for (n,) in db.execute("SELECT pageno FROM dbstat WHERE name = 'posts'")]
+    except sqlite3.OperationalError:
+        pytest.skip("this SQLite has no dbstat table")
+    finally:
+        db.close()
+    with state.open("r+b") as f:
+        for page in pages:
+            f.seek((page - 1) * page_size)
+            f.write(b"\xa5" * page_size)
+    assert build(posts, out).notices == ()  # nothing changed: the posts' rows are not read
+    write_post("area0/new.md", title="New", date="2023-06-01 00:00:00")
+    report = build(posts, out)
+    build(posts, reference, use_state=False)
+    assert snapshot(out) == snapshot(reference)
+    assert len(report.notices) == 1 and "rebuilt from the posts" in report.notices[0]
+    assert build(posts, out).notices == ()  # and the rebuilt state is sound
+
+
 def test_garbage_state_is_reported(posts: Path, tmp_path: Path) -> None:
     write_many(posts, 5)
     out = tmp_path / "out"
@@ -179,3 +215,47 @@ def test_a_change_of_settings_rebuilds_everything(posts: Path, tmp_path: Path) -
         [f.relative_to(out).as_posix() for f in feeds] + list(SITE_FILES)
     )
     assert "<title>Renamed</title>" in (out / "rss.xml").read_text("utf-8")
+
+
+def test_the_scan_digest_tells_every_change_of_a_file_and_takes_any_stat() -> None:
+    files = [SourceFile("a.md", 10, 1_000, 2_000, 7), SourceFile("b/c.md", 20, 3_000, 4_000, 8)]
+    digests = {scan_digest(files, [])}
+    for i in range(len(files)):
+        for field, value in (
+            ("rel", "a.markdown"),
+            ("size", 11),
+            ("mtime_ns", 1_001),
+            ("ctime_ns", 2_001),
+            ("inode", 9),
+        ):
+            changed = list(files)
+            changed[i] = changed[i]._replace(**{field: value})
+            digests.add(scan_digest(changed, []))
+    digests.add(scan_digest(files[:1], []))
+    digests.add(scan_digest(files, [Problem("x.md", "not a regular file; not read")]))
+    assert len(digests) == 2 * 5 + 3
+    # Stats past 64-bit signed integers (inodes of some file systems, files dated after 2262)
+    odd = [SourceFile("a.md", 10, 2**63, -(2**40), 2**64 - 1)]
+    assert scan_digest(odd, []) != scan_digest([odd[0]._replace(inode=1)], [])
+
+
+def test_the_last_build_record_reads_back_as_written_and_refuses_what_it_did_not_write() -> None:
+    warning = Problem("b.md", "date unreadable", Severity.WARNING, 3, "date", "date")
+    posts = (
+        PostReport("a.md", PostStatus.PUBLISHED, ()),
+        PostReport("b.md", PostStatus.SKIPPED, (warning, Problem("b.md", "no front matter"))),
+        PostReport("新媒体/c.md", PostStatus.DRAFT, ()),
+    )
+    due = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    record = LastBuild("scan", due, {"rss.xml": (10, 20)}, {"https://x/i.png": "1:2"}, posts)
+    assert LastBuild.from_json(record.to_json()) == record
+    assert LastBuild.from_json(record.to_json(), "another scan") is None
+    for poison in (
+        {"paths": ["a.md"]},
+        {"paths": ["a.md", 5, "c.md"]},
+        {"statuses": ["published", "lost", "draft"]},
+        {"problems": {"3": []}},
+        {"problems": {"-1": []}},
+        {"problems": []},
+    ):
+        assert LastBuild.from_json(json.dumps(json.loads(record.to_json()) | poison)) is None

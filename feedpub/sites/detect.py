@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..config import SITE_CONFIG_NAME
 from ..errors import ConfigError
 from .base import Site, read_site_config, text
 from .hexo import HexoSite
@@ -27,12 +28,12 @@ def _depends_on_hexo(root: Path) -> bool:
 def detect(root: Path) -> type[Site] | None:
     """Hexo: `_config.yml` with `source/_posts/` (or its `source_dir`), or a package.json
     that depends on hexo. Jekyll: `_config.yml` with `_posts/`."""
-    if not (root / "_config.yml").is_file():
+    if not (root / SITE_CONFIG_NAME).is_file():
         return None
     if _depends_on_hexo(root):
         return HexoSite
     try:
-        settings = read_site_config(root / "_config.yml")
+        settings = read_site_config(root / SITE_CONFIG_NAME)
     except ConfigError:
         settings = {}
     source = text(settings.get("source_dir"), "source") or "source"
