@@ -29,10 +29,10 @@ from .config import Config
 from .errors import ConfigError, OutputError
 from .formats import SITE_FILES
 from .incremental import LastBuild, content_keys, feed_fingerprint, image_stamps, scan_digest
-from .models import Feed, Problem, Severity
+from .models import Feed, Problem
 from .output import OutputFolder
 from .reading import ReadFiles, problems_digest, read_all, read_changes
-from .report import FeedStatus, PostReport, PostStatus, Report
+from .report import FeedStatus, PostReport, PostStatus, Report, not_a_post
 from .sources import SourceFile, find_posts
 from .state import State
 from .websub import ping_hubs
@@ -102,18 +102,18 @@ def _build(
     if not report.feed_problems:
         record = LastBuild.of(report, scan.digest, published.due, folder, published.images)
         state.remember_last_build(record.to_json())
-    state.remember_meta("now", repr(now.timestamp()))
+    state.remember_built_at(now)
     state.remember_meta("scan_problems", problems_digest(scan.problems))
     return report
 
 
 def _clock_went_back(state: State, now: dt.datetime) -> bool:
     """`now` is before the last build's: posts it published may be scheduled again."""
-    then = state.meta("now")
     try:
-        return then is not None and now.timestamp() < float(then)
+        then = state.built_at()
     except ValueError:  # not what a build wrote: no proof of anything
         return True
+    return then is not None and now.timestamp() < then
 
 
 def _changes(
@@ -332,9 +332,7 @@ def _post_reports(
             status = PostStatus.SCHEDULED
         elif file.post is not None and file.path not in broken:
             status = PostStatus.PUBLISHED
-        elif any(p.severity is Severity.ERROR for p in problems):
-            status = PostStatus.SKIPPED
         else:
-            status = PostStatus.IGNORED
+            status = not_a_post(problems)
         reports.append(PostReport(file.path, status, problems))
     return tuple(sorted((*files.earlier, *reports), key=lambda r: r.path))

@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import workers
-from .models import Post, Problem, Severity
-from .report import PostReport, PostStatus
+from .models import Post, Problem
+from .report import PostReport, PostStatus, not_a_post
 from .sources import SourceFile
 from .state import PostRow, Read, State, encode_row, node_key, node_of, stamp_of
 
@@ -133,7 +133,7 @@ def read_changes(
         return None
     losses = state.losses
     stats = state.file_stamps()
-    then = state.meta("now")
+    then = state.built_at()
     if stats and (
         last is None
         or then is None
@@ -162,8 +162,8 @@ def read_changes(
     due_at = None if future else now.timestamp()
     wanted: set[str] = set()
     if then is not None and not future:
-        now_ts, then_ts = now.timestamp(), float(then)
-        wanted |= state.dated_between(min(now_ts, then_ts), max(now_ts, then_ts))
+        now_ts = now.timestamp()
+        wanted |= state.dated_between(min(now_ts, then), max(now_ts, then))
     if last is not None:
         wanted |= {r.path for r in last.posts if any(p.rule in _BUILDER_RULES for p in r.problems)}
     # The builder warns a post that shares its permalink: the old permalink's posts and
@@ -195,8 +195,7 @@ def _own_report(read: ReadFile, status: PostStatus | None) -> PostReport:
     """A file's report when no other post bears on it: its post's status (`status`, as
     the builder classifies it), or, for a file that is no post, whether it has errors."""
     if status is None or read.post is None:
-        errors = any(p.severity is Severity.ERROR for p in read.problems)
-        status = PostStatus.SKIPPED if errors else PostStatus.IGNORED
+        status = not_a_post(read.problems)
     return PostReport(read.path, status, read.problems)
 
 

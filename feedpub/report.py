@@ -27,6 +27,12 @@ class PostStatus(enum.StrEnum):
     """Not a post (a file with no front matter, such as a README)."""
 
 
+def not_a_post(problems: Iterable[Problem]) -> PostStatus:
+    """The status of a file that gave no post: skipped for an error, else ignored."""
+    errors = any(p.severity is Severity.ERROR for p in problems)
+    return PostStatus.SKIPPED if errors else PostStatus.IGNORED
+
+
 class FeedStatus(enum.StrEnum):
     """What became of one feed file in a build."""
 

@@ -297,6 +297,15 @@ class State:
         )
         return dt.datetime.fromisoformat(rows[0][0]) if rows else None
 
+    def built_at(self) -> float | None:
+        """When the last build ran (its `now`, a timestamp), if one recorded it. Raises
+        ValueError for a value no build wrote."""
+        value = self.meta("now")
+        return None if value is None else float(value)
+
+    def remember_built_at(self, now: dt.datetime) -> None:
+        self.remember_meta("now", repr(now.timestamp()))
+
     def meta(self, key: str) -> str | None:
         rows = self._rows("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
