@@ -8,7 +8,7 @@ fingerprints that tell an unchanged post, feed or image from a changed one.
   (settings and feedpub's version).
 - `LastBuild`: the record a build leaves, typed; when the next build finds the same
   scan, no scheduled post come due, every feed file as written and every local image
-  as it was, it returns the last report and touches nothing.
+  as it was, it returns the last report (from the state) and touches nothing.
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ import json
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
 
 from .config import Config
 from .formats import Format
 from .models import Feed, Problem
 from .output import OutputFolder
-from .report import PostReport, PostStatus, Report
+from .report import PostStatus, Report
 from .sources import SourceFile, local_image_stamp, without_cycle_collection
 
 
@@ -97,7 +96,8 @@ def content_keys(feeds: Iterable[Feed], images: dict[str, str]) -> dict[str, str
 
 @dataclass(frozen=True, slots=True)
 class LastBuild:
-    """What a complete build saw and wrote, for the next build to compare against."""
+    """What a complete build saw and wrote, for the next build to compare against. (Its
+    posts' reports are in the state, a row per file: see `State.post_reports`.)"""
 
     scan: str
     due: dt.datetime | None
@@ -106,7 +106,8 @@ class LastBuild:
     """Every feed file on disk → (size, mtime_ns) as written."""
     images: dict[str, str]
     """Local images behind enclosures → their stamps."""
-    posts: tuple[PostReport, ...]
+    counts: dict[PostStatus, int]
+    """How many post files had each status."""
 
     @classmethod
     def of(
@@ -122,65 +123,40 @@ class LastBuild:
             stat = folder.stat(rel)
             outputs[rel] = (stat.st_size, stat.st_mtime_ns) if stat else (-1, -1)
         stamps = {url: stamp for url, stamp in images.items() if stamp}
-        return cls(scan, due, outputs, stamps, report.posts)
+        return cls(scan, due, outputs, stamps, dict(report.posts.counts))
 
     def to_json(self) -> str:
-        problems = {str(i): [pr.as_dict() for pr in p.problems] for i, p in enumerate(self.posts) if p.problems}  # fmt: skip
         return json.dumps(
             {
                 "scan": self.scan,
                 "due": self.due.isoformat() if self.due else None,
                 "outputs": {rel: list(stat) for rel, stat in self.outputs.items()},
                 "images": self.images,
-                # The posts by column, their problems by index (few posts have any): read
-                # back on every build where nothing changed, so it must decode fast.
-                "paths": [p.path for p in self.posts],
-                "statuses": [str(p.status) for p in self.posts],
-                "problems": problems,
+                "counts": {str(status): n for status, n in self.counts.items()},
             },
             ensure_ascii=False,
         )
 
     @classmethod
-    def from_json(cls, text: str, scan: str | None = None) -> LastBuild | None:
-        """The record, or None if it is not one this version wrote (then the build runs).
-
-        Given `scan`, also None when the record is of another scan: the posts of a big
-        site are not worth decoding then.
-        """
+    def from_json(cls, text: str) -> LastBuild | None:
+        """The record, or None if it is not one this version wrote (then the build runs)."""
         try:
-            with without_cycle_collection():
-                return cls._decode(json.loads(text), scan)
+            data = json.loads(text)
+            return cls(
+                _typed(data["scan"], str),
+                dt.datetime.fromisoformat(data["due"]) if data["due"] is not None else None,
+                {
+                    _typed(rel, str): (_typed(size, int), _typed(mtime, int))
+                    for rel, (size, mtime) in _typed(data["outputs"], dict).items()
+                },
+                {_typed(u, str): _typed(s, str) for u, s in _typed(data["images"], dict).items()},
+                {
+                    PostStatus(status): _typed(n, int)
+                    for status, n in _typed(data["counts"], dict).items()
+                },
+            )
         except (KeyError, TypeError, ValueError):
             return None
-
-    @classmethod
-    def _decode(cls, data: Any, scan: str | None) -> LastBuild | None:
-        if scan is not None and data["scan"] != scan:
-            return None
-        paths = _typed(data["paths"], list)
-        statuses = list(map(_STATUSES.__getitem__, _typed(data["statuses"], list)))
-        problems = {
-            int(i): tuple(map(Problem.from_dict, _typed(found, list)))
-            for i, found in _typed(data["problems"], dict).items()
-        }
-        if not set(map(type, paths)) <= {str} or len(paths) != len(statuses):
-            raise TypeError("the posts' paths and statuses do not match")
-        if problems and not all(0 <= i < len(paths) for i in problems):
-            raise ValueError("a problem of no post")
-        found_problems: Iterable[tuple[Problem, ...]] = (
-            [problems.get(i, ()) for i in range(len(paths))] if problems else repeat(())
-        )
-        return cls(
-            _typed(data["scan"], str),
-            dt.datetime.fromisoformat(data["due"]) if data["due"] is not None else None,
-            {
-                _typed(rel, str): (_typed(size, int), _typed(mtime, int))
-                for rel, (size, mtime) in _typed(data["outputs"], dict).items()
-            },
-            {_typed(u, str): _typed(s, str) for u, s in _typed(data["images"], dict).items()},
-            tuple(map(PostReport, paths, statuses, found_problems)),
-        )
 
     def touched(self, folder: OutputFolder) -> set[str]:
         """Files of the last build that something else has changed since (a generator that
@@ -192,25 +168,20 @@ class LastBuild:
                 touched.add(rel)
         return touched
 
-    def unchanged_report(
-        self, scan: str, now: dt.datetime, folder: OutputFolder, config: Config
-    ) -> Report | None:
-        """The last build's report if rebuilding could not change a byte, else None."""
+    def unchanged(self, scan: str, now: dt.datetime, folder: OutputFolder, config: Config) -> bool:
+        """Whether rebuilding could not change a byte: then the last build's report stands."""
         if self.scan != scan or (self.due is not None and now >= self.due):
-            return None
+            return False
         for rel, (size, mtime_ns) in self.outputs.items():
             stat = folder.stat(rel)
             if stat is None or (stat.st_size, stat.st_mtime_ns) != (size, mtime_ns):
-                return None
+                return False
         try:
-            if any(local_image_stamp(url, config) != stamp for url, stamp in self.images.items()):
-                return None
+            return all(
+                local_image_stamp(url, config) == stamp for url, stamp in self.images.items()
+            )
         except OSError:  # an image gone between the look and the stat
-            return None
-        return Report(self.posts, unchanged=tuple(sorted(self.outputs)))
-
-
-_STATUSES = {str(status): status for status in PostStatus}
+            return False
 
 
 def _typed(value: Any, kind: type) -> Any:

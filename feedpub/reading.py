@@ -12,8 +12,8 @@
      and every post that shares a URL or an instant with any of these, again and again
      until there are no more: given that set and the totals, the builder makes every
      feed exactly as it makes it from every post (builder.py);
-  4. the reports of all other files are the last build's, or, for a changed file, what
-     the file alone says.
+  4. the reports of all other files are the last build's, kept in the state, or, for a
+     changed file, what the file alone says (stored as it is parsed).
   A first build is one where every file changed. It returns None when only reading
   every file is sure (no state, no record of the last build, other scan problems, a
   site feed sorted by something else than date): the pipeline then calls
@@ -69,8 +69,6 @@ class ReadFiles:
     sorted by path."""
     parsed: int
     """How many files had to be parsed (the others came from the state)."""
-    earlier: tuple[PostReport, ...] = ()
-    """The last build's reports of every other file, which this build left as they were."""
     totals: dict[tuple[str, ...], int] | None = None
     """Each feed's count of published posts, when `files` are not all of them."""
     due: dt.datetime | None = None
@@ -140,32 +138,36 @@ def read_changes(
         or state.meta("scan_problems") != problems_digest(scan_problems)
     ):
         return None
+    # Posts the builder warned for what other posts are: their reports may change now.
+    wanted = {
+        r.path
+        for r in state.reports_with_problems()
+        if any(p.rule in _BUILDER_RULES for p in r.problems)
+    }
     present = {f.rel for f in files}
     fresh = [f for f in files if stats.get(f.rel) != stamp_of(f)]
     gone = [path for path in stats if path not in present]
     before = state.read([*(f.rel for f in fresh if f.rel in stats), *gone])
-    own: dict[str, PostReport] = {}
-    """What the fresh files' reports are, as far as each file alone says."""
     fresh_urls: set[str] = set()
     for batch in _parse(fresh, config, state, progress):
+        # What the fresh files' reports are, as far as each file alone says: stored now,
+        # made again below for those whose report other posts bear on.
+        own = []
         for one in batch:
             post = one.post
-            own[one.path] = _own_report(one, classify(post, config, now) if post else None)
+            own.append(_own_report(one, classify(post, config, now) if post else None))
             if post is not None:
                 fresh_urls.add(post.url)
+        state.remember_reports(own)
     if not stats:
-        for problem in scan_problems:
-            unread = ReadFile(problem.path, None, (problem,))
-            own.setdefault(problem.path, _own_report(unread, None))
+        unread = [ReadFile(problem.path, None, (problem,)) for problem in scan_problems]
+        state.remember_reports(_own_report(read, None) for read in unread)
     state.forget_posts(gone)
     future = config.site is not None and config.site.publishes_future()
     due_at = None if future else now.timestamp()
-    wanted: set[str] = set()
     if then is not None and not future:
         now_ts = now.timestamp()
         wanted |= state.dated_between(min(now_ts, then), max(now_ts, then))
-    if last is not None:
-        wanted |= {r.path for r in last.posts if any(p.rule in _BUILDER_RULES for p in r.problems)}
     # The builder warns a post that shares its permalink: the old permalink's posts and
     # the new one's, if another post has it, get their reports made again.
     wanted |= state.sharing(_keys(_posts(before))[0], ())
@@ -179,13 +181,9 @@ def read_changes(
     results = tuple(
         ReadFile(path, post, tuple(problems)) for path, (post, problems) in sorted(read.items())
     )
-    done = read.keys() | set(gone)
-    earlier = [r for r in (last.posts if last else ()) if r.path not in done and r.path not in own]
-    earlier += [r for path, r in own.items() if path not in done]
     return ReadFiles(
         results,
         len(fresh),
-        tuple(earlier),
         {node_of(key): count for key, count in totals.items()},
         None if future else state.first_scheduled(now.timestamp()),
     )
