@@ -28,12 +28,20 @@ from . import workers
 from .config import Config
 from .errors import ConfigError, OutputError
 from .formats import SITE_FILES
-from .incremental import LastBuild, content_keys, feed_fingerprint, image_stamps, scan_digest
+from .incremental import (
+    LastBuild,
+    ScanColumns,
+    content_keys,
+    feed_fingerprint,
+    image_stamps,
+    scan_columns,
+    scan_digest,
+)
 from .models import Feed, Problem
 from .output import OutputFolder
 from .reading import ReadFiles, problems_digest, read_all, read_changes
 from .report import FeedStatus, PostReport, PostReports, PostStatus, Report, not_a_post
-from .sources import SourceFile, find_posts
+from .sources import Scan, scan_posts
 from .state import State
 from .websub import ping_hubs
 
@@ -110,7 +118,8 @@ def _build(
     published = _publish(files, config, folder, state, now, progress, touched) if files else None
     if files is None or published is None or state.losses != losses:
         # (A state emptied half-way holds the reports of no other file.)
-        files = read_all(scan.files, scan.problems, config, state, progress)
+        losses = state.losses
+        files = read_all(scan.found.files(), scan.problems, config, state, progress)
         published = _publish(files, config, folder, state, now, progress, touched)
         assert published is not None  # every post is read: a broken body is left out here
     report = _reconcile(published, files, folder, config, state)
@@ -120,6 +129,10 @@ def _build(
         state.remember_last_build(record.to_json())
     state.remember_built_at(now)
     state.remember_meta("scan_problems", problems_digest(scan.problems))
+    # The scan the posts' rows now match. (A build that stops half-way leaves the last one:
+    # every file it stored differs from that, and is read again.)
+    if state.losses == losses:  # else the rows may not all be there
+        state.remember_scan(scan.columns)
     return report
 
 
@@ -141,7 +154,7 @@ def _changes(
     progress: workers.Progress,
 ) -> ReadFiles | None:
     try:
-        return read_changes(scan.files, scan.problems, last, config, state, now, progress)
+        return read_changes(scan.found, scan.columns, last, config, state, now, progress)
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none
         state.discard(f"{type(e).__name__}: {e}")
         return None
@@ -153,7 +166,7 @@ def check(config: Config, progress: workers.Progress = workers.no_progress) -> R
 
     started = time.perf_counter()
     scan = _scan(config)
-    files = read_all(scan.files, scan.problems, config, State(None), progress)
+    files = read_all(scan.found.files(), scan.problems, config, State(None), progress)
     built = build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC))
     return Report(
         _post_reports(files, built, {}, State(None)),
@@ -167,7 +180,7 @@ def feeds(config: Config, progress: workers.Progress = workers.no_progress) -> t
     from .builder import build_feeds
 
     scan = _scan(config)
-    files = read_all(scan.files, scan.problems, config, State(None), progress)
+    files = read_all(scan.found.files(), scan.problems, config, State(None), progress)
     return build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC)).feeds
 
 
@@ -176,17 +189,23 @@ def feeds(config: Config, progress: workers.Progress = workers.no_progress) -> t
 
 @dataclass(frozen=True, slots=True)
 class _Scan:
-    files: list[SourceFile]
-    problems: list[Problem]
-    """Files and folders that could not even be looked at (bad names, FIFOs, …)."""
+    found: Scan
+    """The post files, by column, and the files and folders that could not even be
+    looked at (bad names, FIFOs, …)."""
+    columns: ScanColumns
     digest: str
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.found.problems
 
 
 def _scan(config: Config) -> _Scan:
     if not config.posts.is_dir():
         raise ConfigError(f"{config.posts}: posts folder does not exist")
-    files, problems = find_posts(config.posts, config.site.keep if config.site else None)
-    return _Scan(files, problems, scan_digest(files, problems))
+    found = scan_posts(config.posts, config.site.keep if config.site else None)
+    columns = scan_columns(found)
+    return _Scan(found, columns, scan_digest(found, columns))
 
 
 # -- publish ------------------------------------------------------------------------

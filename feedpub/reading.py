@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import workers
+from .incremental import ScanColumns, scan_changes
 from .models import Post, Problem
 from .report import PostReport, PostStatus, not_a_post
-from .sources import SourceFile
-from .state import PostRow, Read, State, encode_row, node_key, node_of, stamp_of
+from .sources import Scan, SourceFile
+from .state import PostRow, Read, State, encode_row, node_key, node_of
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -114,8 +115,8 @@ def read_all(
 
 
 def read_changes(
-    files: Sequence[SourceFile],
-    scan_problems: Sequence[Problem],
+    scan: Scan,
+    columns: ScanColumns,
     last: LastBuild | None,
     config: Config,
     state: State,
@@ -130,12 +131,15 @@ def read_changes(
     if not state.usable or (config.site and config.site.feed_order() != ("date", True)):
         return None
     losses = state.losses
-    stats = state.file_stamps()
+    kept = state.kept_scan()
     then = state.built_at()
-    if stats and (
+    first = kept is None
+    if first and state.has_posts():
+        return None  # rows that no kept scan describes
+    if not first and (
         last is None
         or then is None
-        or state.meta("scan_problems") != problems_digest(scan_problems)
+        or state.meta("scan_problems") != problems_digest(scan.problems)
     ):
         return None
     # Posts the builder warned for what other posts are: their reports may change now.
@@ -144,10 +148,9 @@ def read_changes(
         for r in state.reports_with_problems()
         if any(p.rule in _BUILDER_RULES for p in r.problems)
     }
-    present = {f.rel for f in files}
-    fresh = [f for f in files if stats.get(f.rel) != stamp_of(f)]
-    gone = [path for path in stats if path not in present]
-    before = state.read([*(f.rel for f in fresh if f.rel in stats), *gone])
+    changes = scan_changes(scan, columns, kept)
+    fresh, gone = changes.fresh, changes.gone
+    before = state.read([*changes.known, *gone])
     fresh_urls: set[str] = set()
     for batch in _parse(fresh, config, state, progress):
         # What the fresh files' reports are, as far as each file alone says: stored now,
@@ -159,8 +162,8 @@ def read_changes(
             if post is not None:
                 fresh_urls.add(post.url)
         state.remember_reports(own)
-    if not stats:
-        unread = [ReadFile(problem.path, None, (problem,)) for problem in scan_problems]
+    if first:
+        unread = [ReadFile(problem.path, None, (problem,)) for problem in scan.problems]
         state.remember_reports(_own_report(read, None) for read in unread)
     state.forget_posts(gone)
     future = config.site is not None and config.site.publishes_future()

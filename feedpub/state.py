@@ -2,7 +2,9 @@
 
 A small SQLite database in the output folder's hidden `.feedpub/` holds
 - every post file's parsed metadata and problems, keyed by path, size, mtime
-  and inode, so an unchanged file is never opened again;
+  and inode, so an unchanged file is never opened again, and the scan these rows
+  match, by column, which the next scan is compared with at C speed
+  (incremental.scan_changes);
 - every post's feed membership (`members`: a row per feed it can be in, `''` for the
   site's), indexed so that "the newest N posts of this feed" is one range of an index,
   and the posts indexed by URL, instant and date, so a build that changed a few posts
@@ -45,7 +47,7 @@ from .report import PostReport, PostReports, PostStatus
 from .sources import SourceFile
 
 STATE_FILE = "state.sqlite3"
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _APPLICATION_ID = 0x46505542  # "FPUB": marks the file as ours
 
 NodeKey = str
@@ -240,11 +242,26 @@ class State:
 
     # -- what a build from the index asks -----------------------------------------------
 
-    def file_stamps(self) -> dict[str, str]:
-        """Every file's `stamp_of` as stored, by path: what a scan is compared with. (Made
-        by SQLite as text: far cheaper than four integers a row in Python.)"""
-        query = "SELECT path, size || ',' || mtime_ns || ',' || ctime_ns || ',' || inode FROM posts"
-        return dict(self._rows(query))
+    def kept_scan(self) -> tuple[bytes, bytes, bytes, bytes, bytes] | None:
+        """The scan the posts' rows were last brought up to date with, by column
+        (incremental.ScanColumns), or None. Raises ValueError for a row no build wrote."""
+        rows = self._rows("SELECT paths, sizes, mtimes, ctimes, inodes FROM scan")
+        if not rows:
+            return None
+        paths, sizes, mtimes, ctimes, inodes = rows[0]
+        columns = (paths, sizes, mtimes, ctimes, inodes)
+        if not all(type(column) is bytes for column in columns):
+            raise ValueError("the kept scan is not one a build wrote")
+        return columns
+
+    def remember_scan(self, columns: tuple[bytes, bytes, bytes, bytes, bytes] | None) -> None:
+        """Keep the scan the posts' rows now match (None: they match none, for now)."""
+        self._write("DELETE FROM scan")
+        if columns is not None:
+            self._write("INSERT INTO scan VALUES (?, ?, ?, ?, ?)", [columns])
+
+    def has_posts(self) -> bool:
+        return bool(self._rows("SELECT 1 FROM posts LIMIT 1"))
 
     def read(self, paths: Iterable[str]) -> Read:
         """The stored posts and problems of these files (those the state has)."""
@@ -518,7 +535,7 @@ def _reset(db: sqlite3.Connection, stamp: str) -> None:
         f"""
         DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS posts; DROP TABLE IF EXISTS feeds;
         DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS contents;
-        DROP TABLE IF EXISTS reports;
+        DROP TABLE IF EXISTS reports; DROP TABLE IF EXISTS scan;
         PRAGMA application_id = {_APPLICATION_ID};
         PRAGMA user_version = {SCHEMA_VERSION};
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -538,6 +555,10 @@ def _reset(db: sqlite3.Connection, stamp: str) -> None:
             enclosure_url TEXT, enclosure_type TEXT, enclosure_length INTEGER
         );
         CREATE TABLE feeds (path TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
+        CREATE TABLE scan (
+            paths BLOB NOT NULL, sizes BLOB NOT NULL, mtimes BLOB NOT NULL,
+            ctimes BLOB NOT NULL, inodes BLOB NOT NULL
+        );
         CREATE TABLE reports (path TEXT PRIMARY KEY, status TEXT NOT NULL, problems TEXT)
             WITHOUT ROWID;
         CREATE INDEX reports_with_problems ON reports (path) WHERE problems IS NOT NULL;
@@ -557,11 +578,6 @@ _POST_COLUMNS = ", ".join(POST_COLUMNS)
 _ROW_COLUMNS = f"path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems, date_ts, instant"
 _DATE_TS = len(POST_COLUMNS) + 6
 _NO_POST = (None,) * len(POST_COLUMNS)
-
-
-def stamp_of(file: SourceFile) -> str:
-    """A file's size, times and inode in one string, as `State.file_stamps` has them."""
-    return f"{file.size},{file.mtime_ns},{file.ctime_ns},{file.inode}"
 
 
 def encode_row(

@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feedpub import pipeline
 from feedpub.config import load_config
 from feedpub.formats import SITE_FILES, Format
-from feedpub.incremental import LastBuild, scan_digest
+from feedpub.incremental import LastBuild, scan_changes, scan_columns, scan_digest
 from feedpub.models import Problem, Severity
 from feedpub.report import PostReport, PostReports, PostStatus
-from feedpub.sources import SourceFile
+from feedpub.sources import Scan, SourceFile
 from feedpub.state import STATE_FILE, State
 from tests.helpers import (
     BASE_URL,
@@ -217,9 +219,22 @@ def test_a_change_of_settings_rebuilds_everything(posts: Path, tmp_path: Path) -
     assert "<title>Renamed</title>" in (out / "rss.xml").read_text("utf-8")
 
 
+def _scan_of(files: list[SourceFile], problems: tuple[Problem, ...] = ()) -> Scan:
+    scan = Scan()
+    for file in sorted(files):
+        scan.add(file)
+    scan.problems.extend(problems)
+    return scan
+
+
+def _digest(files: list[SourceFile], problems: tuple[Problem, ...] = ()) -> str:
+    scan = _scan_of(files, problems)
+    return scan_digest(scan, scan_columns(scan))
+
+
 def test_the_scan_digest_tells_every_change_of_a_file_and_takes_any_stat() -> None:
     files = [SourceFile("a.md", 10, 1_000, 2_000, 7), SourceFile("b/c.md", 20, 3_000, 4_000, 8)]
-    digests = {scan_digest(files, [])}
+    digests = {_digest(files)}
     for i in range(len(files)):
         for field, value in (
             ("rel", "a.markdown"),
@@ -230,13 +245,43 @@ def test_the_scan_digest_tells_every_change_of_a_file_and_takes_any_stat() -> No
         ):
             changed = list(files)
             changed[i] = changed[i]._replace(**{field: value})
-            digests.add(scan_digest(changed, []))
-    digests.add(scan_digest(files[:1], []))
-    digests.add(scan_digest(files, [Problem("x.md", "not a regular file; not read")]))
+            digests.add(_digest(changed))
+    digests.add(_digest(files[:1]))
+    digests.add(_digest(files, (Problem("x.md", "not a regular file; not read"),)))
     assert len(digests) == 2 * 5 + 3
     # Stats past 64-bit signed integers (inodes of some file systems, files dated after 2262)
     odd = [SourceFile("a.md", 10, 2**63, -(2**40), 2**64 - 1)]
-    assert scan_digest(odd, []) != scan_digest([odd[0]._replace(inode=1)], [])
+    assert _digest(odd) != _digest([odd[0]._replace(inode=1)])
+    assert _scan_of(odd).files() == odd
+
+
+_NAMES = [f"{folder}{n}.md" for folder in ("", "a/", "a-b/", "新媒体/") for n in range(12)]
+_STATS = st.tuples(
+    st.integers(0, 2),
+    st.sampled_from([0, 1, -5, 2**63]),  # a time past 2262 does not fit the columns
+    st.sampled_from([0, 7]),
+    st.sampled_from([1, 2**64 - 1]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.none() | st.dictionaries(st.sampled_from(_NAMES), _STATS),
+    st.dictionaries(st.sampled_from(_NAMES), _STATS),
+)
+def test_the_scan_changes_are_the_files_that_came_changed_or_went(
+    old: dict[str, tuple[int, int, int, int]] | None, new: dict[str, tuple[int, int, int, int]]
+) -> None:
+    scan = _scan_of([SourceFile(rel, *stat) for rel, stat in new.items()])
+    kept = (
+        None if old is None else scan_columns(_scan_of([SourceFile(r, *s) for r, s in old.items()]))
+    )
+    changes = scan_changes(scan, scan_columns(scan), kept)
+    before = old or {}
+    fresh = [r for r in sorted(new) if old is None or before.get(r) != new[r] or r in scan.odd]
+    assert changes.fresh == [SourceFile(rel, *new[rel]) for rel in fresh]
+    assert changes.known == [rel for rel in fresh if rel in before]
+    assert changes.gone == sorted(set(before) - set(new))
 
 
 def test_the_last_build_record_reads_back_as_written_and_refuses_what_it_did_not_write() -> None:
