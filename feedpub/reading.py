@@ -159,7 +159,7 @@ def read_changes(
         for one in batch:
             post = one.post
             own.append(_own_report(one, classify(post, config, now) if post else None))
-            if post is not None:
+            if post is not None and not first:
                 fresh_urls.add(post.url)
         state.remember_reports(own)
     if first:
@@ -174,7 +174,7 @@ def read_changes(
     # The builder warns a post that shares its permalink: the old permalink's posts and
     # the new one's, if another post has it, get their reports made again.
     wanted |= state.sharing(_keys(_posts(before))[0], ())
-    wanted |= state.sharing_others(fresh_urls)
+    wanted |= state.sharing_any() if first else state.sharing_others(fresh_urls)
     totals = state.feed_totals(due_at)
     for node in totals:
         wanted.update(state.newest(node, due_at, config.limit))

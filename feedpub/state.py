@@ -312,6 +312,11 @@ class State:
             shared += [url for (url,) in self._rows(query, chunk)]
         return self.sharing(shared, ())
 
+    def sharing_any(self) -> set[str]:
+        """Posts whose URL another post has too (a first build asks this of every post)."""
+        query = "SELECT url FROM posts WHERE url IS NOT NULL GROUP BY url HAVING count(*) > 1"
+        return self.sharing([url for (url,) in self._rows(query)], ())
+
     def dated_between(self, start: float, end: float) -> set[str]:
         """Posts dated in (start, end]: those that came due (or went back) between two builds."""
         rows = self._rows("SELECT path FROM posts WHERE date_ts > ? AND date_ts <= ?", (start, end))
