@@ -47,7 +47,7 @@ from .report import PostReport, PostReports, PostStatus
 from .sources import SourceFile
 
 STATE_FILE = "state.sqlite3"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 _APPLICATION_ID = 0x46505542  # "FPUB": marks the file as ours
 
 NodeKey = str
