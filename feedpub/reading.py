@@ -107,8 +107,9 @@ def read_all(
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none of them
         state.discard(f"{type(e).__name__}: {e}")
         results, fresh = {}, list(files)
-    for batch in _parse(fresh, config, state, progress):
-        results.update((read.path, read) for read in batch)
+    with state.loading():
+        for batch in _parse(fresh, config, state, progress):
+            results.update((read.path, read) for read in batch)
     state.forget_posts(set(cached) - {f.rel for f in files})
     for problem in scan_problems:
         results.setdefault(problem.path, ReadFile(problem.path, None, (problem,)))
@@ -147,12 +148,13 @@ def read_changes(
     own: dict[str, PostReport] = {}
     """What the fresh files' reports are, as far as each file alone says."""
     fresh_urls: set[str] = set()
-    for batch in _parse(fresh, config, state, progress):
-        for one in batch:
-            post = one.post
-            own[one.path] = _own_report(one, classify(post, config, now) if post else None)
-            if post is not None:
-                fresh_urls.add(post.url)
+    with state.loading():
+        for batch in _parse(fresh, config, state, progress):
+            for one in batch:
+                post = one.post
+                own[one.path] = _own_report(one, classify(post, config, now) if post else None)
+                if post is not None and stats:  # (a first build asks the state, below)
+                    fresh_urls.add(post.url)
     if not stats:
         for problem in scan_problems:
             unread = ReadFile(problem.path, None, (problem,))
@@ -169,7 +171,7 @@ def read_changes(
     # The builder warns a post that shares its permalink: the old permalink's posts and
     # the new one's, if another post has it, get their reports made again.
     wanted |= state.sharing(_keys(_posts(before))[0], ())
-    wanted |= state.sharing_others(fresh_urls)
+    wanted |= state.sharing_others(fresh_urls) if stats else state.sharing_any()
     totals = state.feed_totals(due_at)
     for node in totals:
         wanted.update(state.newest(node, due_at, config.limit))
@@ -210,28 +212,36 @@ def _parse(
     files: Sequence[SourceFile], config: Config, state: State, progress: workers.Progress
 ) -> Iterator[list[ReadFile]]:
     """Parse these files (over the cores when there are many) and store them in the state,
-    batch by batch."""
+    batch by batch (the caller holds `state.loading()` around the batches)."""
     processes = workers.worker_count(config.jobs, len(files), PARALLEL_POSTS)
     count = max(processes * _BATCHES_PER_WORKER, -(-len(files) // _BATCH_FILES))
     tasks = workers.batches(files, count)
+    if processes > 1:  # imported before the workers are forked: then they share the modules
+        from . import reader  # noqa: F401
     read_batch = functools.partial(_read_batch, config=config)
-    for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
+    results = workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts")
+    for task, batch in zip(tasks, results, strict=True):
         # Stored as they come, so the encoded rows of a big site are never all held at once.
-        state.remember_posts(row for _, row in batch)
-        yield [read for read, _ in batch]
+        state.remember_posts(row for *_, row in batch)
+        # Each path is the scan's string, not a copy that came back from a worker.
+        yield [
+            ReadFile(file.rel, post, problems)
+            for file, (post, problems, _) in zip(task, batch, strict=True)
+        ]
 
 
-def _read_batch(files: Sequence[SourceFile], config: Config) -> list[tuple[ReadFile, PostRow]]:
+def _read_batch(
+    files: Sequence[SourceFile], config: Config
+) -> list[tuple[Post | None, tuple[Problem, ...], PostRow]]:
     """Parse files, and encode them for the state here too: in a worker, that is parallel."""
     from .builder import nodes_of
     from .reader import read_post  # the parsers are imported only when a post has to be read
 
-    batch: list[tuple[ReadFile, PostRow]] = []
+    batch: list[tuple[Post | None, tuple[Problem, ...], PostRow]] = []
     for file in files:
         post, problems = read_post(file, config)
         nodes = ["", *map(node_key, nodes_of(post.categories, config))] if post else []
-        row = encode_row(file, post, problems, nodes)
-        batch.append((ReadFile(file.rel, post, tuple(problems)), row))
+        batch.append((post, tuple(problems), encode_row(file, post, problems, nodes)))
     return batch
 
 
