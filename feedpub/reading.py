@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import pickle
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -215,30 +216,29 @@ def _parse(
     batch by batch (the caller holds `state.loading()` around the batches)."""
     processes = workers.worker_count(config.jobs, len(files), PARALLEL_POSTS)
     count = max(processes * _BATCHES_PER_WORKER, -(-len(files) // _BATCH_FILES))
-    tasks = workers.batches(files, count)
+    # Each batch's files in one bytes object: a forked worker that read the scan's own
+    # objects would write to their pages (reference counts), and every page written after
+    # the fork is a page the kernel copies.
+    tasks = [pickle.dumps([tuple(f) for f in b]) for b in workers.batches(files, count)]
     if processes > 1:  # imported before the workers are forked: then they share the modules
         from . import reader  # noqa: F401
     read_batch = functools.partial(_read_batch, config=config)
-    results = workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts")
-    for task, batch in zip(tasks, results, strict=True):
+    for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
         # Stored as they come, so the encoded rows of a big site are never all held at once.
         state.remember_posts(row for *_, row in batch)
-        # Each path is the scan's string, not a copy that came back from a worker.
-        yield [
-            ReadFile(file.rel, post, problems)
-            for file, (post, problems, _) in zip(task, batch, strict=True)
-        ]
+        yield [ReadFile(row.values[0], post, problems) for post, problems, row in batch]
 
 
 def _read_batch(
-    files: Sequence[SourceFile], config: Config
+    files: bytes, config: Config
 ) -> list[tuple[Post | None, tuple[Problem, ...], PostRow]]:
-    """Parse files, and encode them for the state here too: in a worker, that is parallel."""
+    """Parse files (a batch as `_parse` packs it), and encode them for the state here too:
+    in a worker, that is parallel."""
     from .builder import nodes_of
     from .reader import read_post  # the parsers are imported only when a post has to be read
 
     batch: list[tuple[Post | None, tuple[Problem, ...], PostRow]] = []
-    for file in files:
+    for file in map(SourceFile._make, pickle.loads(files)):
         post, problems = read_post(file, config)
         nodes = ["", *map(node_key, nodes_of(post.categories, config))] if post else []
         batch.append((post, tuple(problems), encode_row(file, post, problems, nodes)))

@@ -136,6 +136,7 @@ class _Pool(Generic[T, R]):
         # The workers' garbage collector must not touch what they inherit: every object
         # it visits is a page the kernel copies (and the parent's, for the same reason).
         gc.freeze()
+        _trim()
         parent = os.getpid()
         try:
             for _ in range(count):
@@ -268,6 +269,16 @@ class _Pool(Generic[T, R]):
             code = 0
         finally:
             os._exit(code)
+
+
+def _trim() -> None:
+    """Give the memory the caller freed back to the kernel before forking (glibc keeps it
+    for later): pages a worker inherits and the caller then reuses are pages copied."""
+    if sys.platform == "linux":
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).malloc_trim(0)
 
 
 def _encode(result: object) -> bytes:
