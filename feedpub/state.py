@@ -186,8 +186,11 @@ class State:
         taking a million inserts at random places. All in the build's one transaction:
         a build that is killed leaves the state as it was, one that fails still leaves
         every index (the `finally`)."""
-        db = self._db
-        if db is None or self._loading or self._rows("SELECT 1 FROM posts LIMIT 1"):
+        if self._db is None or self._loading or self._rows("SELECT 1 FROM posts LIMIT 1"):
+            yield
+            return
+        db = self._db  # (read after the query: one that failed replaced or closed it)
+        if db is None:
             yield
             return
         try:
