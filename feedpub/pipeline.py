@@ -277,7 +277,8 @@ def _publish(
         keys = content_keys((job.feed for job in jobs), images)
         for outcome in publish(jobs, config, progress, state.prepared(keys)):
             state.remember_prepared((s, keys[s], c) for s, c in outcome.prepared.items())
-            outcomes[outcome.file] = outcome
+            # Kept without its bodies: they are in the state now, and are every feed's.
+            outcomes[outcome.file] = dataclasses.replace(outcome, prepared={})
             newly_broken.update(outcome.broken_posts)
             if outcome.status in (FeedStatus.WRITTEN, FeedStatus.UNCHANGED):
                 known[outcome.file] = outcome.fingerprint

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import pickle
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -106,8 +107,9 @@ def read_all(
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none of them
         state.discard(f"{type(e).__name__}: {e}")
         results, fresh = {}, list(files)
-    for batch in _parse(fresh, config, state, progress):
-        results.update((read.path, read) for read in batch)
+    with state.loading():
+        for batch in _parse(fresh, config, state, progress):
+            results.update((read.path, read) for read in batch)
     state.forget_posts(set(cached) - {f.rel for f in files})
     for problem in scan_problems:
         results.setdefault(problem.path, ReadFile(problem.path, None, (problem,)))
@@ -152,16 +154,17 @@ def read_changes(
     fresh, gone = changes.fresh, changes.gone
     before = state.read([*changes.known, *gone])
     fresh_urls: set[str] = set()
-    for batch in _parse(fresh, config, state, progress):
-        # What the fresh files' reports are, as far as each file alone says: stored now,
-        # made again below for those whose report other posts bear on.
-        own = []
-        for one in batch:
-            post = one.post
-            own.append(_own_report(one, classify(post, config, now) if post else None))
-            if post is not None and not first:
-                fresh_urls.add(post.url)
-        state.remember_reports(own)
+    with state.loading():
+        for batch in _parse(fresh, config, state, progress):
+            # What the fresh files' reports are, as far as each file alone says: stored now,
+            # made again below for those whose report other posts bear on.
+            own = []
+            for one in batch:
+                post = one.post
+                own.append(_own_report(one, classify(post, config, now) if post else None))
+                if post is not None and not first:
+                    fresh_urls.add(post.url)
+            state.remember_reports(own)
     if first:
         unread = [ReadFile(problem.path, None, (problem,)) for problem in scan.problems]
         state.remember_reports(_own_report(read, None) for read in unread)
@@ -211,28 +214,35 @@ def _parse(
     files: Sequence[SourceFile], config: Config, state: State, progress: workers.Progress
 ) -> Iterator[list[ReadFile]]:
     """Parse these files (over the cores when there are many) and store them in the state,
-    batch by batch."""
+    batch by batch (the caller holds `state.loading()` around the batches)."""
     processes = workers.worker_count(config.jobs, len(files), PARALLEL_POSTS)
     count = max(processes * _BATCHES_PER_WORKER, -(-len(files) // _BATCH_FILES))
-    tasks = workers.batches(files, count)
+    # Each batch's files in one bytes object: a forked worker that read the scan's own
+    # objects would write to their pages (reference counts), and every page written after
+    # the fork is a page the kernel copies.
+    tasks = [pickle.dumps([tuple(f) for f in b]) for b in workers.batches(files, count)]
+    if processes > 1:  # imported before the workers are forked: then they share the modules
+        from . import reader  # noqa: F401
     read_batch = functools.partial(_read_batch, config=config)
     for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
         # Stored as they come, so the encoded rows of a big site are never all held at once.
-        state.remember_posts(row for _, row in batch)
-        yield [read for read, _ in batch]
+        state.remember_posts(row for *_, row in batch)
+        yield [ReadFile(row.values[0], post, problems) for post, problems, row in batch]
 
 
-def _read_batch(files: Sequence[SourceFile], config: Config) -> list[tuple[ReadFile, PostRow]]:
-    """Parse files, and encode them for the state here too: in a worker, that is parallel."""
+def _read_batch(
+    files: bytes, config: Config
+) -> list[tuple[Post | None, tuple[Problem, ...], PostRow]]:
+    """Parse files (a batch as `_parse` packs it), and encode them for the state here too:
+    in a worker, that is parallel."""
     from .builder import nodes_of
     from .reader import read_post  # the parsers are imported only when a post has to be read
 
-    batch: list[tuple[ReadFile, PostRow]] = []
-    for file in files:
+    batch: list[tuple[Post | None, tuple[Problem, ...], PostRow]] = []
+    for file in map(SourceFile._make, pickle.loads(files)):
         post, problems = read_post(file, config)
         nodes = ["", *map(node_key, nodes_of(post.categories, config))] if post else []
-        row = encode_row(file, post, problems, nodes)
-        batch.append((ReadFile(file.rel, post, tuple(problems)), row))
+        batch.append((post, tuple(problems), encode_row(file, post, problems, nodes)))
     return batch
 
 

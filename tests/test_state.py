@@ -340,3 +340,53 @@ def test_the_reports_read_back_as_stored_by_path_and_a_row_no_build_wrote_is_ref
     state._write("UPDATE reports SET status = 'skipped', problems = '[{}]'")
     with pytest.raises(KeyError):
         state.reports_with_problems()
+
+
+def _indexes(out: Path) -> set[str]:
+    with sqlite3.connect(out / ".feedpub" / STATE_FILE) as db:
+        return {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
+def test_a_first_build_that_fails_half_way_leaves_every_index_and_a_true_state(
+    posts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first build stores its posts without the indexes and makes them after: also when it
+    stops half-way (what it stored is saved), and the next build is as good as a clean one."""
+    from feedpub import reader
+    from feedpub.state import _INDEXES
+
+    write_many(posts, 60)
+    out, clean = tmp_path / "out", tmp_path / "clean"
+    read_post, seen = reader.read_post, []
+
+    def failing(file: SourceFile, config: Any) -> Any:
+        seen.append(file.rel)
+        if len(seen) == 40:
+            raise RuntimeError("stopped half-way")
+        return read_post(file, config)
+
+    monkeypatch.setattr(reader, "read_post", failing)
+    with pytest.raises(RuntimeError, match="half-way"):
+        build(posts, out)
+    monkeypatch.setattr(reader, "read_post", read_post)
+    assert _indexes(out) >= set(_INDEXES)
+    with sqlite3.connect(out / ".feedpub" / STATE_FILE) as db:
+        stored = db.execute("SELECT count(*) FROM posts").fetchone()[0]
+    assert 0 < stored < 40  # the batches stored before the failure
+    again = build(posts, out)
+    assert again.files_read == 60 - stored
+    assert list(again.as_json()["posts"]) == list(build(posts, clean).as_json()["posts"])
+    assert snapshot(out) == snapshot(clean)
+
+
+def test_a_state_without_its_indexes_gets_them_back(posts: Path, tmp_path: Path) -> None:
+    from feedpub.state import _INDEXES
+
+    write_many(posts, 20)
+    out = tmp_path / "out"
+    build(posts, out)
+    with sqlite3.connect(out / ".feedpub" / STATE_FILE) as db:
+        for name in _INDEXES:
+            db.execute(f"DROP INDEX {name}")
+    assert build(posts, out).files_read == 0
+    assert _indexes(out) >= set(_INDEXES)
