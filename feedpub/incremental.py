@@ -30,20 +30,20 @@ from .output import OutputFolder
 from .report import PostStatus, Report
 from .sources import Scan, SourceFile, local_image_stamp
 
-ScanColumns = tuple[bytes, bytes, bytes, bytes, bytes]
+ScanColumns = tuple[bytes | bytearray, bytes, bytes, bytes, bytes]
 """A scan as the state keeps it: the paths, each ending in a NUL, then the sizes, mtimes,
 ctimes and inodes, each packed as 64-bit integers (8 bytes a file, in the scan's order)."""
 
 
 def scan_columns(scan: Scan) -> ScanColumns:
-    rels = scan.rels
     # Encoded a run at a time: one string of every path would be twice the bytes' size.
-    paths = b"".join(
-        ("\0".join(rels[i : i + _PATHS_AT_ONCE]) + "\0").encode("utf-8", "surrogateescape")
-        for i in range(0, len(rels), _PATHS_AT_ONCE)
-    )
+    parts = bytearray()
+    for folder, names in scan.runs():
+        for i in range(0, len(names), _PATHS_AT_ONCE):
+            run = folder + f"\0{folder}".join(names[i : i + _PATHS_AT_ONCE]) + "\0"
+            parts += run.encode("utf-8", "surrogateescape")
     sizes, mtimes, ctimes, inodes = (column.tobytes() for column in scan.columns())
-    return paths, sizes, mtimes, ctimes, inodes
+    return parts, sizes, mtimes, ctimes, inodes  # (bytes of it would be a copy)
 
 
 _PATHS_AT_ONCE = 4096
@@ -91,13 +91,13 @@ def scan_changes(scan: Scan, columns: ScanColumns, kept: ScanColumns | None) -> 
     old_columns = [array(c.typecode) for c in new_columns]
     for old, data in zip(old_columns, kept[1:], strict=True):
         old.frombytes(data)
-    n_new, n_old = len(scan.rels), old_b.count(b"\0")
+    n_new, n_old = len(scan), old_b.count(b"\0")
     if any(len(old) != n_old for old in old_columns) or not old_b.endswith(b"\0" * bool(old_b)):
         raise ValueError("the kept scan's columns do not match its paths")
     head = _common_head(new_b, old_b)
     tail = _common_tail(new_b, old_b, min(len(new_b), len(old_b)) - head)
     n_head, n_tail = new_b.count(b"\0", 0, head), new_b.count(b"\0", len(new_b) - tail)
-    middle = scan.rels[n_head : n_new - n_tail]
+    middle = scan.rels(n_head, n_new - n_tail)
     old_middle = old_b[head : len(old_b) - tail].decode("utf-8", "surrogateescape").split("\0")
     old_middle.pop()  # (after the last NUL)
     new_paths, old_paths = set(middle), set(old_middle)
@@ -136,13 +136,13 @@ def scan_changes(scan: Scan, columns: ScanColumns, kept: ScanColumns | None) -> 
             else:
                 fresh.add(i - n_head - len(in_line) + n_new - n_tail)
     if scan.odd:
-        fresh |= {i for i, rel in enumerate(scan.rels) if rel in scan.odd}
+        fresh |= {i for i, rel in enumerate(scan.rels()) if rel in scan.odd}
     files = sorted(map(scan.file, fresh))
     known = [f.rel for f in files if f.rel not in new_paths or f.rel in old_paths]
     return ScanChanges(files, known, gone)
 
 
-def _common_head(new: bytes, old: bytes) -> int:
+def _common_head(new: bytes | bytearray, old: bytes | bytearray) -> int:
     """How many bytes of whole paths both begin with."""
     end = min(len(new), len(old))
     start = 0
@@ -161,7 +161,7 @@ def _common_head(new: bytes, old: bytes) -> int:
     return new.rfind(b"\0", 0, start) + 1
 
 
-def _common_tail(new: bytes, old: bytes, most: int) -> int:
+def _common_tail(new: bytes | bytearray, old: bytes | bytearray, most: int) -> int:
     """How many bytes of whole paths both end with, at most `most`."""
     same = 0
     while same < most:
@@ -185,7 +185,7 @@ def _common_tail(new: bytes, old: bytes, most: int) -> int:
     return len(new) - start_new
 
 
-def _starts_path(paths: bytes, at: int) -> bool:
+def _starts_path(paths: bytes | bytearray, at: int) -> bool:
     return at == 0 or paths[at - 1] == 0
 
 

@@ -7,6 +7,7 @@ which nothing changed can stat every post and stop, without loading a parser.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import contextlib
 import gc
@@ -41,16 +42,30 @@ class SourceFile(NamedTuple):
 
 class Scan:
     """The post files found, by column, so that a million of them are no million objects:
-    their paths, in the order of the walk (which depends only on what the folders hold:
-    sorting a million paths would cost a fifth of a build where nothing changed), and
-    each stat fact in an array of 64-bit integers. A time that
-    does not fit 64 bits (a file dated after 2262) is clamped there, and the file is also
-    kept whole in `odd`, by path."""
+    their names, in the order of the walk (which depends only on what the folders hold:
+    sorting a million paths would cost a fifth of a build where nothing changed), each
+    run of them under the folder they are in (a path is made when it is asked for), and
+    each stat fact in an array of 64-bit integers. A time that does not fit 64 bits (a
+    file dated after 2262) is clamped there, and the file is also kept whole in `odd`,
+    by path."""
 
-    __slots__ = ("ctimes", "inodes", "mtimes", "odd", "problems", "rels", "sizes")
+    __slots__ = (
+        "ctimes",
+        "folders",
+        "inodes",
+        "mtimes",
+        "names",
+        "odd",
+        "problems",
+        "sizes",
+        "starts",
+    )
 
     def __init__(self) -> None:
-        self.rels: list[str] = []
+        self.names: list[str] = []
+        self.starts: list[int] = []
+        """Where each run of files of one folder starts, and that folder ('' or 'a/b/')."""
+        self.folders: list[str] = []
         self.sizes = array("q")
         self.mtimes = array("q")
         self.ctimes = array("q")
@@ -59,22 +74,45 @@ class Scan:
         self.problems: list[Problem] = []
 
     def __len__(self) -> int:
-        return len(self.rels)
+        return len(self.names)
 
     def columns(self) -> tuple[array[int], array[int], array[int], array[int]]:
         return self.sizes, self.mtimes, self.ctimes, self.inodes
 
+    def runs(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[str, list[str]]]:
+        """The files from `start` to `stop`, as (folder, names) runs."""
+        stop = len(self.names) if stop is None else stop
+        run = bisect.bisect_right(self.starts, start) - 1
+        while start < stop:
+            end = self.starts[run + 1] if run + 1 < len(self.starts) else len(self.names)
+            yield self.folders[run], self.names[start : min(end, stop)]
+            start, run = end, run + 1
+
+    def rels(self, start: int = 0, stop: int | None = None) -> list[str]:
+        """The paths of the files from `start` to `stop`."""
+        return [folder + name for folder, names in self.runs(start, stop) for name in names]
+
     def file(self, i: int) -> SourceFile:
-        rel = self.rels[i]
+        rel = self.folders[bisect.bisect_right(self.starts, i) - 1] + self.names[i]
         odd = self.odd.get(rel) if self.odd else None
         return odd or SourceFile(rel, self.sizes[i], self.mtimes[i], self.ctimes[i], self.inodes[i])
 
     def files(self) -> list[SourceFile]:
         """Every file as a SourceFile (what a build that reads every file needs)."""
-        files = list(map(SourceFile, self.rels, self.sizes, self.mtimes, self.ctimes, self.inodes))
+        files = list(map(SourceFile, self.rels(), *self.columns()))
         if self.odd:
             files = [self.odd.get(f.rel, f) for f in files]
         return files
+
+    def enter(self, folder: str) -> None:
+        """The files added next are in this folder ('' or ending in '/')."""
+        if self.folders and self.folders[-1] == folder:
+            return
+        if self.starts and self.starts[-1] == len(self.names):  # the last run had no file
+            self.folders[-1] = folder
+        else:
+            self.starts.append(len(self.names))
+            self.folders.append(folder)
 
     def add(self, file: SourceFile) -> None:
         """One file, the slow way (the walk appends to the columns itself)."""
@@ -83,7 +121,9 @@ class Scan:
             self.odd[rel] = file
             mtime, ctime = _clamped(mtime), _clamped(ctime)
             inode = min(inode, _TOP)
-        self.rels.append(rel)
+        folder, slash, name = rel.rpartition("/")
+        self.enter(folder + slash)
+        self.names.append(name)
         self.sizes.append(size)
         self.mtimes.append(mtime)
         self.ctimes.append(ctime)
@@ -125,8 +165,8 @@ def scan_posts(root: Path, keep: Callable[[str, bool], bool] | None = None) -> S
 
 def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan) -> None:
     problems = scan.problems
-    rels, sizes, mtimes, ctimes, inodes = (
-        scan.rels.append,
+    names, sizes, mtimes, ctimes, inodes = (
+        scan.names.append,
         scan.sizes.append,
         scan.mtimes.append,
         scan.ctimes.append,
@@ -140,6 +180,7 @@ def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan) -> N
     while folders:
         folder, rel = folders.pop()
         prefix = f"{rel}/" if rel else ""
+        scan.enter(prefix)
         # Plain post files (the common case) are stat'ed in the order the folder lists them,
         # which is the order of their inodes on disk; everything else is looked at after,
         # in name order, so that what is reported and which path to a folder wins never
@@ -164,7 +205,7 @@ def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan) -> N
                             continue
                         mtime, ctime = stat.st_mtime_ns, stat.st_ctime_ns
                         if low <= mtime <= high and low <= ctime <= high:
-                            rels(prefix + name)
+                            names(name)
                             sizes(stat.st_size)
                             mtimes(mtime)
                             ctimes(ctime)

@@ -289,7 +289,9 @@ class State:
             raise ValueError("the kept scan is not one a build wrote")
         return columns
 
-    def remember_scan(self, columns: tuple[bytes, bytes, bytes, bytes, bytes] | None) -> None:
+    def remember_scan(
+        self, columns: tuple[bytes | bytearray, bytes, bytes, bytes, bytes] | None
+    ) -> None:
         """Keep the scan the posts' rows now match (None: they match none, for now)."""
         self._write("DELETE FROM scan")
         if columns is not None:
