@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -19,7 +19,9 @@ from .config import Config
 from .errors import ExitCode
 from .models import Problem, Severity
 from .report import PostStatus, Report
-from .workers import Progress
+
+if TYPE_CHECKING:
+    from .workers import Progress
 
 T = TypeVar("T")
 _PROGRESS_DELAY = 0.5
