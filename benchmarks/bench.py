@@ -143,9 +143,11 @@ class Run:
 
 
 def run(command: list[str], sample: bool = False) -> Run:
-    """One process, timed; with `sample`, its tree's peak memory too."""
+    """One process, timed; with `sample`, its tree's peak memory too. It runs in this folder,
+    which has no feedpub.toml: the options are the whole configuration, wherever the
+    benchmark is started from (the repository's root has the sample site's)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, cwd=HERE)
     sampler = _TreeMemory(process.pid)
     if sample:
         sampler.start()
