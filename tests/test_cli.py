@@ -361,6 +361,8 @@ def test_a_build_where_nothing_changed_loads_only_what_it_needs(
     command += ["--output", str(tmp_path / "out"), "--base-url", BASE_URL, "--quiet"]
     first = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
     assert "feedpub.builder" in first.stdout.split()  # the probe sees what a build loads
+    for library in ("email", "importlib.resources"):  # publishing needs neither
+        assert library not in first.stdout.split()
     again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
     loaded = set(again.stdout.split())
     assert "feedpub.pipeline" in loaded
