@@ -70,6 +70,8 @@ def publish(
         sources = {entry.post.source for job in group_jobs for entry in job.feed.entries}
         tasks.append((group_jobs, {s: ready[s] for s in sources if s in ready}))
     processes = workers.worker_count(config.jobs, len(jobs), PARALLEL_FEED_FILES)
+    if processes > 1:  # imported before the workers are forked: then they share the modules
+        from . import bodies, render, validation  # noqa: F401
     group = functools.partial(_publish_group, config=config)
     for outcomes in workers.run_with_progress(group, tasks, processes, progress, "Writing feeds"):
         yield from outcomes
