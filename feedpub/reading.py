@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from . import workers
 from .models import Post, Problem
 from .report import PostReport, PostStatus, not_a_post
-from .sources import SourceFile
+from .sources import SourceFile, without_cycle_collection
 from .state import PostRow, Read, State, encode_row, node_key, node_of, stamp_of
 
 if TYPE_CHECKING:
@@ -227,11 +227,12 @@ def _read_batch(files: Sequence[SourceFile], config: Config) -> list[tuple[ReadF
     from .reader import read_post  # the parsers are imported only when a post has to be read
 
     batch: list[tuple[ReadFile, PostRow]] = []
-    for file in files:
-        post, problems = read_post(file, config)
-        nodes = ["", *map(node_key, nodes_of(post.categories, config))] if post else []
-        row = encode_row(file, post, problems, nodes)
-        batch.append((ReadFile(file.rel, post, tuple(problems)), row))
+    with without_cycle_collection():  # thousands of records, no cycles
+        for file in files:
+            post, problems = read_post(file, config)
+            nodes = ["", *map(node_key, nodes_of(post.categories, config))] if post else []
+            row = encode_row(file, post, problems, nodes)
+            batch.append((ReadFile(file.rel, post, tuple(problems)), row))
     return batch
 
 

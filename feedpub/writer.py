@@ -14,6 +14,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from . import workers
 from .config import Config
@@ -22,6 +23,9 @@ from .formats import INDEX_FILE, OPML_FILE, Format
 from .models import Content, Feed, Problem, Severity
 from .output import OutputFolder
 from .report import FeedStatus
+
+if TYPE_CHECKING:
+    from .render import ItemKey
 
 PARALLEL_FEED_FILES = 24
 """Below this many feed files, starting worker processes costs more than it saves."""
@@ -89,6 +93,7 @@ def _publish_group(
     contents: dict[str, Content] = Contents((j.fmt, e) for j in jobs for e in j.feed.entries)
     contents.update(prepared)
     broken: dict[str, Problem] = {}
+    checked: set[ItemKey] = set()  # the items of valid feeds
     outcomes = []
     for job in jobs:
         made: dict[str, Content] = {}
@@ -104,7 +109,7 @@ def _publish_group(
                 FeedOutcome(job.file, FeedStatus.STALE, job.fingerprint, broken_posts=dict(broken))
             )
             continue
-        data, errors = _rendered(job.feed, job.fmt, contents, config)
+        data, errors = _rendered(job.feed, job.fmt, contents, config, checked)
         if errors:
             culprits = _culprits(job, contents, config)
             if culprits:  # the post's fault, not the site's: built again without it
@@ -154,19 +159,38 @@ def publish_site_files(
 
 
 def _rendered(
-    feed: Feed, fmt: Format, contents: dict[str, Content], config: Config
+    feed: Feed,
+    fmt: Format,
+    contents: dict[str, Content],
+    config: Config,
+    checked: set[ItemKey] | None = None,
 ) -> tuple[bytes, list[Problem]]:
-    """The feed's bytes and the errors feedpub's validator finds in them."""
-    from .render import render
-    from .validation import validate_feed
+    """The feed's bytes and the errors feedpub's validator finds in them.
+
+    `checked`: the items found valid in earlier feeds of the group, which are not checked
+    again; this feed's are added when it is valid. An item is the same bytes in every feed
+    of the group that shows it (render/items.py), and its URL is its guid and id.
+    """
+    from .render import Document, item_key, render_document
+    from .validation import feed_errors, validate_feed
 
     file = feed.file(fmt)
     try:
-        data = render(feed, fmt, contents, config)
+        rendered = render_document(feed, fmt, contents, config)
     except Exception as e:  # a value the renderer refuses: found out below, post by post
         return b"", [Problem(file, f"cannot be rendered: {describe_bug(e)}")]
-    problems = validate_feed(data, file, self_url=feed.file_url(fmt))
-    return data, [p for p in problems if p.severity is Severity.ERROR]
+    self_url = feed.file_url(fmt)
+    if not isinstance(rendered, Document):
+        problems = validate_feed(rendered, file, self_url=self_url)
+        return rendered, [p for p in problems if p.severity is Severity.ERROR]
+    keys = [item_key(fmt, entry) for entry in feed.entries]
+    known = []
+    if checked is not None and len({entry.url for entry in feed.entries}) == len(keys):
+        known = [i for i, key in enumerate(keys) if key in checked]
+    errors = feed_errors(*rendered, file, self_url, known)
+    if checked is not None and not errors:
+        checked.update(keys)
+    return rendered.bytes(), errors
 
 
 def _culprits(job: PublishJob, contents: dict[str, Content], config: Config) -> dict[str, Problem]:
