@@ -215,6 +215,8 @@ def _parse(
     count = max(processes * _BATCHES_PER_WORKER, -(-len(files) // _BATCH_FILES))
     tasks = workers.batches(files, count)
     read_batch = functools.partial(_read_batch, config=config)
+    if processes > 1:  # imported once, before the workers are forked: they inherit it
+        from . import builder, reader  # noqa: F401
     for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
         # Stored as they come, so the encoded rows of a big site are never all held at once.
         state.remember_posts(row for _, row in batch)

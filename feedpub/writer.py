@@ -23,6 +23,7 @@ from .formats import INDEX_FILE, OPML_FILE, Format
 from .models import Content, Feed, Problem, Severity
 from .output import OutputFolder
 from .report import FeedStatus
+from .sources import without_cycle_collection
 
 if TYPE_CHECKING:
     from .render import ItemKey
@@ -74,6 +75,10 @@ def publish(
         sources = {entry.post.source for job in group_jobs for entry in job.feed.entries}
         tasks.append((group_jobs, {s: ready[s] for s in sources if s in ready}))
     processes = workers.worker_count(config.jobs, len(jobs), PARALLEL_FEED_FILES)
+    if processes > 1:  # made once, before the workers are forked: they inherit it
+        from . import bodies, render, validation  # noqa: F401
+
+        bodies.prepare()
     group = functools.partial(_publish_group, config=config)
     for outcomes in workers.run_with_progress(group, tasks, processes, progress, "Writing feeds"):
         yield from outcomes
@@ -82,12 +87,18 @@ def publish(
 def _publish_group(
     task: tuple[Sequence[PublishJob], Mapping[str, Content]], config: Config
 ) -> list[FeedOutcome]:
+    with without_cycle_collection():  # lxml trees and items by the thousand, no cycles
+        return _publish_jobs(*task, config)
+
+
+def _publish_jobs(
+    jobs: Sequence[PublishJob], prepared: Mapping[str, Content], config: Config
+) -> list[FeedOutcome]:
     # The body sanitiser, the renderers and the validator (lxml) are imported
     # only when a feed has to be written.
     from .bodies import load_content
     from .render.items import Contents
 
-    jobs, prepared = task
     folder = OutputFolder(config.output)
     # Each post's item is rendered once for all the feeds of the group that show it.
     contents: dict[str, Content] = Contents((j.fmt, e) for j in jobs for e in j.feed.entries)
@@ -183,14 +194,15 @@ def _rendered(
     if not isinstance(rendered, Document):
         problems = validate_feed(rendered, file, self_url=self_url)
         return rendered, [p for p in problems if p.severity is Severity.ERROR]
+    head, items, tail, separator = rendered
     keys = [item_key(fmt, entry) for entry in feed.entries]
     known = []
     if checked is not None and len({entry.url for entry in feed.entries}) == len(keys):
         known = [i for i, key in enumerate(keys) if key in checked]
-    errors = feed_errors(*rendered, file, self_url, known)
+    errors = feed_errors(head, items, tail, file, self_url, known, separator)
     if checked is not None and not errors:
         checked.update(keys)
-    return rendered.bytes(), errors
+    return b"".join([head, separator.join(items), tail]), errors
 
 
 def _culprits(job: PublishJob, contents: dict[str, Content], config: Config) -> dict[str, Problem]:

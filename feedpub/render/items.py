@@ -65,15 +65,16 @@ class Items:
 
 
 class Document(NamedTuple):
-    """An RSS or Atom document as its parts: its bytes are `head`, `items`, `tail` joined
-    (the validator checks an item once for all the feeds of a group that show it)."""
+    """A feed as its parts: its bytes are `head`, the `items` with `separator` between them,
+    `tail` (the validator checks an item once for all the feeds of a group that show it)."""
 
     head: bytes
     items: tuple[bytes, ...]
     tail: bytes
+    separator: bytes = b""
 
     def bytes(self) -> bytes:
-        return b"".join([self.head, *self.items, self.tail])
+        return b"".join([self.head, self.separator.join(self.items), self.tail])
 
 
 class Contents(dict[str, Content]):

@@ -68,25 +68,26 @@ def feed_errors(
     name: str,
     self_url: str | None = None,
     known: Collection[int] = (),
+    separator: bytes = b"",
 ) -> list[Problem]:
-    """The errors `validate_feed` finds in the RSS or Atom document `head`, `items`, `tail`,
-    where the items at the indexes `known` were found valid in another document: those are
-    not checked again.
+    """The errors `validate_feed` finds in the document `head`, the `items` with `separator`
+    between them, `tail`, where the items at the indexes `known` were found valid in another
+    document: those are not checked again.
 
-    What the validator finds in an item depends on the item alone, the namespaces of the
-    root (the same in every feed of a format), whether an Atom feed has an <author> (the
-    same in every feed of a build), and the other items' guids or ids. So the caller
-    vouches that `known` items were checked in a feed of the same format and build, and
-    that every item's guid is its own. Then the document without them has an error if
-    and only if the whole has one; an error is reported as `validate_feed` reports it
-    in the whole document.
+    What the validator finds in an item depends on the item alone, the root's namespaces
+    (the same in every feed of a format), whether an Atom feed has an <author> (the same in
+    every feed of a build), and the other items' guids or ids. So the caller vouches that
+    `known` items were checked in a feed of the same format and build, and that every
+    item's guid (id) is its own. Then the document without them has an error if and only
+    if the whole has one; an error is reported as `validate_feed` reports it in the whole.
     """
-    whole = (head, *items, tail)
-    if known and sum(map(len, whole)) <= MAX_FEED_BYTES:
-        fresh = [item for index, item in enumerate(items) if index not in known]
-        if not _errors(validate_feed(b"".join([head, *fresh, tail]), name, self_url)):
+    size = len(head) + sum(map(len, items)) + len(separator) * (len(items) - 1) + len(tail)
+    if known and size <= MAX_FEED_BYTES:
+        fresh = separator.join(item for index, item in enumerate(items) if index not in known)
+        if not _errors(validate_feed(b"".join([head, fresh, tail]), name, self_url)):
             return []
-    return _errors(validate_feed(b"".join(whole), name, self_url))
+    whole = b"".join([head, separator.join(items), tail])
+    return _errors(validate_feed(whole, name, self_url))
 
 
 def _errors(problems: list[Problem]) -> list[Problem]:
