@@ -12,8 +12,8 @@
      and every post that shares a URL or an instant with any of these, again and again
      until there are no more: given that set and the totals, the builder makes every
      feed exactly as it makes it from every post (builder.py);
-  4. the reports of all other files are the last build's, or, for a changed file, what
-     the file alone says.
+  4. the reports of all other files are the last build's, kept in the state, or, for a
+     changed file, what the file alone says (stored as it is parsed).
   A first build is one where every file changed. It returns None when only reading
   every file is sure (no state, no record of the last build, other scan problems, a
   site feed sorted by something else than date): the pipeline then calls
@@ -26,15 +26,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import pickle
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import workers
+from .incremental import ScanColumns, scan_changes
 from .models import Post, Problem
 from .report import PostReport, PostStatus, not_a_post
-from .sources import SourceFile, without_cycle_collection
-from .state import PostRow, Read, State, encode_row, node_key, node_of, stamp_of
+from .sources import Scan, SourceFile, without_cycle_collection
+from .state import PostRow, Read, State, encode_row, node_key, node_of
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -69,8 +71,6 @@ class ReadFiles:
     sorted by path."""
     parsed: int
     """How many files had to be parsed (the others came from the state)."""
-    earlier: tuple[PostReport, ...] = ()
-    """The last build's reports of every other file, which this build left as they were."""
     totals: dict[tuple[str, ...], int] | None = None
     """Each feed's count of published posts, when `files` are not all of them."""
     due: dt.datetime | None = None
@@ -107,8 +107,9 @@ def read_all(
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none of them
         state.discard(f"{type(e).__name__}: {e}")
         results, fresh = {}, list(files)
-    for batch in _parse(fresh, config, state, progress):
-        results.update((read.path, read) for read in batch)
+    with state.loading():
+        for batch in _parse(fresh, config, state, progress):
+            results.update((read.path, read) for read in batch)
     state.forget_posts(set(cached) - {f.rel for f in files})
     for problem in scan_problems:
         results.setdefault(problem.path, ReadFile(problem.path, None, (problem,)))
@@ -116,8 +117,8 @@ def read_all(
 
 
 def read_changes(
-    files: Sequence[SourceFile],
-    scan_problems: Sequence[Problem],
+    scan: Scan,
+    columns: ScanColumns,
     last: LastBuild | None,
     config: Config,
     state: State,
@@ -132,44 +133,51 @@ def read_changes(
     if not state.usable or (config.site and config.site.feed_order() != ("date", True)):
         return None
     losses = state.losses
-    stats = state.file_stamps()
+    kept = state.kept_scan()
     then = state.built_at()
-    if stats and (
+    first = kept is None
+    if first and state.has_posts():
+        return None  # rows that no kept scan describes
+    if not first and (
         last is None
         or then is None
-        or state.meta("scan_problems") != problems_digest(scan_problems)
+        or state.meta("scan_problems") != problems_digest(scan.problems)
     ):
         return None
-    present = {f.rel for f in files}
-    fresh = [f for f in files if stats.get(f.rel) != stamp_of(f)]
-    gone = [path for path in stats if path not in present]
-    before = state.read([*(f.rel for f in fresh if f.rel in stats), *gone])
-    own: dict[str, PostReport] = {}
-    """What the fresh files' reports are, as far as each file alone says."""
+    # Posts the builder warned for what other posts are: their reports may change now.
+    wanted = {
+        r.path
+        for r in state.reports_with_problems()
+        if any(p.rule in _BUILDER_RULES for p in r.problems)
+    }
+    changes = scan_changes(scan, columns, kept)
+    fresh, gone = changes.fresh, changes.gone
+    before = state.read([*changes.known, *gone])
     fresh_urls: set[str] = set()
-    for batch in _parse(fresh, config, state, progress):
-        for one in batch:
-            post = one.post
-            own[one.path] = _own_report(one, classify(post, config, now) if post else None)
-            if post is not None:
-                fresh_urls.add(post.url)
-    if not stats:
-        for problem in scan_problems:
-            unread = ReadFile(problem.path, None, (problem,))
-            own.setdefault(problem.path, _own_report(unread, None))
+    with state.loading():
+        for batch in _parse(fresh, config, state, progress):
+            # What the fresh files' reports are, as far as each file alone says: stored now,
+            # made again below for those whose report other posts bear on.
+            own = []
+            for one in batch:
+                post = one.post
+                own.append(_own_report(one, classify(post, config, now) if post else None))
+                if post is not None and not first:
+                    fresh_urls.add(post.url)
+            state.remember_reports(own)
+    if first:
+        unread = [ReadFile(problem.path, None, (problem,)) for problem in scan.problems]
+        state.remember_reports(_own_report(read, None) for read in unread)
     state.forget_posts(gone)
     future = config.site is not None and config.site.publishes_future()
     due_at = None if future else now.timestamp()
-    wanted: set[str] = set()
     if then is not None and not future:
         now_ts = now.timestamp()
         wanted |= state.dated_between(min(now_ts, then), max(now_ts, then))
-    if last is not None:
-        wanted |= {r.path for r in last.posts if any(p.rule in _BUILDER_RULES for p in r.problems)}
     # The builder warns a post that shares its permalink: the old permalink's posts and
     # the new one's, if another post has it, get their reports made again.
     wanted |= state.sharing(_keys(_posts(before))[0], ())
-    wanted |= state.sharing_others(fresh_urls)
+    wanted |= state.sharing_any() if first else state.sharing_others(fresh_urls)
     totals = state.feed_totals(due_at)
     for node in totals:
         wanted.update(state.newest(node, due_at, config.limit))
@@ -179,13 +187,9 @@ def read_changes(
     results = tuple(
         ReadFile(path, post, tuple(problems)) for path, (post, problems) in sorted(read.items())
     )
-    done = read.keys() | set(gone)
-    earlier = [r for r in (last.posts if last else ()) if r.path not in done and r.path not in own]
-    earlier += [r for path, r in own.items() if path not in done]
     return ReadFiles(
         results,
         len(fresh),
-        tuple(earlier),
         {node_of(key): count for key, count in totals.items()},
         None if future else state.first_scheduled(now.timestamp()),
     )
@@ -210,31 +214,36 @@ def _parse(
     files: Sequence[SourceFile], config: Config, state: State, progress: workers.Progress
 ) -> Iterator[list[ReadFile]]:
     """Parse these files (over the cores when there are many) and store them in the state,
-    batch by batch."""
+    batch by batch (the caller holds `state.loading()` around the batches)."""
     processes = workers.worker_count(config.jobs, len(files), PARALLEL_POSTS)
     count = max(processes * _BATCHES_PER_WORKER, -(-len(files) // _BATCH_FILES))
-    tasks = workers.batches(files, count)
-    read_batch = functools.partial(_read_batch, config=config)
-    if processes > 1:  # imported once, before the workers are forked: they inherit it
+    # Each batch's files in one bytes object: a forked worker that read the scan's own
+    # objects would write to their pages (reference counts), and every page written after
+    # the fork is a page the kernel copies.
+    tasks = [pickle.dumps([tuple(f) for f in b]) for b in workers.batches(files, count)]
+    if processes > 1:  # imported before the workers are forked: then they share the modules
         from . import builder, reader  # noqa: F401
+    read_batch = functools.partial(_read_batch, config=config)
     for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
         # Stored as they come, so the encoded rows of a big site are never all held at once.
-        state.remember_posts(row for _, row in batch)
-        yield [read for read, _ in batch]
+        state.remember_posts(row for *_, row in batch)
+        yield [ReadFile(row.values[0], post, problems) for post, problems, row in batch]
 
 
-def _read_batch(files: Sequence[SourceFile], config: Config) -> list[tuple[ReadFile, PostRow]]:
-    """Parse files, and encode them for the state here too: in a worker, that is parallel."""
+def _read_batch(
+    files: bytes, config: Config
+) -> list[tuple[Post | None, tuple[Problem, ...], PostRow]]:
+    """Parse files (a batch as `_parse` packs it), and encode them for the state here too:
+    in a worker, that is parallel."""
     from .builder import nodes_of
     from .reader import read_post  # the parsers are imported only when a post has to be read
 
-    batch: list[tuple[ReadFile, PostRow]] = []
+    batch: list[tuple[Post | None, tuple[Problem, ...], PostRow]] = []
     with without_cycle_collection():  # thousands of records, no cycles
-        for file in files:
+        for file in map(SourceFile._make, pickle.loads(files)):
             post, problems = read_post(file, config)
             nodes = ["", *map(node_key, nodes_of(post.categories, config))] if post else []
-            row = encode_row(file, post, problems, nodes)
-            batch.append((ReadFile(file.rel, post, tuple(problems)), row))
+            batch.append((post, tuple(problems), encode_row(file, post, problems, nodes)))
     return batch
 
 

@@ -10,7 +10,10 @@ Workers are forked once the tasks are known, so they inherit the tasks (and ever
 module the parent has imported) instead of receiving them pickled; only results
 travel, over a pipe. Each process takes the next task when it is free (a token
 passed through a pipe holds the next task's number), so a process that drew short
-tasks takes more of them, and the calling process works as one of them.
+tasks takes more of them, and the calling process works as one of them. At most
+`_AHEAD` results of a worker wait for the caller to take them; a worker further ahead
+waits (its pipe is full), so a caller slower than its workers (it stores what they
+parse) holds a few results, not a pile of them.
 """
 
 from __future__ import annotations
@@ -99,6 +102,10 @@ class WorkerError(RuntimeError):
 _HEADER = struct.Struct("<BIQ")  # kind, task number, payload length
 _RESULT, _ERROR, _DONE = 0, 1, 2
 _TOKEN = struct.Struct("<I")
+_AHEAD = 2
+"""Results of one worker received but not yet taken, at most (a worker blocks on its pipe
+meanwhile). Never a deadlock: a worker's results come in the order of its tasks, so one
+whose next result the caller waits for has none waiting."""
 
 
 class _Worker:
@@ -108,6 +115,8 @@ class _Worker:
         """The read end of the pipe this worker sends its results through."""
         self.finished = False
         """It said it had no more tasks to take."""
+        self.waiting = 0
+        """Its results received and not yet taken by the caller."""
         self.thread: threading.Thread | None = None
 
 
@@ -116,8 +125,9 @@ class _Pool(Generic[T, R]):
 
     def __init__(self, function: Callable[[T], R], tasks: Sequence[T], count: int) -> None:
         self.function, self.tasks = function, tasks
-        self.done: dict[int, tuple[int, bytes]] = {}
+        self.done: dict[int, tuple[int, bytes, _Worker]] = {}
         self.failure: str | None = None
+        self.closing = False
         self.changed = threading.Condition()
         self.token_r, self.token_w = os.pipe()
         os.set_blocking(self.token_r, False)  # shared by every process: each waits in select
@@ -126,6 +136,7 @@ class _Pool(Generic[T, R]):
         # The workers' garbage collector must not touch what they inherit: every object
         # it visits is a page the kernel copies (and the parent's, for the same reason).
         gc.freeze()
+        _trim()
         parent = os.getpid()
         try:
             for _ in range(count):
@@ -156,8 +167,11 @@ class _Pool(Generic[T, R]):
             while index not in own:
                 with self.changed:
                     sent = self.done.pop(index, None)
+                    if sent is not None:
+                        sent[2].waiting -= 1
+                        self.changed.notify_all()
                 if sent is not None:
-                    yield _decode(*sent)
+                    yield _decode(sent[0], sent[1])
                     break
                 mine = self._claim()
                 if mine is not None:
@@ -190,6 +204,9 @@ class _Pool(Generic[T, R]):
         """A thread per worker: reads its results as they come (they may be big, and a
         worker must not wait for the calling process to finish a task of its own)."""
         while True:
+            with self.changed:
+                while worker.waiting >= _AHEAD and not self.closing:
+                    self.changed.wait()
             header = _read(worker.results, _HEADER.size)
             if header is None:
                 break
@@ -201,7 +218,8 @@ class _Pool(Generic[T, R]):
             if payload is None:
                 break
             with self.changed:
-                self.done[index] = (kind, payload)
+                self.done[index] = (kind, payload, worker)
+                worker.waiting += 1
                 self.changed.notify_all()
         if not worker.finished:
             _, status = os.waitpid(worker.pid, 0)
@@ -212,6 +230,9 @@ class _Pool(Generic[T, R]):
 
     def close(self) -> None:
         """Stop the workers (at once, if the build did not take every result) and reap them."""
+        with self.changed:
+            self.closing = True
+            self.changed.notify_all()
         for worker in self.workers:
             if not worker.finished and worker.pid:
                 with contextlib.suppress(OSError):
@@ -248,6 +269,16 @@ class _Pool(Generic[T, R]):
             code = 0
         finally:
             os._exit(code)
+
+
+def _trim() -> None:
+    """Give the memory the caller freed back to the kernel before forking (glibc keeps it
+    for later): pages a worker inherits and the caller then reuses are pages copied."""
+    if sys.platform == "linux":
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).malloc_trim(0)
 
 
 def _encode(result: object) -> bytes:

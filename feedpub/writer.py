@@ -75,7 +75,7 @@ def publish(
         sources = {entry.post.source for job in group_jobs for entry in job.feed.entries}
         tasks.append((group_jobs, {s: ready[s] for s in sources if s in ready}))
     processes = workers.worker_count(config.jobs, len(jobs), PARALLEL_FEED_FILES)
-    if processes > 1:  # made once, before the workers are forked: they inherit it
+    if processes > 1:  # made before the workers are forked: then they share them
         from . import bodies, render, validation  # noqa: F401
 
         bodies.prepare()

@@ -53,6 +53,25 @@ def test_results_come_in_order_and_the_work_is_shared() -> None:
     assert len(done_by) == 3
 
 
+def test_a_worker_waits_while_the_caller_has_not_taken_its_results(tmp_path: Path) -> None:
+    """Back-pressure: a caller slower than its workers (it stores what they parse) holds a
+    few results of each, not every result they could make meanwhile."""
+    parent, started = os.getpid(), tmp_path / "started"
+
+    def task(n: int) -> bytes:
+        with started.open("a") as log:
+            log.write(f"{os.getpid()}\n")
+        return bytes(300_000)  # more than a pipe holds: the worker waits for its reader
+
+    results = workers.run(task, list(range(60)), 2)
+    next(results)  # (the caller works on tasks too while it waits for the first)
+    time.sleep(1.0)  # the caller is busy: the worker must not run ahead through every task
+    by_worker = [pid for pid in started.read_text().split() if int(pid) != parent]
+    # the one taken, those waiting, one in the pipe, one being made
+    assert len(by_worker) <= 1 + workers._AHEAD + 2
+    assert len(list(results)) == 59  # and every result still comes
+
+
 def test_a_process_that_draws_long_tasks_takes_fewer() -> None:
     parent = os.getpid()
 
