@@ -412,7 +412,7 @@ STAGES: dict[str, Callable[[str], bool]] = {
     "read posts (all of reading)": lambda f: f.endswith("reader.py:read_post"),
     "group into feeds": lambda f: f.endswith("builder.py:build_feeds"),
     "bodies: Markdown, sanitise": lambda f: f.endswith("bodies.py:load_content"),
-    "render": lambda f: f.endswith("render/__init__.py:render"),
+    "render": lambda f: f.endswith("render/__init__.py:render_document"),
     "validate": lambda f: f.endswith("validation/__init__.py:validate_feed"),
     "write atomically": lambda f: f.endswith("output.py:write"),
     "incremental state (SQLite)": lambda f: (

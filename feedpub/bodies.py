@@ -121,6 +121,13 @@ def _enclosure(url: str | None, config: Config) -> Enclosure | None:
     )
 
 
+def prepare() -> None:
+    """Build the Markdown renderer and the shared sanitiser now (before worker processes are
+    forked, which then need not each build their own)."""
+    _markdown()
+    _cleaner(None)
+
+
 @functools.cache
 def _markdown() -> MarkdownIt:
     from markdown_it import (

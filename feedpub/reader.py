@@ -22,7 +22,7 @@ from .bodies import FEED_BODY_BYTES
 from .config import Config
 from .dates import DateError, parse_date
 from .errors import PostError, describe_bug
-from .front_matter import FrontMatterError, NoFrontMatter, split
+from .front_matter import FrontMatterError, NoFrontMatter, Split, split
 from .models import BodyFormat, Post, Problem, Severity
 from .sources import SourceFile, decode, read_bytes
 from .text import (
@@ -32,6 +32,7 @@ from .text import (
     Warn,
     clean,
     forbidden_references,
+    is_utf8,
     may_hold_illegal,
     without_nul,
 )
@@ -75,10 +76,13 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
                 f"{file.size:,} bytes is more than max_post_bytes ({config.max_post_bytes:,}); not read"
             )
         data = read_bytes(config, file.rel, file.size)
-        text, nul = without_nul(decode(data, config.encoding))
+        # A NUL character is a NUL byte in UTF-8 and in the UTF-16 a BOM may switch to.
+        text, nul = without_nul(
+            decode(data, config.encoding), data if is_utf8(config.encoding) else None
+        )
         if nul:
             warn(f"removed {nul} NUL character(s): a text post cannot hold them")
-        if not text.strip():
+        if not text or text.isspace():
             raise PostError("empty file")
         try:
             parts = split(text)
@@ -98,7 +102,7 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
                 f"{parts.lenient}; read as plain 'key: value' lines instead",
                 line=parts.lenient.line,
             )
-        post = _make_post(file, data, parts.metadata, parts.body, config, warn)
+        post = _make_post(file, data, text, parts, config, warn)
     except PostError as e:
         return None, [Problem(file.rel, str(e), line=e.line, element=e.element), *warnings]
     except Exception as e:  # a bug of ours must cost one post, not the whole site's feeds
@@ -107,15 +111,16 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
 
 
 def _make_post(
-    file: SourceFile, data: bytes, meta: dict[str, Any], body: str, config: Config, warn: Warn
+    file: SourceFile, data: bytes, text: str, parts: Split, config: Config, warn: Warn
 ) -> Post:
+    meta, body = parts.metadata, parts.body
     stem = posixpath.splitext(posixpath.basename(file.rel))[0]
     site = config.site
     facts = None
     if site is not None:
         facts = site.post_facts(file.rel, meta, _saved(file))
         meta = facts.front_matter
-    illegal = len(XML_ILLEGAL.findall(body)) if may_hold_illegal(data, config.encoding) else 0
+    illegal = len(XML_ILLEGAL.findall(body)) if may_hold_illegal(data, text, config.encoding) else 0
     if illegal:
         warn(f"body: removed {illegal} character(s) that XML 1.0 does not allow", "body")
     _warn_references(body, "body", warn)

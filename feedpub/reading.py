@@ -35,7 +35,7 @@ from . import workers
 from .incremental import ScanColumns, scan_changes
 from .models import Post, Problem
 from .report import PostReport, PostStatus, not_a_post
-from .sources import Scan, SourceFile
+from .sources import Scan, SourceFile, without_cycle_collection
 from .state import PostRow, Read, State, encode_row, node_key, node_of
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ def _parse(
     # the fork is a page the kernel copies.
     tasks = [pickle.dumps([tuple(f) for f in b]) for b in workers.batches(files, count)]
     if processes > 1:  # imported before the workers are forked: then they share the modules
-        from . import reader  # noqa: F401
+        from . import builder, reader  # noqa: F401
     read_batch = functools.partial(_read_batch, config=config)
     for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
         # Stored as they come, so the encoded rows of a big site are never all held at once.
@@ -239,10 +239,11 @@ def _read_batch(
     from .reader import read_post  # the parsers are imported only when a post has to be read
 
     batch: list[tuple[Post | None, tuple[Problem, ...], PostRow]] = []
-    for file in map(SourceFile._make, pickle.loads(files)):
-        post, problems = read_post(file, config)
-        nodes = ["", *map(node_key, nodes_of(post.categories, config))] if post else []
-        batch.append((post, tuple(problems), encode_row(file, post, problems, nodes)))
+    with without_cycle_collection():  # thousands of records, no cycles
+        for file in map(SourceFile._make, pickle.loads(files)):
+            post, problems = read_post(file, config)
+            nodes = ["", *map(node_key, nodes_of(post.categories, config))] if post else []
+            batch.append((post, tuple(problems), encode_row(file, post, problems, nodes)))
     return batch
 
 

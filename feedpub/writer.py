@@ -14,6 +14,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from . import workers
 from .config import Config
@@ -22,6 +23,10 @@ from .formats import INDEX_FILE, OPML_FILE, Format
 from .models import Content, Feed, Problem, Severity
 from .output import OutputFolder
 from .report import FeedStatus
+from .sources import without_cycle_collection
+
+if TYPE_CHECKING:
+    from .render import ItemKey
 
 PARALLEL_FEED_FILES = 24
 """Below this many feed files, starting worker processes costs more than it saves."""
@@ -70,8 +75,10 @@ def publish(
         sources = {entry.post.source for job in group_jobs for entry in job.feed.entries}
         tasks.append((group_jobs, {s: ready[s] for s in sources if s in ready}))
     processes = workers.worker_count(config.jobs, len(jobs), PARALLEL_FEED_FILES)
-    if processes > 1:  # imported before the workers are forked: then they share the modules
+    if processes > 1:  # made before the workers are forked: then they share them
         from . import bodies, render, validation  # noqa: F401
+
+        bodies.prepare()
     group = functools.partial(_publish_group, config=config)
     for outcomes in workers.run_with_progress(group, tasks, processes, progress, "Writing feeds"):
         yield from outcomes
@@ -80,17 +87,24 @@ def publish(
 def _publish_group(
     task: tuple[Sequence[PublishJob], Mapping[str, Content]], config: Config
 ) -> list[FeedOutcome]:
+    with without_cycle_collection():  # lxml trees and items by the thousand, no cycles
+        return _publish_jobs(*task, config)
+
+
+def _publish_jobs(
+    jobs: Sequence[PublishJob], prepared: Mapping[str, Content], config: Config
+) -> list[FeedOutcome]:
     # The body sanitiser, the renderers and the validator (lxml) are imported
     # only when a feed has to be written.
     from .bodies import load_content
     from .render.items import Contents
 
-    jobs, prepared = task
     folder = OutputFolder(config.output)
     # Each post's item is rendered once for all the feeds of the group that show it.
     contents: dict[str, Content] = Contents((j.fmt, e) for j in jobs for e in j.feed.entries)
     contents.update(prepared)
     broken: dict[str, Problem] = {}
+    checked: set[ItemKey] = set()  # the items of valid feeds
     outcomes = []
     for job in jobs:
         made: dict[str, Content] = {}
@@ -106,7 +120,7 @@ def _publish_group(
                 FeedOutcome(job.file, FeedStatus.STALE, job.fingerprint, broken_posts=dict(broken))
             )
             continue
-        data, errors = _rendered(job.feed, job.fmt, contents, config)
+        data, errors = _rendered(job.feed, job.fmt, contents, config, checked)
         if errors:
             culprits = _culprits(job, contents, config)
             if culprits:  # the post's fault, not the site's: built again without it
@@ -156,19 +170,39 @@ def publish_site_files(
 
 
 def _rendered(
-    feed: Feed, fmt: Format, contents: dict[str, Content], config: Config
+    feed: Feed,
+    fmt: Format,
+    contents: dict[str, Content],
+    config: Config,
+    checked: set[ItemKey] | None = None,
 ) -> tuple[bytes, list[Problem]]:
-    """The feed's bytes and the errors feedpub's validator finds in them."""
-    from .render import render
-    from .validation import validate_feed
+    """The feed's bytes and the errors feedpub's validator finds in them.
+
+    `checked`: the items found valid in earlier feeds of the group, which are not checked
+    again; this feed's are added when it is valid. An item is the same bytes in every feed
+    of the group that shows it (render/items.py), and its URL is its guid and id.
+    """
+    from .render import Document, item_key, render_document
+    from .validation import feed_errors, validate_feed
 
     file = feed.file(fmt)
     try:
-        data = render(feed, fmt, contents, config)
+        rendered = render_document(feed, fmt, contents, config)
     except Exception as e:  # a value the renderer refuses: found out below, post by post
         return b"", [Problem(file, f"cannot be rendered: {describe_bug(e)}")]
-    problems = validate_feed(data, file, self_url=feed.file_url(fmt))
-    return data, [p for p in problems if p.severity is Severity.ERROR]
+    self_url = feed.file_url(fmt)
+    if not isinstance(rendered, Document):
+        problems = validate_feed(rendered, file, self_url=self_url)
+        return rendered, [p for p in problems if p.severity is Severity.ERROR]
+    head, items, tail, separator = rendered
+    keys = [item_key(fmt, entry) for entry in feed.entries]
+    known = []
+    if checked is not None and len({entry.url for entry in feed.entries}) == len(keys):
+        known = [i for i, key in enumerate(keys) if key in checked]
+    errors = feed_errors(head, items, tail, file, self_url, known, separator)
+    if checked is not None and not errors:
+        checked.update(keys)
+    return b"".join([head, separator.join(items), tail]), errors
 
 
 def _culprits(job: PublishJob, contents: dict[str, Content], config: Config) -> dict[str, Problem]:

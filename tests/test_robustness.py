@@ -193,17 +193,17 @@ def test_invalid_feed_is_never_written_and_the_old_one_stays(
     write_post("new.md", title="New", date="2021-08-11")
     from feedpub import render
 
-    original = render.render
+    original = render.render_document
 
     def broken(feed, fmt, contents, config):  # type: ignore[no-untyped-def]
         data = original(feed, fmt, contents, config)
-        return (
-            data.replace(b"<pubDate>", b"<pubDate>not a date ", 1)
-            if fmt == "rss" and not feed.category
-            else data
-        )
+        if fmt != "rss" or feed.category:
+            return data
+        head, (first, *others), tail, between = data
+        first = first.replace(b"<pubDate>", b"<pubDate>not a date ", 1)
+        return render.Document(head, (first, *others), tail, between)
 
-    monkeypatch.setattr(render, "render", broken)
+    monkeypatch.setattr(render, "render_document", broken)
     code, _, err = build(two_posts, out)
     assert code == ExitCode.FEED_KEPT_BACK
     assert "rss.xml" in err and "pubDate" in err

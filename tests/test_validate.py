@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -342,3 +343,40 @@ def test_rss_urls(value: str, valid: bool) -> None:
 )
 def test_relative_references(html: str, found: list[str]) -> None:
     assert relative_references(html) == found
+
+
+def _document(fmt: str) -> Any:
+    """A feed of three items as the renderer's parts (head, items, tail, separator)."""
+    from feedpub.formats import Format
+    from feedpub.render import render_document
+    from tests.test_render import sample_feed
+
+    feed, contents, config = sample_feed()
+    return render_document(feed, Format(fmt), contents, config), feed.file_url(Format(fmt))
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+def test_items_checked_in_another_feed_are_not_checked_again(fmt: str) -> None:
+    (head, items, tail, between), self_url = _document(fmt)
+    assert len(items) == 3
+    for known in ((), (0,), (0, 1, 2)):
+        assert validation.feed_errors(head, items, tail, "f", self_url, known, between) == []
+    # a fault in a known item is not looked for: the caller vouches for it
+    bad = (items[0], items[1].replace(b"2021", b"20x1"), items[2])
+    assert validation.feed_errors(head, bad, tail, "f", self_url, (1,), between) == []
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+def test_faults_outside_the_known_items_are_reported_as_in_the_whole_feed(fmt: str) -> None:
+    (head, items, tail, between), self_url = _document(fmt)
+    bad = (items[0], items[1], items[2].replace(b"2021", b"20x1"))  # dates no reader reads
+    whole = [
+        p
+        for p in validate_feed(head + between.join(bad) + tail, "f", self_url)
+        if p.severity is Severity.ERROR
+    ]
+    assert whole
+    found = validation.feed_errors(head, bad, tail, "f", self_url, (0, 1), between)
+    assert found == whole  # the lines (and JSON paths) are those of the whole feed
+    # the head is always checked: a feed published under another URL
+    assert validation.feed_errors(head, items, tail, "f", self_url + "x", (0, 1, 2), between)

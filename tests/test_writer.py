@@ -1,5 +1,5 @@
 """The output folder: atomic writes, unchanged files left alone, nothing written outside,
-a manifest that removes only feedpub's own stale files, and the lock."""
+a manifest that removes only feedpub's own stale files, the lock; and each item validated once."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from feedpub.errors import LockTimeout, OutputError
 from feedpub.output import OutputFolder
+from tests.helpers import WritePost, build, feed_files
 
 
 def test_write_is_atomic_and_skips_unchanged_bytes(tmp_path: Path) -> None:
@@ -128,3 +129,40 @@ def test_a_path_blocked_by_a_file_is_an_error_not_a_crash(tmp_path: Path) -> Non
     (tmp_path / "out" / "categories").write_text("a file where a folder should be")
     with pytest.raises(OutputError, match="cannot write"):
         folder.write("categories/a/page.txt", b"x")
+
+
+def test_each_item_is_validated_once_per_group_and_a_bad_one_in_every_feed(
+    write_post: WritePost, posts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The feeds of 新媒体 and 新媒体 › 观察者网 show the same two items: the validator reads
+    them once, and an item that breaks the feed still keeps its post out of both."""
+    write_post("a.md", title="A", categories=["新媒体", "观察者网"], date="2021-08-09")
+    write_post("b.md", title="B", categories=["新媒体", "观察者网"], date="2021-08-10")
+    from feedpub import render, validation
+
+    checked: list[int] = []
+    validate = validation.validate_feed
+
+    def counting(data, name, self_url=None):  # type: ignore[no-untyped-def]
+        if name.endswith("rss.xml"):
+            checked.append(data.count(b"<item>"))
+        return validate(data, name, self_url)
+
+    monkeypatch.setattr(validation, "validate_feed", counting)
+    assert build(posts, tmp_path / "out", "--format", "rss")[0] == 0
+    assert sorted(checked) == [0, 2, 2]  # the site's feed, 新媒体's, and 观察者网's head alone
+    original = render.render_document
+
+    def broken(feed, fmt, contents, config):  # type: ignore[no-untyped-def]
+        head, items, tail, between = original(feed, fmt, contents, config)
+        bad = tuple(i.replace(b"<pubDate>", b"<pubDate>no ") if b"/a/" in i else i for i in items)
+        return render.Document(head, bad, tail, between)
+
+    monkeypatch.setattr(render, "render_document", broken)
+    code, _, err = build(posts, tmp_path / "again", "--format", "rss")
+    assert code != 0 and "a.md" in err
+    for feed in feed_files(tmp_path / "again"):
+        assert (
+            b"<title>B</title>" in feed.read_bytes()
+            and b"<title>A</title>" not in feed.read_bytes()
+        )

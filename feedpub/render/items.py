@@ -11,14 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from ..formats import Format
 from ..models import Content, Entry
 
-_Key = tuple[Format, str, str, dt.datetime]
+ItemKey = tuple[Format, str, str, dt.datetime]
 
 
-def _key(fmt: Format, entry: Entry) -> _Key:
+def item_key(fmt: Format, entry: Entry) -> ItemKey:
+    """What an item's bytes are known by, for one set of contents: its post, URL and instant."""
     return fmt, entry.post.source, entry.url, entry.updated
 
 
@@ -32,11 +34,11 @@ class Items:
     """
 
     def __init__(self, uses: Iterable[tuple[Format, Entry]] = ()) -> None:
-        self._left = Counter(_key(fmt, entry) for fmt, entry in uses)
-        self._kept: dict[_Key, bytes] = {}
+        self._left = Counter(item_key(fmt, entry) for fmt, entry in uses)
+        self._kept: dict[ItemKey, bytes] = {}
 
     def item(self, fmt: Format, entry: Entry, render: Callable[[Entry], str]) -> bytes:
-        key = _key(fmt, entry)
+        key = item_key(fmt, entry)
         data = self._kept.get(key)
         if data is None:
             data = render(entry).encode("utf-8")
@@ -56,12 +58,23 @@ class Items:
         head: str,
         tail: str,
         render: Callable[[Entry], str],
-    ) -> bytes:
+    ) -> Document:
         """`head`, the entries' items one after the other, `tail`: an RSS or Atom document."""
-        parts = [head.encode("utf-8")]
-        parts += [self.item(fmt, entry, render) for entry in entries]
-        parts.append(tail.encode("utf-8"))
-        return b"".join(parts)
+        items = tuple(self.item(fmt, entry, render) for entry in entries)
+        return Document(head.encode("utf-8"), items, tail.encode("utf-8"))
+
+
+class Document(NamedTuple):
+    """A feed as its parts: its bytes are `head`, the `items` with `separator` between them,
+    `tail` (the validator checks an item once for all the feeds of a group that show it)."""
+
+    head: bytes
+    items: tuple[bytes, ...]
+    tail: bytes
+    separator: bytes = b""
+
+    def bytes(self) -> bytes:
+        return b"".join([self.head, self.separator.join(self.items), self.tail])
 
 
 class Contents(dict[str, Content]):

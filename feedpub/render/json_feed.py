@@ -18,12 +18,14 @@ from typing import Any
 from ..config import Config
 from ..formats import Format
 from ..models import Content, Entry, Feed
-from .items import Items
+from .items import Document, Items
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
-def json_feed(feed: Feed, contents: Mapping[str, Content], config: Config, items: Items) -> bytes:
+def json_feed(
+    feed: Feed, contents: Mapping[str, Content], config: Config, items: Items
+) -> bytes | Document:
     """The feed as JSON Feed 1.1; `contents` maps each entry's post source → its Content."""
     document: dict[str, Any] = {
         "version": VERSION,
@@ -46,18 +48,19 @@ def json_feed(feed: Feed, contents: Mapping[str, Content], config: Config, items
     if not feed.entries:
         return f'{{{_MEMBER}{("," + _MEMBER).join(members)},{_MEMBER}"items": []\n}}\n'.encode()
     head = f'{{{_MEMBER}{("," + _MEMBER).join(members)},{_MEMBER}"items": [{_ITEM}'
-    texts = (
+    texts = tuple(
         items.item(
             Format.JSON, e, lambda e: _json(_item(e, contents[e.post.source], config), _ITEM)
         )
         for e in feed.entries
     )
-    return b"".join([head.encode(), f",{_ITEM}".encode().join(texts), f"{_MEMBER}]\n}}\n".encode()])
+    return Document(head.encode(), texts, f"{_MEMBER}]\n}}\n".encode(), _SEPARATOR)
 
 
 _MEMBER = "\n  "
 """What comes before a member of the feed's object: a new line and its indentation."""
 _ITEM = _MEMBER + "  "
+_SEPARATOR = f",{_ITEM}".encode()
 
 
 def _json(value: object, newline: str) -> str:

@@ -21,7 +21,7 @@ from .. import __version__
 from ..config import Config
 from ..formats import Format
 from ..models import Content, Entry, Feed
-from .items import Items
+from .items import Document, Items
 
 GENERATOR = "feedpub"
 _DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
@@ -35,7 +35,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def rss(feed: Feed, contents: Mapping[str, Content], config: Config, items: Items) -> bytes:
+def rss(feed: Feed, contents: Mapping[str, Content], config: Config, items: Items) -> Document:
     full = config.content != "summary"
     return items.document(
         Format.RSS, feed.entries, _rss_head(feed, config), "  </channel>\n</rss>\n",
@@ -43,7 +43,7 @@ def rss(feed: Feed, contents: Mapping[str, Content], config: Config, items: Item
     )  # fmt: skip
 
 
-def atom(feed: Feed, contents: Mapping[str, Content], config: Config, items: Items) -> bytes:
+def atom(feed: Feed, contents: Mapping[str, Content], config: Config, items: Items) -> Document:
     full = config.content == "full"
     return items.document(
         Format.ATOM, feed.entries, _atom_head(feed, config), "</feed>\n",

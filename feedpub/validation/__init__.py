@@ -15,14 +15,16 @@ feedpub's writer calls `validate_feed` on every feed before writing it, and the
 
 from __future__ import annotations
 
-from ..models import Problem
+from collections.abc import Collection, Sequence
+
+from ..models import Problem, Severity
 from .findings import Findings
 from .json_feed import check_json_feed, looks_like_json
 from .parse import feed_kind, find_doctype, parse, report_doctype
 from .rules import check_atom, check_rss
 from .schema import check_structure
 
-__all__ = ["MAX_FEED_BYTES", "validate_feed"]
+__all__ = ["MAX_FEED_BYTES", "feed_errors", "validate_feed"]
 
 MAX_FEED_BYTES = 64 * 1024 * 1024
 """Feeds larger than this are refused unread: far beyond any real feed, small enough
@@ -57,3 +59,36 @@ def validate_feed(data: bytes, name: str, self_url: str | None = None) -> list[P
         check_structure(root, kind, out)
         (check_rss if kind == "rss" else check_atom)(root, out, self_url)
     return out.sorted()
+
+
+def feed_errors(
+    head: bytes,
+    items: Sequence[bytes],
+    tail: bytes,
+    name: str,
+    self_url: str | None = None,
+    known: Collection[int] = (),
+    separator: bytes = b"",
+) -> list[Problem]:
+    """The errors `validate_feed` finds in the document `head`, the `items` with `separator`
+    between them, `tail`, where the items at the indexes `known` were found valid in another
+    document: those are not checked again.
+
+    What the validator finds in an item depends on the item alone, the root's namespaces
+    (the same in every feed of a format), whether an Atom feed has an <author> (the same in
+    every feed of a build), and the other items' guids or ids. So the caller vouches that
+    `known` items were checked in a feed of the same format and build, and that every
+    item's guid (id) is its own. Then the document without them has an error if and only
+    if the whole has one; an error is reported as `validate_feed` reports it in the whole.
+    """
+    size = len(head) + sum(map(len, items)) + len(separator) * (len(items) - 1) + len(tail)
+    if known and size <= MAX_FEED_BYTES:
+        fresh = separator.join(item for index, item in enumerate(items) if index not in known)
+        if not _errors(validate_feed(b"".join([head, fresh, tail]), name, self_url)):
+            return []
+    whole = b"".join([head, separator.join(items), tail])
+    return _errors(validate_feed(whole, name, self_url))
+
+
+def _errors(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity is Severity.ERROR]
