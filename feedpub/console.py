@@ -125,6 +125,7 @@ def finish(
         if config.site is not None:
             click.echo(config.site.describe())
         click.echo(_summary(result, verb))
+    result.posts.close()  # now, not when the exit's traceback is collected
     sys.exit(int(code))
 
 

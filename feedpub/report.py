@@ -66,6 +66,8 @@ class PostReports:
     """The reports that name a problem, by path (few, on a healthy site)."""
     every: Callable[[], Iterator[PostReport]]
     """Every report, by path, one at a time."""
+    close: Callable[[], None] = lambda: None
+    """Let go of what `every` reads from (else let go when these reports are freed)."""
 
     @classmethod
     def of(cls, reports: Iterable[PostReport]) -> PostReports:

@@ -440,7 +440,9 @@ class State:
     def post_reports(self, counts: dict[PostStatus, int]) -> PostReports:
         """The stored reports (`counts` of them), the whole list read from this build's
         snapshot (see `save`). Raises as `reports_with_problems` does."""
-        reports = PostReports(counts, self.reports_with_problems(), self._every_report)
+        reports = PostReports(
+            counts, self.reports_with_problems(), self._every_report, self._close_reader
+        )
         self._handed_out = weakref.ref(reports)
         return reports
 
@@ -450,6 +452,11 @@ class State:
             return iter(reports.with_problems if reports else ())
         query = "SELECT path, status, problems FROM reports ORDER BY path"
         return map(_decode_report, self._reader.execute(query))
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         """Every row of a query; none if the state turns out damaged (then it is emptied)."""

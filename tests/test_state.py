@@ -28,6 +28,7 @@ from tests.helpers import (
     WritePost,
     feed_files,
     json_feed_files,
+    run,
     snapshot,
     write_many,
 )
@@ -390,3 +391,19 @@ def test_a_state_without_its_indexes_gets_them_back(posts: Path, tmp_path: Path)
             db.execute(f"DROP INDEX {name}")
     assert build(posts, out).files_read == 0
     assert _indexes(out) >= set(_INDEXES)
+
+
+def test_the_command_lets_go_of_the_state_before_it_exits(posts: Path, tmp_path: Path) -> None:
+    """The reports' snapshot of the state is closed when the command is done with it, not
+    whenever the collector frees the exit's traceback: no journal is left behind."""
+    import gc
+
+    write_many(posts, 5)
+    out = tmp_path / "out"
+    gc.disable()
+    try:
+        for _ in range(2):  # a first build, then one where nothing changed
+            assert run("build", "--posts", posts, "--output", out, "-q")[0] == 0
+            assert not list((out / ".feedpub").glob(STATE_FILE + "-*"))
+    finally:
+        gc.enable()
