@@ -146,16 +146,27 @@ def read_changes(
     fresh = [f for f in files if stats.get(f.rel) != stamp_of(f)]
     gone = [path for path in stats if path not in present]
     before = state.read([*(f.rel for f in fresh if f.rel in stats), *gone])
-    own: dict[str, PostReport] = {}
-    """What the fresh files' reports are, as far as each file alone says."""
+    # The fresh files' statuses, a byte each, and their problems (few have any), in the
+    # order of `fresh`: while workers run, a report per file (and a copy of its path from
+    # the worker) would be most of a first build's memory.
+    statuses = bytearray()
+    problems_of: dict[int, tuple[Problem, ...]] = {}
     fresh_urls: set[str] = set()
     with state.loading():
         for batch in _parse(fresh, config, state, progress):
             for one in batch:
                 post = one.post
-                own[one.path] = _own_report(one, classify(post, config, now) if post else None)
+                if one.problems:
+                    problems_of[len(statuses)] = one.problems
+                status = _own_status(one, classify(post, config, now) if post else None)
+                statuses.append(_STATUS_CODES[status])
                 if post is not None and stats:  # (a first build asks the state, below)
                     fresh_urls.add(post.url)
+    own = {
+        f.rel: PostReport(f.rel, _STATUSES[code], problems_of.get(n, ()))
+        for n, (f, code) in enumerate(zip(fresh, statuses, strict=True))
+    }
+    """What the fresh files' reports are, as far as each file alone says."""
     if not stats:
         for problem in scan_problems:
             unread = ReadFile(problem.path, None, (problem,))
@@ -194,12 +205,20 @@ def read_changes(
     )
 
 
-def _own_report(read: ReadFile, status: PostStatus | None) -> PostReport:
-    """A file's report when no other post bears on it: its post's status (`status`, as
-    the builder classifies it), or, for a file that is no post, whether it has errors."""
+def _own_status(read: ReadFile, status: PostStatus | None) -> PostStatus:
+    """A file's status when no other post bears on it: its post's (`status`, as the
+    builder classifies it), or, for a file that is no post, whether it has errors."""
     if status is None or read.post is None:
-        status = not_a_post(read.problems)
-    return PostReport(read.path, status, read.problems)
+        return not_a_post(read.problems)
+    return status
+
+
+def _own_report(read: ReadFile, status: PostStatus | None) -> PostReport:
+    return PostReport(read.path, _own_status(read, status), read.problems)
+
+
+_STATUSES = tuple(PostStatus)
+_STATUS_CODES = {status: code for code, status in enumerate(_STATUSES)}
 
 
 def problems_digest(problems: Sequence[Problem]) -> str:
