@@ -56,7 +56,7 @@ def _fail(ctx: click.Context, message: str, code: int) -> NoReturn:
     report = ctx.meta.get(_REPORT)
     if report is not None and code != ExitCode.USAGE:  # cron reads the report, not stderr
         with contextlib.suppress(OSError):
-            write_report(report, Report(()).as_json() | {"exit_code": int(code), "error": message})
+            write_report(report, Report().as_json() | {"exit_code": int(code), "error": message})
     ctx.exit(code)
 
 

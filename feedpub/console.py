@@ -8,7 +8,6 @@ import json
 import sys
 import textwrap
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -38,21 +37,43 @@ EXIT_CODES = exit_code_table()
 
 
 def write_report(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(report_text(data) + "\n", "utf-8")
+    with path.open("w", encoding="utf-8") as out:
+        out.writelines(_report_parts(data))
+        out.write("\n")
 
 
 def report_text(data: dict[str, Any]) -> str:
-    """`json.dumps(data, ensure_ascii=False, indent=1)`, byte for byte, with each post that
-    has no problems written from a template: json indents in Python, not in C, and a
-    cron job's report of a big site names every post."""
+    """`json.dumps(data, ensure_ascii=False, indent=1)`, byte for byte (with the posts
+    listed), each post that has no problems written from a template: json indents in
+    Python, not in C, and a cron job's report of a big site names every post."""
+    return "".join(_report_parts(data))
+
+
+def _report_parts(data: dict[str, Any]) -> Iterator[str]:
+    """The report's text in parts, the posts a thousand at a time (a report.JsonPosts is
+    read from the state as it goes, never held whole)."""
     posts = data.get("posts")
-    if not posts:
-        return json.dumps(data, ensure_ascii=False, indent=1)
+    if posts is None or not len(posts):
+        yield json.dumps(
+            data if posts is None else data | {"posts": []}, ensure_ascii=False, indent=1
+        )
+        return
     text = json.dumps(data | {"posts": []}, ensure_ascii=False, indent=1)
-    items = ",\n".join(map(_post_text, posts))
     head, found, tail = text.partition('\n "posts": []')
     assert found, "the report's posts are a member of the top object"
-    return f'{head}\n "posts": [\n{items}\n ]{tail}'
+    yield f'{head}\n "posts": [\n'
+    separator, part = "", []
+    for item in map(_post_text, posts):
+        part.append(item)
+        if len(part) == _REPORT_PART:
+            yield separator + ",\n".join(part)
+            separator, part = ",\n", []
+    if part:
+        yield separator + ",\n".join(part)
+    yield f"\n ]{tail}"
+
+
+_REPORT_PART = 1000
 
 
 def _post_text(post: Any) -> str:
@@ -84,7 +105,7 @@ def finish(
     """Print the problems and the summary, write the report, and exit with the code."""
     posts = config.posts
     code = result.exit_code(strict)
-    for post in result.posts:
+    for post in result.posts.with_problems:
         for problem in post.problems:
             if not quiet or problem.severity is Severity.ERROR or strict:
                 click.echo(_located(problem, posts), err=True)
@@ -111,15 +132,15 @@ def _located(problem: Problem, posts: Path) -> str:
 
 
 def _summary(result: Report, verb: str) -> str:
-    counts = Counter(p.status for p in result.posts)  # one pass: a site may have a million
-    parts = [f"{counts[PostStatus.PUBLISHED]} {verb}"]
+    counts = result.posts.counts
+    parts = [f"{counts.get(PostStatus.PUBLISHED, 0)} {verb}"]
     for status, label in (
         (PostStatus.DRAFT, "drafts"),
         (PostStatus.SCHEDULED, "scheduled"),
         (PostStatus.SKIPPED, "skipped"),
         (PostStatus.IGNORED, "not posts"),
     ):
-        if counts[status]:
+        if counts.get(status):
             parts.append(f"{counts[status]} {label}")
     warned = len({p.path for p in result.warnings()})
     if warned:

@@ -1,54 +1,142 @@
 """How little a build can get away with: what the last build saw and wrote, and the
 fingerprints that tell an unchanged post, feed or image from a changed one.
 
-- `scan_digest`: one hash of every post file's path, size, times and inode.
+- `scan_digest`: one hash of every post file's path, size, times and inode; and
+  `scan_changes`: which files changed since the scan the state keeps (`ScanColumns`).
 - `content_keys`: what a post's prepared body depends on, so the state can keep it.
 - `feed_fingerprint`: everything a feed file's bytes depend on (its items and their
   versions, the images behind its enclosures), except what the state's stamp covers
   (settings and feedpub's version).
 - `LastBuild`: the record a build leaves, typed; when the next build finds the same
   scan, no scheduled post come due, every feed file as written and every local image
-  as it was, it returns the last report and touches nothing.
+  as it was, it returns the last report (from the state) and touches nothing.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import json
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import compress
 from typing import Any
 
 from .config import Config
 from .formats import Format
-from .models import Feed, Problem
+from .models import Feed
 from .output import OutputFolder
-from .report import PostReport, PostStatus, Report
-from .sources import SourceFile, local_image_stamp, without_cycle_collection
+from .report import PostStatus, Report
+from .sources import Scan, SourceFile, local_image_stamp
+
+ScanColumns = tuple[bytes, bytes, bytes, bytes, bytes]
+"""A scan as the state keeps it: the paths joined by NULs, then the sizes, mtimes, ctimes
+and inodes, each packed as 64-bit integers (8 bytes a file, in path order)."""
 
 
-def scan_digest(files: Sequence[SourceFile], problems: Sequence[Problem]) -> str:
-    # By column (one pass over the files, each column turned into bytes at C speed): a
-    # build where nothing changed does this for every post, and formatting each post's
-    # numbers as text cost more than the hash.
-    with without_cycle_collection():  # a million-element tuple per column
-        rels, *stats = zip(*files, strict=True) if files else ((),) * len(SourceFile._fields)
-        paths = "\0".join(rels).encode("utf-8", "surrogateescape")
-        h = hashlib.sha256(len(paths).to_bytes(8, "little") + paths)
-        for column in stats:  # size, mtime_ns, ctime_ns, inode
-            h.update(_packed(column))
-    h.update("".join(f"\n{p}" for p in problems).encode("utf-8", "surrogateescape"))
+def scan_columns(scan: Scan) -> ScanColumns:
+    paths = "\0".join(scan.rels).encode("utf-8", "surrogateescape")
+    return (paths, *(column.tobytes() for column in scan.columns()))  # type: ignore[return-value]
+
+
+def scan_digest(scan: Scan, columns: ScanColumns) -> str:
+    """One hash of every post file's path, size, times and inode, and of what the scan
+    could not look at: made from the columns at C speed (a build where nothing changed
+    does this for every post)."""
+    paths, *stats = columns
+    h = hashlib.sha256(len(paths).to_bytes(8, "little") + paths)
+    for column in stats:
+        h.update(column)
+    h.update(repr(sorted(scan.odd.values())).encode("utf-8", "surrogateescape"))
+    h.update("".join(f"\n{p}" for p in scan.problems).encode("utf-8", "surrogateescape"))
     return h.hexdigest()
 
 
-def _packed(numbers: Sequence[int]) -> bytes:
-    try:
-        return b"q" + array("q", numbers).tobytes()
-    except OverflowError:  # an inode past 2**63, a file dated after 2262: as text
-        return b"t" + repr(numbers).encode()
+@dataclass(frozen=True, slots=True)
+class ScanChanges:
+    """How a scan differs from the one the state keeps."""
+
+    fresh: list[SourceFile]
+    """New files and files whose size, times or inode changed, by path."""
+    known: list[str]
+    """Those of them the kept scan had (edited, or replaced)."""
+    gone: list[str]
+    """Files of the kept scan that are no more."""
+
+
+def scan_changes(scan: Scan, columns: ScanColumns, kept: ScanColumns | None) -> ScanChanges:
+    """The files that changed since the kept scan (every file, without one), found by
+    comparing columns at C speed: only the changed files become objects of any weight.
+
+    The paths are compared first (one comparison of bytes); if files came or went, the
+    columns are cut down to the files both scans have, which then line up. Columns are
+    compared in halves, down to the runs that differ. A file whose times do not fit 64
+    bits (`Scan.odd`) is always fresh."""
+    if kept is None:
+        return ScanChanges(scan.files(), [], [])
+    rels = scan.rels
+    new_columns = list(scan.columns())
+    old_columns = [array(c.typecode) for c in new_columns]
+    for old, data in zip(old_columns, kept[1:], strict=True):
+        old.frombytes(data)
+    same_paths = kept[0] == columns[0]
+    old_rels = rels if same_paths else kept[0].decode("utf-8", "surrogateescape").split("\0")
+    if not kept[0]:
+        old_rels = []  # (no paths joined)
+    if any(len(old) != len(old_rels) for old in old_columns):
+        raise ValueError("the kept scan's columns do not match its paths")
+    added: list[int] = []
+    gone: list[str] = []
+    common: Sequence[int] = range(len(rels))
+    if not same_paths:
+        new_set, old_set = set(rels), set(old_rels)
+        added = sorted(bisect.bisect_left(rels, r) for r in new_set - old_set)
+        gone = sorted(old_set - new_set)
+        common = list(compress(range(len(rels)), _without(len(rels), added)))
+        new_columns = [
+            array(c.typecode, compress(c, _without(len(rels), added))) for c in new_columns
+        ]
+        keep_old = _without(len(old_rels), [bisect.bisect_left(old_rels, r) for r in gone])
+        old_columns = [array(c.typecode, compress(c, keep_old)) for c in old_columns]
+    changed: set[int] = set()
+    for new, old in zip(new_columns, old_columns, strict=True):
+        changed.update(_differing(new, old))
+    known = {common[i] for i in changed}
+    if scan.odd:
+        odd = {i for i, rel in enumerate(rels) if rel in scan.odd}
+        known |= odd - set(added)
+    fresh = sorted(known | set(added))
+    return ScanChanges([scan.file(i) for i in fresh], [rels[i] for i in sorted(known)], gone)
+
+
+def _without(length: int, indices: Sequence[int]) -> bytearray:
+    """A mask of `length` with these indices left out (for itertools.compress)."""
+    mask = bytearray(b"\1") * length
+    for i in indices:
+        mask[i] = 0
+    return mask
+
+
+def _differing(new: array[int], old: array[int]) -> list[int]:
+    """The indices where two columns of one length differ: halves compared (memcmp) down
+    to runs of a few, so k changes among n files cost about k·log(n) comparisons."""
+    found: list[int] = []
+    runs = [(0, len(new))]
+    while runs:
+        start, end = runs.pop()
+        if new[start:end] == old[start:end]:
+            continue
+        if end - start <= _RUN:
+            found += [i for i in range(start, end) if new[i] != old[i]]
+            continue
+        middle = (start + end) // 2
+        runs += [(middle, end), (start, middle)]
+    return found
+
+
+_RUN = 16
 
 
 def feed_fingerprint(feed: Feed, fmt: Format, images: dict[str, str]) -> str:
@@ -97,7 +185,8 @@ def content_keys(feeds: Iterable[Feed], images: dict[str, str]) -> dict[str, str
 
 @dataclass(frozen=True, slots=True)
 class LastBuild:
-    """What a complete build saw and wrote, for the next build to compare against."""
+    """What a complete build saw and wrote, for the next build to compare against. (Its
+    posts' reports are in the state, a row per file: see `State.post_reports`.)"""
 
     scan: str
     due: dt.datetime | None
@@ -106,7 +195,8 @@ class LastBuild:
     """Every feed file on disk → (size, mtime_ns) as written."""
     images: dict[str, str]
     """Local images behind enclosures → their stamps."""
-    posts: tuple[PostReport, ...]
+    counts: dict[PostStatus, int]
+    """How many post files had each status."""
 
     @classmethod
     def of(
@@ -122,65 +212,40 @@ class LastBuild:
             stat = folder.stat(rel)
             outputs[rel] = (stat.st_size, stat.st_mtime_ns) if stat else (-1, -1)
         stamps = {url: stamp for url, stamp in images.items() if stamp}
-        return cls(scan, due, outputs, stamps, report.posts)
+        return cls(scan, due, outputs, stamps, dict(report.posts.counts))
 
     def to_json(self) -> str:
-        problems = {str(i): [pr.as_dict() for pr in p.problems] for i, p in enumerate(self.posts) if p.problems}  # fmt: skip
         return json.dumps(
             {
                 "scan": self.scan,
                 "due": self.due.isoformat() if self.due else None,
                 "outputs": {rel: list(stat) for rel, stat in self.outputs.items()},
                 "images": self.images,
-                # The posts by column, their problems by index (few posts have any): read
-                # back on every build where nothing changed, so it must decode fast.
-                "paths": [p.path for p in self.posts],
-                "statuses": [str(p.status) for p in self.posts],
-                "problems": problems,
+                "counts": {str(status): n for status, n in self.counts.items()},
             },
             ensure_ascii=False,
         )
 
     @classmethod
-    def from_json(cls, text: str, scan: str | None = None) -> LastBuild | None:
-        """The record, or None if it is not one this version wrote (then the build runs).
-
-        Given `scan`, also None when the record is of another scan: the posts of a big
-        site are not worth decoding then.
-        """
+    def from_json(cls, text: str) -> LastBuild | None:
+        """The record, or None if it is not one this version wrote (then the build runs)."""
         try:
-            with without_cycle_collection():
-                return cls._decode(json.loads(text), scan)
+            data = json.loads(text)
+            return cls(
+                _typed(data["scan"], str),
+                dt.datetime.fromisoformat(data["due"]) if data["due"] is not None else None,
+                {
+                    _typed(rel, str): (_typed(size, int), _typed(mtime, int))
+                    for rel, (size, mtime) in _typed(data["outputs"], dict).items()
+                },
+                {_typed(u, str): _typed(s, str) for u, s in _typed(data["images"], dict).items()},
+                {
+                    PostStatus(status): _typed(n, int)
+                    for status, n in _typed(data["counts"], dict).items()
+                },
+            )
         except (KeyError, TypeError, ValueError):
             return None
-
-    @classmethod
-    def _decode(cls, data: Any, scan: str | None) -> LastBuild | None:
-        if scan is not None and data["scan"] != scan:
-            return None
-        paths = _typed(data["paths"], list)
-        statuses = list(map(_STATUSES.__getitem__, _typed(data["statuses"], list)))
-        problems = {
-            int(i): tuple(map(Problem.from_dict, _typed(found, list)))
-            for i, found in _typed(data["problems"], dict).items()
-        }
-        if not set(map(type, paths)) <= {str} or len(paths) != len(statuses):
-            raise TypeError("the posts' paths and statuses do not match")
-        if problems and not all(0 <= i < len(paths) for i in problems):
-            raise ValueError("a problem of no post")
-        found_problems: Iterable[tuple[Problem, ...]] = (
-            [problems.get(i, ()) for i in range(len(paths))] if problems else repeat(())
-        )
-        return cls(
-            _typed(data["scan"], str),
-            dt.datetime.fromisoformat(data["due"]) if data["due"] is not None else None,
-            {
-                _typed(rel, str): (_typed(size, int), _typed(mtime, int))
-                for rel, (size, mtime) in _typed(data["outputs"], dict).items()
-            },
-            {_typed(u, str): _typed(s, str) for u, s in _typed(data["images"], dict).items()},
-            tuple(map(PostReport, paths, statuses, found_problems)),
-        )
 
     def touched(self, folder: OutputFolder) -> set[str]:
         """Files of the last build that something else has changed since (a generator that
@@ -192,25 +257,20 @@ class LastBuild:
                 touched.add(rel)
         return touched
 
-    def unchanged_report(
-        self, scan: str, now: dt.datetime, folder: OutputFolder, config: Config
-    ) -> Report | None:
-        """The last build's report if rebuilding could not change a byte, else None."""
+    def unchanged(self, scan: str, now: dt.datetime, folder: OutputFolder, config: Config) -> bool:
+        """Whether rebuilding could not change a byte: then the last build's report stands."""
         if self.scan != scan or (self.due is not None and now >= self.due):
-            return None
+            return False
         for rel, (size, mtime_ns) in self.outputs.items():
             stat = folder.stat(rel)
             if stat is None or (stat.st_size, stat.st_mtime_ns) != (size, mtime_ns):
-                return None
+                return False
         try:
-            if any(local_image_stamp(url, config) != stamp for url, stamp in self.images.items()):
-                return None
+            return all(
+                local_image_stamp(url, config) == stamp for url, stamp in self.images.items()
+            )
         except OSError:  # an image gone between the look and the stat
-            return None
-        return Report(self.posts, unchanged=tuple(sorted(self.outputs)))
-
-
-_STATUSES = {str(status): status for status in PostStatus}
+            return False
 
 
 def _typed(value: Any, kind: type) -> Any:

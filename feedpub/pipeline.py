@@ -28,12 +28,20 @@ from . import workers
 from .config import Config
 from .errors import ConfigError, OutputError
 from .formats import SITE_FILES
-from .incremental import LastBuild, content_keys, feed_fingerprint, image_stamps, scan_digest
+from .incremental import (
+    LastBuild,
+    ScanColumns,
+    content_keys,
+    feed_fingerprint,
+    image_stamps,
+    scan_columns,
+    scan_digest,
+)
 from .models import Feed, Problem
 from .output import OutputFolder
 from .reading import ReadFiles, problems_digest, read_all, read_changes
-from .report import FeedStatus, PostReport, PostStatus, Report, not_a_post
-from .sources import SourceFile, find_posts
+from .report import FeedStatus, PostReport, PostReports, PostStatus, Report, not_a_post
+from .sources import Scan, scan_posts
 from .state import State
 from .websub import ping_hubs
 
@@ -61,12 +69,9 @@ def build(
         )
         try:
             scan = _scan(config)
-            last = LastBuild.from_json(state.last_build() or "null")
-            report = None
-            if last is not None and not _clock_went_back(state, now):
-                report = last.unchanged_report(scan.digest, now, folder, config)
+            report = _unchanged(scan, config, folder, state, now)
             if report is None:
-                report = _build(scan, last, config, folder, state, now, progress, use_state)
+                report = _build(scan, config, folder, state, now, progress, use_state)
         finally:
             state.save()
         # Pings left pending by an earlier build go out even when nothing changed now.
@@ -76,9 +81,25 @@ def build(
     return dataclasses.replace(report, notices=notices, seconds=time.perf_counter() - started)
 
 
+def _unchanged(
+    scan: _Scan, config: Config, folder: OutputFolder, state: State, now: dt.datetime
+) -> Report | None:
+    """The last build's report, if rebuilding could not change a byte."""
+    last = LastBuild.from_json(state.last_build() or "null")
+    if last is None or _clock_went_back(state, now):
+        return None
+    if not last.unchanged(scan.digest, now, folder, config):
+        return None
+    try:
+        posts = state.post_reports(last.counts)
+    except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none
+        state.discard(f"{type(e).__name__}: {e}")
+        return None
+    return Report(posts, unchanged=tuple(sorted(last.outputs)))
+
+
 def _build(
     scan: _Scan,
-    last: LastBuild | None,
     config: Config,
     folder: OutputFolder,
     state: State,
@@ -89,21 +110,29 @@ def _build(
     """read → publish → reconcile, from the changes where the state's index is sure of
     them, else (and with `use_state` off: every post read again, in memory) from every
     file; then what the next build compares against."""
+    last = LastBuild.from_json(state.last_build() or "null")
     state.remember_last_build(None)  # a build that stops half-way leaves no record to trust
     touched = last.touched(folder) if last else set()
+    losses = state.losses
     files = _changes(scan, last, config, state, now, progress) if use_state else None
     published = _publish(files, config, folder, state, now, progress, touched) if files else None
-    if files is None or published is None:
-        files = read_all(scan.files, scan.problems, config, state, progress)
+    if files is None or published is None or state.losses != losses:
+        # (A state emptied half-way holds the reports of no other file.)
+        losses = state.losses
+        files = read_all(scan.found.files(), scan.problems, config, state, progress)
         published = _publish(files, config, folder, state, now, progress, touched)
         assert published is not None  # every post is read: a broken body is left out here
-    report = _reconcile(published, files, folder, config)
+    report = _reconcile(published, files, folder, config, state)
     state.remember_feeds(published.kept_fingerprints())
     if not report.feed_problems:
         record = LastBuild.of(report, scan.digest, published.due, folder, published.images)
         state.remember_last_build(record.to_json())
     state.remember_built_at(now)
     state.remember_meta("scan_problems", problems_digest(scan.problems))
+    # The scan the posts' rows now match. (A build that stops half-way leaves the last one:
+    # every file it stored differs from that, and is read again.)
+    if state.losses == losses:  # else the rows may not all be there
+        state.remember_scan(scan.columns)
     return report
 
 
@@ -125,7 +154,7 @@ def _changes(
     progress: workers.Progress,
 ) -> ReadFiles | None:
     try:
-        return read_changes(scan.files, scan.problems, last, config, state, now, progress)
+        return read_changes(scan.found, scan.columns, last, config, state, now, progress)
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none
         state.discard(f"{type(e).__name__}: {e}")
         return None
@@ -137,10 +166,10 @@ def check(config: Config, progress: workers.Progress = workers.no_progress) -> R
 
     started = time.perf_counter()
     scan = _scan(config)
-    files = read_all(scan.files, scan.problems, config, State(None), progress)
+    files = read_all(scan.found.files(), scan.problems, config, State(None), progress)
     built = build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC))
     return Report(
-        _post_reports(files, built, {}),
+        _post_reports(files, built, {}, State(None)),
         seconds=time.perf_counter() - started,
         files_read=files.parsed,
     )
@@ -151,7 +180,7 @@ def feeds(config: Config, progress: workers.Progress = workers.no_progress) -> t
     from .builder import build_feeds
 
     scan = _scan(config)
-    files = read_all(scan.files, scan.problems, config, State(None), progress)
+    files = read_all(scan.found.files(), scan.problems, config, State(None), progress)
     return build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC)).feeds
 
 
@@ -160,17 +189,23 @@ def feeds(config: Config, progress: workers.Progress = workers.no_progress) -> t
 
 @dataclass(frozen=True, slots=True)
 class _Scan:
-    files: list[SourceFile]
-    problems: list[Problem]
-    """Files and folders that could not even be looked at (bad names, FIFOs, …)."""
+    found: Scan
+    """The post files, by column, and the files and folders that could not even be
+    looked at (bad names, FIFOs, …)."""
+    columns: ScanColumns
     digest: str
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.found.problems
 
 
 def _scan(config: Config) -> _Scan:
     if not config.posts.is_dir():
         raise ConfigError(f"{config.posts}: posts folder does not exist")
-    files, problems = find_posts(config.posts, config.site.keep if config.site else None)
-    return _Scan(files, problems, scan_digest(files, problems))
+    found = scan_posts(config.posts, config.site.keep if config.site else None)
+    columns = scan_columns(found)
+    return _Scan(found, columns, scan_digest(found, columns))
 
 
 # -- publish ------------------------------------------------------------------------
@@ -277,7 +312,7 @@ def _moved_onto_unread(built: Build, read: Collection[str], state: State) -> boo
 
 
 def _reconcile(
-    published: _Published, files: ReadFiles, folder: OutputFolder, config: Config
+    published: _Published, files: ReadFiles, folder: OutputFolder, config: Config, state: State
 ) -> Report:
     """Remove the feeds that no category has any more, save the manifest, and say what is
     on disk: feeds written, unchanged, removed and kept back."""
@@ -306,7 +341,7 @@ def _reconcile(
     except OutputError as e:  # the next build removes less than it could: never too much
         feed_problems.append(Problem(folder.manifest_file, str(e), rule="write-failed"))
     return Report(
-        _post_reports(files, published.built, published.broken),
+        _post_reports(files, published.built, published.broken, state),
         tuple(written),
         tuple(unchanged),
         tuple(removed),
@@ -317,8 +352,11 @@ def _reconcile(
 
 
 def _post_reports(
-    files: ReadFiles, built: Build, broken: dict[str, Problem]
-) -> tuple[PostReport, ...]:
+    files: ReadFiles, built: Build, broken: dict[str, Problem], state: State
+) -> PostReports:
+    """Every file's report: those of the files read are made here and stored; with every
+    file read, they are all held (and replace the state's), else the others are the
+    state's, as the last build or each changed file left them."""
     drafts = {p.source for p in built.drafts}
     scheduled = {p.source for p in built.scheduled}
     later: dict[str, list[Problem]] = {}
@@ -336,4 +374,7 @@ def _post_reports(
         else:
             status = not_a_post(problems)
         reports.append(PostReport(file.path, status, problems))
-    return tuple(sorted((*files.earlier, *reports), key=lambda r: r.path))
+    state.remember_reports(reports, every=files.complete)
+    if files.complete:
+        return PostReports.of(reports)
+    return state.post_reports(state.report_counts())

@@ -12,8 +12,8 @@
      and every post that shares a URL or an instant with any of these, again and again
      until there are no more: given that set and the totals, the builder makes every
      feed exactly as it makes it from every post (builder.py);
-  4. the reports of all other files are the last build's, or, for a changed file, what
-     the file alone says.
+  4. the reports of all other files are the last build's, kept in the state, or, for a
+     changed file, what the file alone says (stored as it is parsed).
   A first build is one where every file changed. It returns None when only reading
   every file is sure (no state, no record of the last build, other scan problems, a
   site feed sorted by something else than date): the pipeline then calls
@@ -32,10 +32,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import workers
+from .incremental import ScanColumns, scan_changes
 from .models import Post, Problem
 from .report import PostReport, PostStatus, not_a_post
-from .sources import SourceFile
-from .state import PostRow, Read, State, encode_row, node_key, node_of, stamp_of
+from .sources import Scan, SourceFile
+from .state import PostRow, Read, State, encode_row, node_key, node_of
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -70,8 +71,6 @@ class ReadFiles:
     sorted by path."""
     parsed: int
     """How many files had to be parsed (the others came from the state)."""
-    earlier: tuple[PostReport, ...] = ()
-    """The last build's reports of every other file, which this build left as they were."""
     totals: dict[tuple[str, ...], int] | None = None
     """Each feed's count of published posts, when `files` are not all of them."""
     due: dt.datetime | None = None
@@ -118,8 +117,8 @@ def read_all(
 
 
 def read_changes(
-    files: Sequence[SourceFile],
-    scan_problems: Sequence[Problem],
+    scan: Scan,
+    columns: ScanColumns,
     last: LastBuild | None,
     config: Config,
     state: State,
@@ -134,56 +133,51 @@ def read_changes(
     if not state.usable or (config.site and config.site.feed_order() != ("date", True)):
         return None
     losses = state.losses
-    stats = state.file_stamps()
+    kept = state.kept_scan()
     then = state.built_at()
-    if stats and (
+    first = kept is None
+    if first and state.has_posts():
+        return None  # rows that no kept scan describes
+    if not first and (
         last is None
         or then is None
-        or state.meta("scan_problems") != problems_digest(scan_problems)
+        or state.meta("scan_problems") != problems_digest(scan.problems)
     ):
         return None
-    present = {f.rel for f in files}
-    fresh = [f for f in files if stats.get(f.rel) != stamp_of(f)]
-    gone = [path for path in stats if path not in present]
-    before = state.read([*(f.rel for f in fresh if f.rel in stats), *gone])
-    # The fresh files' statuses, a byte each, and their problems (few have any), in the
-    # order of `fresh`: while workers run, a report per file (and a copy of its path from
-    # the worker) would be most of a first build's memory.
-    statuses = bytearray()
-    problems_of: dict[int, tuple[Problem, ...]] = {}
+    # Posts the builder warned for what other posts are: their reports may change now.
+    wanted = {
+        r.path
+        for r in state.reports_with_problems()
+        if any(p.rule in _BUILDER_RULES for p in r.problems)
+    }
+    changes = scan_changes(scan, columns, kept)
+    fresh, gone = changes.fresh, changes.gone
+    before = state.read([*changes.known, *gone])
     fresh_urls: set[str] = set()
     with state.loading():
         for batch in _parse(fresh, config, state, progress):
+            # What the fresh files' reports are, as far as each file alone says: stored now,
+            # made again below for those whose report other posts bear on.
+            own = []
             for one in batch:
                 post = one.post
-                if one.problems:
-                    problems_of[len(statuses)] = one.problems
-                status = _own_status(one, classify(post, config, now) if post else None)
-                statuses.append(_STATUS_CODES[status])
-                if post is not None and stats:  # (a first build asks the state, below)
+                own.append(_own_report(one, classify(post, config, now) if post else None))
+                if post is not None and not first:
                     fresh_urls.add(post.url)
-    own = {
-        f.rel: PostReport(f.rel, _STATUSES[code], problems_of.get(n, ()))
-        for n, (f, code) in enumerate(zip(fresh, statuses, strict=True))
-    }
-    """What the fresh files' reports are, as far as each file alone says."""
-    if not stats:
-        for problem in scan_problems:
-            unread = ReadFile(problem.path, None, (problem,))
-            own.setdefault(problem.path, _own_report(unread, None))
+            state.remember_reports(own)
+    if first:
+        unread = [ReadFile(problem.path, None, (problem,)) for problem in scan.problems]
+        state.remember_reports(_own_report(read, None) for read in unread)
     state.forget_posts(gone)
     future = config.site is not None and config.site.publishes_future()
     due_at = None if future else now.timestamp()
-    wanted: set[str] = set()
     if then is not None and not future:
         now_ts = now.timestamp()
         wanted |= state.dated_between(min(now_ts, then), max(now_ts, then))
-    if last is not None:
-        wanted |= {r.path for r in last.posts if any(p.rule in _BUILDER_RULES for p in r.problems)}
     # The builder warns a post that shares its permalink: the old permalink's posts and
     # the new one's, if another post has it, get their reports made again.
     wanted |= state.sharing(_keys(_posts(before))[0], ())
-    wanted |= state.sharing_others(fresh_urls) if stats else state.sharing_any()
+    wanted |= state.sharing_any() if first else state.sharing_others(fresh_urls)
     totals = state.feed_totals(due_at)
     for node in totals:
         wanted.update(state.newest(node, due_at, config.limit))
@@ -193,32 +187,20 @@ def read_changes(
     results = tuple(
         ReadFile(path, post, tuple(problems)) for path, (post, problems) in sorted(read.items())
     )
-    done = read.keys() | set(gone)
-    earlier = [r for r in (last.posts if last else ()) if r.path not in done and r.path not in own]
-    earlier += [r for path, r in own.items() if path not in done]
     return ReadFiles(
         results,
         len(fresh),
-        tuple(earlier),
         {node_of(key): count for key, count in totals.items()},
         None if future else state.first_scheduled(now.timestamp()),
     )
 
 
-def _own_status(read: ReadFile, status: PostStatus | None) -> PostStatus:
-    """A file's status when no other post bears on it: its post's (`status`, as the
-    builder classifies it), or, for a file that is no post, whether it has errors."""
-    if status is None or read.post is None:
-        return not_a_post(read.problems)
-    return status
-
-
 def _own_report(read: ReadFile, status: PostStatus | None) -> PostReport:
-    return PostReport(read.path, _own_status(read, status), read.problems)
-
-
-_STATUSES = tuple(PostStatus)
-_STATUS_CODES = {status: code for code, status in enumerate(_STATUSES)}
+    """A file's report when no other post bears on it: its post's status (`status`, as
+    the builder classifies it), or, for a file that is no post, whether it has errors."""
+    if status is None or read.post is None:
+        status = not_a_post(read.problems)
+    return PostReport(read.path, status, read.problems)
 
 
 def problems_digest(problems: Sequence[Problem]) -> str:

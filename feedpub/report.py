@@ -7,7 +7,9 @@ This is the one place that turns outcomes into exit codes (`Report.exit_code`,
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+import operator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,9 +55,41 @@ class PostReport:
     problems: tuple[Problem, ...]
 
 
+@dataclass(frozen=True, slots=True, weakref_slot=True)
+class PostReports:
+    """Every post file's report, by path, without holding them all: how many there are of
+    each status and the reports that name problems are here; the whole list is read when
+    it is asked for (from the incremental state, for a build of a big site)."""
+
+    counts: dict[PostStatus, int]
+    with_problems: tuple[PostReport, ...]
+    """The reports that name a problem, by path (few, on a healthy site)."""
+    every: Callable[[], Iterator[PostReport]]
+    """Every report, by path, one at a time."""
+
+    @classmethod
+    def of(cls, reports: Iterable[PostReport]) -> PostReports:
+        """Reports held in memory (those of a build that read every post, or of a test)."""
+        held = tuple(sorted(reports, key=operator.attrgetter("path")))
+        counts = dict(Counter(r.status for r in held))
+        return cls(counts, tuple(r for r in held if r.problems), held.__iter__)
+
+    def __iter__(self) -> Iterator[PostReport]:
+        return self.every()
+
+    def __len__(self) -> int:
+        return sum(self.counts.values())
+
+    def count(self, status: PostStatus) -> int:
+        return self.counts.get(status, 0)
+
+
+NO_POSTS = PostReports.of(())
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
-    posts: tuple[PostReport, ...]
+    posts: PostReports = NO_POSTS
     written: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
@@ -71,10 +105,15 @@ class Report:
     """WebSub pings sent and failed; never part of the exit code."""
 
     def count(self, status: PostStatus) -> int:
-        return sum(1 for p in self.posts if p.status is status)
+        return self.posts.count(status)
 
     def warnings(self) -> list[Problem]:
-        return [pr for p in self.posts for pr in p.problems if pr.severity is Severity.WARNING]
+        return [
+            pr
+            for p in self.posts.with_problems
+            for pr in p.problems
+            if pr.severity is Severity.WARNING
+        ]
 
     def exit_code(self, strict: bool = False) -> ExitCode:
         if self.output_failed:
@@ -88,18 +127,13 @@ class Report:
         return ExitCode.OK
 
     def as_json(self, strict: bool = False) -> dict[str, Any]:
+        """The report as JSON values; its `posts` are a `JsonPosts`, made one at a time as
+        they are written (console.write_report), since a big site has a million."""
         return {
             "generator": f"feedpub {__version__}",
             "exit_code": int(self.exit_code(strict)),
             "seconds": round(self.seconds, 3),
-            "posts": [
-                {
-                    "path": p.path,
-                    "status": str(p.status),
-                    "problems": [pr.as_dict() for pr in p.problems],
-                }
-                for p in self.posts
-            ],
+            "posts": JsonPosts(self.posts),
             "feeds": {
                 "written": list(self.written),
                 "unchanged": list(self.unchanged),
@@ -109,6 +143,25 @@ class Report:
             "notices": list(self.notices),
             "pings": self.pings.as_json(),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class JsonPosts:
+    """The report's posts as JSON values (`list(...)` them for json.dumps), each made when
+    it is reached."""
+
+    posts: PostReports
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for p in self.posts:
+            yield {
+                "path": p.path,
+                "status": str(p.status),
+                "problems": [pr.as_dict() for pr in p.problems],
+            }
+
+    def __len__(self) -> int:
+        return len(self.posts)
 
 
 def validation_exit_code(findings: Iterable[Problem], strict: bool = False) -> ExitCode:

@@ -200,7 +200,7 @@ class _Watcher:
             return
         if self.server is not None:
             self.server.config = self.config
-        for post in report.posts:
+        for post in report.posts.with_problems:
             for problem in post.problems:
                 self.echo(str(problem))
         for problem in report.feed_problems:

@@ -12,6 +12,7 @@ import contextlib
 import gc
 import operator
 import os
+from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -38,9 +39,81 @@ class SourceFile(NamedTuple):
     inode: int
 
 
+class Scan:
+    """The post files found, by column, so that a million of them are no million objects:
+    their paths, sorted, and each stat fact in an array of 64-bit integers. A time that
+    does not fit 64 bits (a file dated after 2262) is clamped there, and the file is also
+    kept whole in `odd`, by path."""
+
+    __slots__ = ("ctimes", "inodes", "mtimes", "odd", "problems", "rels", "sizes")
+
+    def __init__(self) -> None:
+        self.rels: list[str] = []
+        self.sizes = array("q")
+        self.mtimes = array("q")
+        self.ctimes = array("q")
+        self.inodes = array("Q")
+        self.odd: dict[str, SourceFile] = {}
+        self.problems: list[Problem] = []
+
+    def __len__(self) -> int:
+        return len(self.rels)
+
+    def columns(self) -> tuple[array[int], array[int], array[int], array[int]]:
+        return self.sizes, self.mtimes, self.ctimes, self.inodes
+
+    def file(self, i: int) -> SourceFile:
+        rel = self.rels[i]
+        odd = self.odd.get(rel) if self.odd else None
+        return odd or SourceFile(rel, self.sizes[i], self.mtimes[i], self.ctimes[i], self.inodes[i])
+
+    def files(self) -> list[SourceFile]:
+        """Every file as a SourceFile (what a build that reads every file needs)."""
+        files = list(map(SourceFile, self.rels, self.sizes, self.mtimes, self.ctimes, self.inodes))
+        if self.odd:
+            files = [self.odd.get(f.rel, f) for f in files]
+        return files
+
+    def add(self, file: SourceFile) -> None:
+        """One file, the slow way (the walk appends to the columns itself)."""
+        rel, size, mtime, ctime, inode = file
+        if not (_LOW <= mtime <= _HIGH and _LOW <= ctime <= _HIGH and inode <= _TOP):
+            self.odd[rel] = file
+            mtime, ctime = _clamped(mtime), _clamped(ctime)
+            inode = min(inode, _TOP)
+        self.rels.append(rel)
+        self.sizes.append(size)
+        self.mtimes.append(mtime)
+        self.ctimes.append(ctime)
+        self.inodes.append(inode)
+
+    def sort(self) -> None:
+        """Into path order, which does not depend on the order folders list their files."""
+        rels = self.rels
+        order = sorted(range(len(rels)), key=rels.__getitem__)
+        pick = order.__iter__
+        self.rels = list(map(rels.__getitem__, pick()))
+        self.sizes, self.mtimes, self.ctimes, self.inodes = (
+            array(column.typecode, map(column.__getitem__, pick())) for column in self.columns()
+        )
+
+
+_LOW, _HIGH, _TOP = -(2**63), 2**63 - 1, 2**64 - 1
+
+
+def _clamped(ns: int) -> int:
+    return max(_LOW, min(ns, _HIGH))
+
+
 def find_posts(
     root: Path, keep: Callable[[str, bool], bool] | None = None
 ) -> tuple[list[SourceFile], list[Problem]]:
+    """`scan_posts`, a SourceFile per file."""
+    scan = scan_posts(root, keep)
+    return scan.files(), scan.problems
+
+
+def scan_posts(root: Path, keep: Callable[[str, bool], bool] | None = None) -> Scan:
     """Every `*.md`/`*.markdown` under `root`, sorted by path (in site mode: the files and
     folders `keep(rel, is_folder)` chooses, which the site's generator reads as posts).
 
@@ -49,18 +122,26 @@ def find_posts(
     feedpub read (and publish) a file from elsewhere on the machine.
 
     This is most of a build where nothing changed, so a plain post file (the common
-    case) costs one stat and one tuple; only the rare entry (a symlink, a folder, a
-    FIFO, a name that is not UTF-8, any entry in site mode) takes the long way.
+    case) costs one stat and five appends to columns; only the rare entry (a symlink, a
+    folder, a FIFO, a name that is not UTF-8, any entry in site mode) takes the long way.
     """
     with without_cycle_collection():
-        return _walk(root, keep)
+        scan = Scan()
+        _walk(root, keep, scan)
+        scan.sort()
+        return scan
 
 
-def _walk(
-    root: Path, keep: Callable[[str, bool], bool] | None
-) -> tuple[list[SourceFile], list[Problem]]:
-    found: list[SourceFile] = []
-    problems: list[Problem] = []
+def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan) -> None:
+    problems = scan.problems
+    rels, sizes, mtimes, ctimes, inodes = (
+        scan.rels.append,
+        scan.sizes.append,
+        scan.mtimes.append,
+        scan.ctimes.append,
+        scan.inodes.append,
+    )
+    low, high = _LOW, _HIGH
     real_root = root.resolve()
     visited = {real_root}
     # A stack, not recursion: a folder tree can be deeper than Python's stack.
@@ -90,15 +171,17 @@ def _walk(
                         except OSError:
                             others.append(entry)  # said in its turn, below
                             continue
-                        found.append(
-                            SourceFile(
-                                prefix + name,
-                                stat.st_size,
-                                stat.st_mtime_ns,
-                                stat.st_ctime_ns,
-                                stat.st_ino,
+                        mtime, ctime = stat.st_mtime_ns, stat.st_ctime_ns
+                        if low <= mtime <= high and low <= ctime <= high:
+                            rels(prefix + name)
+                            sizes(stat.st_size)
+                            mtimes(mtime)
+                            ctimes(ctime)
+                            inodes(stat.st_ino)
+                        else:
+                            scan.add(
+                                SourceFile(prefix + name, stat.st_size, mtime, ctime, stat.st_ino)
                             )
-                        )
                     else:
                         others.append(entry)
         except OSError as e:
@@ -139,7 +222,7 @@ def _walk(
                     subfolders.append((entry.path, entry_rel))
                 elif is_post and entry.is_file():
                     stat = entry.stat()
-                    found.append(
+                    scan.add(
                         SourceFile(
                             entry_rel, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
                         )
@@ -151,8 +234,6 @@ def _walk(
             except OSError as e:
                 problems.append(Problem(entry_rel, f"cannot read: {e.strerror}"))
         folders.extend(reversed(subfolders))
-    found.sort(key=_REL)
-    return found, problems
 
 
 @contextlib.contextmanager
@@ -170,7 +251,6 @@ def without_cycle_collection() -> Iterator[None]:
 
 
 _NAME = operator.attrgetter("name")
-_REL = operator.attrgetter("rel")
 
 
 def read_bytes(config: Config, rel: str, size: int = 0) -> bytes:

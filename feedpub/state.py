@@ -2,7 +2,9 @@
 
 A small SQLite database in the output folder's hidden `.feedpub/` holds
 - every post file's parsed metadata and problems, keyed by path, size, mtime
-  and inode, so an unchanged file is never opened again;
+  and inode, so an unchanged file is never opened again, and the scan these rows
+  match, by column, which the next scan is compared with at C speed
+  (incremental.scan_changes);
 - every post's feed membership (`members`: a row per feed it can be in, `''` for the
   site's), indexed so that "the newest N posts of this feed" is one range of an index,
   and the posts indexed by URL, instant and date, so a build that changed a few posts
@@ -12,7 +14,11 @@ A small SQLite database in the output folder's hidden `.feedpub/` holds
   stamp, so a body is prepared once per version, not once per build (only those of posts
   in the last build's feeds are kept); and
 - every feed file's fingerprint (its posts, their versions and the settings),
-  so a feed whose items did not change is not even rendered.
+  so a feed whose items did not change is not even rendered; and
+- every file's report as the last build made it (status and problems), updated per
+  changed file, so that no build holds every post's report: a build's `Report` asks
+  here for the counts and the reports with problems, and reads the whole list only
+  when it is written (`--report`), from a snapshot of what this build committed.
 
 It is a cache, never the truth: it records which feedpub version and which
 configuration wrote it and is emptied when either changes; a damaged or
@@ -29,6 +35,7 @@ import os
 import sqlite3
 import sys
 import time
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +43,11 @@ from typing import Any
 
 from . import __version__
 from .models import BodyFormat, Content, Enclosure, Post, Problem
+from .report import PostReport, PostReports, PostStatus
 from .sources import SourceFile
 
 STATE_FILE = "state.sqlite3"
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 6
 _APPLICATION_ID = 0x46505542  # "FPUB": marks the file as ours
 
 NodeKey = str
@@ -107,6 +115,10 @@ class State:
         self.losses = 0
         """How often this build found the state unusable and emptied or let go of it: what
         was read from it before is no proof of what the rest of it held."""
+        self._reader: sqlite3.Connection | None = None
+        """After `save`, the connection that reads this build's reports (PostReports.every),
+        open as long as the reports `post_reports` handed out are."""
+        self._handed_out: weakref.ref[PostReports] | None = None
 
     @classmethod
     def open(
@@ -231,6 +243,7 @@ class State:
         self._write("DELETE FROM posts WHERE path = ?", gone)
         self._write("DELETE FROM members WHERE path = ?", gone)
         self._write("DELETE FROM contents WHERE path = ?", gone)
+        self._write("DELETE FROM reports WHERE path = ?", gone)
 
     def prepared(self, keys: dict[str, str]) -> dict[str, Content]:
         """The kept bodies of these posts (source → content key wanted) that match."""
@@ -264,11 +277,26 @@ class State:
 
     # -- what a build from the index asks -----------------------------------------------
 
-    def file_stamps(self) -> dict[str, str]:
-        """Every file's `stamp_of` as stored, by path: what a scan is compared with. (Made
-        by SQLite as text: far cheaper than four integers a row in Python.)"""
-        query = "SELECT path, size || ',' || mtime_ns || ',' || ctime_ns || ',' || inode FROM posts"
-        return dict(self._rows(query))
+    def kept_scan(self) -> tuple[bytes, bytes, bytes, bytes, bytes] | None:
+        """The scan the posts' rows were last brought up to date with, by column
+        (incremental.ScanColumns), or None. Raises ValueError for a row no build wrote."""
+        rows = self._rows("SELECT paths, sizes, mtimes, ctimes, inodes FROM scan")
+        if not rows:
+            return None
+        paths, sizes, mtimes, ctimes, inodes = rows[0]
+        columns = (paths, sizes, mtimes, ctimes, inodes)
+        if not all(type(column) is bytes for column in columns):
+            raise ValueError("the kept scan is not one a build wrote")
+        return columns
+
+    def remember_scan(self, columns: tuple[bytes, bytes, bytes, bytes, bytes] | None) -> None:
+        """Keep the scan the posts' rows now match (None: they match none, for now)."""
+        self._write("DELETE FROM scan")
+        if columns is not None:
+            self._write("INSERT INTO scan VALUES (?, ?, ?, ?, ?)", [columns])
+
+    def has_posts(self) -> bool:
+        return bool(self._rows("SELECT 1 FROM posts LIMIT 1"))
 
     def read(self, paths: Iterable[str]) -> Read:
         """The stored posts and problems of these files (those the state has)."""
@@ -385,6 +413,42 @@ class State:
     def remember_last_build(self, record: str | None) -> None:
         self.remember_meta("last_build", record)
 
+    # -- post reports -------------------------------------------------------------------
+
+    def remember_reports(self, reports: Iterable[PostReport], *, every: bool = False) -> None:
+        """Store these files' reports; with `every`, they are all there are (the rest go)."""
+        if every:
+            self._write("DELETE FROM reports")
+        self._write(
+            "INSERT OR REPLACE INTO reports (path, status, problems) VALUES (?, ?, ?)",
+            map(_report_values, reports),
+        )
+
+    def report_counts(self) -> dict[PostStatus, int]:
+        """How many reports there are of each status (in C: one pass over the table)."""
+        rows = self._rows("SELECT status, count(*) FROM reports GROUP BY status")
+        return {PostStatus(status): count for status, count in rows}
+
+    def reports_with_problems(self) -> tuple[PostReport, ...]:
+        """The stored reports that name problems, by path. Raises ValueError, KeyError or
+        TypeError for a row no build wrote."""
+        query = "SELECT path, status, problems FROM reports WHERE problems IS NOT NULL"
+        return tuple(map(_decode_report, self._rows(query + " ORDER BY path")))
+
+    def post_reports(self, counts: dict[PostStatus, int]) -> PostReports:
+        """The stored reports (`counts` of them), the whole list read from this build's
+        snapshot (see `save`). Raises as `reports_with_problems` does."""
+        reports = PostReports(counts, self.reports_with_problems(), self._every_report)
+        self._handed_out = weakref.ref(reports)
+        return reports
+
+    def _every_report(self) -> Iterator[PostReport]:
+        if self._reader is None:  # this build's reports could not be saved (see `save`)
+            reports = self._handed_out() if self._handed_out else None
+            return iter(reports.with_problems if reports else ())
+        query = "SELECT path, status, problems FROM reports ORDER BY path"
+        return map(_decode_report, self._reader.execute(query))
+
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         """Every row of a query; none if the state turns out damaged (then it is emptied)."""
         if self._db is None:
@@ -406,15 +470,33 @@ class State:
             self._trouble(e)
 
     def save(self) -> None:
+        """Commit what the build learned. The connection then stays open on a snapshot of
+        it (taken while the build holds the output folder's lock), from which the
+        reports of `post_reports` are read when they are written."""
         if self._db is None:
             return
+        db, self._db = self._db, None
+        kept = False
         try:
-            self._db.commit()
-        except sqlite3.DatabaseError:
-            pass  # a cache that cannot be saved is only a slower next build
+            db.commit()
+            reports = self._handed_out() if self._handed_out else None
+            if reports is not None:
+                db.execute("BEGIN")
+                db.execute("SELECT count(*) FROM reports").fetchone()  # the snapshot starts here
+                # Closed explicitly: a connection is in a reference cycle with its cache.
+                weakref.finalize(reports, db.close)
+                self._reader, kept = db, True
+        except sqlite3.DatabaseError as e:
+            # A cache that cannot be saved is only a slower next build; but the reports of
+            # the files this build did not read were only there.
+            if self._handed_out and self._handed_out() is not None:
+                self.warning = (
+                    f"incremental state could not be saved ({e}); "
+                    "the report lists only the posts with problems"
+                )
         finally:
-            self._db.close()
-            self._db = None
+            if not kept:
+                db.close()
 
 
 def _is_busy(error: sqlite3.DatabaseError) -> bool:
@@ -471,7 +553,8 @@ def _start_over(db: sqlite3.Connection, stamp: str) -> sqlite3.Connection | None
 
 
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:
-    db = sqlite3.connect(path, timeout=timeout, isolation_level="DEFERRED")
+    # Not bound to this thread: a build's reports may be read (and let go) in another.
+    db = sqlite3.connect(path, timeout=timeout, isolation_level="DEFERRED", check_same_thread=False)
     db.execute("PRAGMA journal_mode = WAL")  # a killed build leaves the last committed state
     db.execute("PRAGMA synchronous = NORMAL")
     application_id = db.execute("PRAGMA application_id").fetchone()[0]
@@ -505,6 +588,7 @@ def _reset(db: sqlite3.Connection, stamp: str) -> None:
         f"""
         DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS posts; DROP TABLE IF EXISTS feeds;
         DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS contents;
+        DROP TABLE IF EXISTS reports; DROP TABLE IF EXISTS scan;
         PRAGMA application_id = {_APPLICATION_ID};
         PRAGMA user_version = {SCHEMA_VERSION};
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -520,6 +604,13 @@ def _reset(db: sqlite3.Connection, stamp: str) -> None:
             enclosure_url TEXT, enclosure_type TEXT, enclosure_length INTEGER
         );
         CREATE TABLE feeds (path TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
+        CREATE TABLE scan (
+            paths BLOB NOT NULL, sizes BLOB NOT NULL, mtimes BLOB NOT NULL,
+            ctimes BLOB NOT NULL, inodes BLOB NOT NULL
+        );
+        CREATE TABLE reports (path TEXT PRIMARY KEY, status TEXT NOT NULL, problems TEXT)
+            WITHOUT ROWID;
+        CREATE INDEX reports_with_problems ON reports (path) WHERE problems IS NOT NULL;
         """
     )
     db.execute("INSERT INTO meta (key, value) VALUES ('stamp', ?)", (stamp,))
@@ -546,11 +637,6 @@ _POST_COLUMNS = ", ".join(POST_COLUMNS)
 _ROW_COLUMNS = f"path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems, date_ts, instant"
 _DATE_TS = len(POST_COLUMNS) + 6
 _NO_POST = (None,) * len(POST_COLUMNS)
-
-
-def stamp_of(file: SourceFile) -> str:
-    """A file's size, times and inode in one string, as `State.file_stamps` has them."""
-    return f"{file.size},{file.mtime_ns},{file.ctime_ns},{file.inode}"
 
 
 def encode_row(
@@ -633,6 +719,24 @@ def _names(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
         raise ValueError(f"not a list of names: {value!r:.60}")
     return tuple(map(sys.intern, value))  # a few hundred names, shared by every post
+
+
+_STATUSES = {str(status): status for status in PostStatus}
+
+
+def _report_values(report: PostReport) -> tuple[str, str, str | None]:
+    problems = [p.as_dict() for p in report.problems]
+    return (
+        report.path,
+        str(report.status),
+        json.dumps(problems, ensure_ascii=False) if problems else None,
+    )
+
+
+def _decode_report(row: tuple[Any, ...]) -> PostReport:
+    path, status, problems = row
+    found = tuple(Problem.from_dict(p) for p in json.loads(problems)) if problems else ()
+    return PostReport(path, _STATUSES[status], found)
 
 
 def _enclosure_values(enclosure: Enclosure | None) -> tuple[Any, Any, Any]:

@@ -18,7 +18,7 @@ from feedpub.cli import cli
 from feedpub.console import report_text
 from feedpub.errors import ExitCode
 from feedpub.models import Problem, Severity
-from feedpub.report import PostReport, PostStatus, Report
+from feedpub.report import PostReport, PostReports, PostStatus, Report
 from tests.helpers import BASE_URL, PROJECT, WritePost, build, feed_files, parse_back, run
 
 
@@ -151,9 +151,10 @@ def test_the_report_is_what_json_indents_byte_for_byte(paths: list[str]) -> None
     posts = [PostReport(path, PostStatus.PUBLISHED, ()) for path in paths]
     problem = Problem(paths[0], 'bad "value"\n', Severity.ERROR, 3, "title", "rule")
     posts.insert(1, PostReport("skipped.md", PostStatus.SKIPPED, (problem, problem)))
-    for report in (Report(tuple(posts)), Report(tuple(posts[:1])), Report(tuple(posts[1:2]))):
-        data = report.as_json()
-        assert report_text(data) == json.dumps(data, ensure_ascii=False, indent=1)
+    for some in (posts, posts[:1], posts[1:2], []):
+        data = Report(PostReports.of(some)).as_json()
+        listed = data | {"posts": list(data["posts"])}
+        assert report_text(data) == json.dumps(listed, ensure_ascii=False, indent=1)
 
 
 def test_quiet_prints_nothing_unless_something_is_wrong(

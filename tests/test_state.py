@@ -12,15 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feedpub import pipeline
 from feedpub.config import load_config
 from feedpub.formats import SITE_FILES, Format
-from feedpub.incremental import LastBuild, scan_digest
+from feedpub.incremental import LastBuild, scan_changes, scan_columns, scan_digest
 from feedpub.models import Problem, Severity
-from feedpub.report import PostReport, PostStatus
-from feedpub.sources import SourceFile
-from feedpub.state import STATE_FILE
+from feedpub.report import PostReport, PostReports, PostStatus
+from feedpub.sources import Scan, SourceFile
+from feedpub.state import STATE_FILE, State
 from tests.helpers import (
     BASE_URL,
     WritePost,
@@ -60,7 +62,7 @@ def test_results_are_identical_with_and_without_the_state(
         shutil.rmtree(full, ignore_errors=True)
         without = build(posts, full, now=now, use_state=False)
         assert snapshot(cached) == snapshot(full)
-        assert with_state.as_json()["posts"] == without.as_json()["posts"]
+        assert list(with_state.as_json()["posts"]) == list(without.as_json()["posts"])
         assert with_state.exit_code() == without.exit_code() == 1
 
 
@@ -73,7 +75,7 @@ def test_unchanged_posts_are_not_parsed_and_unchanged_feeds_not_written(
     assert first.files_read == 50 and first.written
     second = build(posts, out)
     assert (second.files_read, second.written, len(second.unchanged)) == (0, (), len(first.written))
-    assert second.as_json()["posts"] == first.as_json()["posts"]
+    assert list(second.as_json()["posts"]) == list(first.as_json()["posts"])
     # one post changed: only the feeds that show it are rewritten
     changed = posts / "area0" / "source0" / "post-42.md"
     changed.write_text(changed.read_text("utf-8").replace("Post 42", "Post forty-two"), "utf-8")
@@ -217,9 +219,22 @@ def test_a_change_of_settings_rebuilds_everything(posts: Path, tmp_path: Path) -
     assert "<title>Renamed</title>" in (out / "rss.xml").read_text("utf-8")
 
 
+def _scan_of(files: list[SourceFile], problems: tuple[Problem, ...] = ()) -> Scan:
+    scan = Scan()
+    for file in sorted(files):
+        scan.add(file)
+    scan.problems.extend(problems)
+    return scan
+
+
+def _digest(files: list[SourceFile], problems: tuple[Problem, ...] = ()) -> str:
+    scan = _scan_of(files, problems)
+    return scan_digest(scan, scan_columns(scan))
+
+
 def test_the_scan_digest_tells_every_change_of_a_file_and_takes_any_stat() -> None:
     files = [SourceFile("a.md", 10, 1_000, 2_000, 7), SourceFile("b/c.md", 20, 3_000, 4_000, 8)]
-    digests = {scan_digest(files, [])}
+    digests = {_digest(files)}
     for i in range(len(files)):
         for field, value in (
             ("rel", "a.markdown"),
@@ -230,35 +245,87 @@ def test_the_scan_digest_tells_every_change_of_a_file_and_takes_any_stat() -> No
         ):
             changed = list(files)
             changed[i] = changed[i]._replace(**{field: value})
-            digests.add(scan_digest(changed, []))
-    digests.add(scan_digest(files[:1], []))
-    digests.add(scan_digest(files, [Problem("x.md", "not a regular file; not read")]))
+            digests.add(_digest(changed))
+    digests.add(_digest(files[:1]))
+    digests.add(_digest(files, (Problem("x.md", "not a regular file; not read"),)))
     assert len(digests) == 2 * 5 + 3
     # Stats past 64-bit signed integers (inodes of some file systems, files dated after 2262)
     odd = [SourceFile("a.md", 10, 2**63, -(2**40), 2**64 - 1)]
-    assert scan_digest(odd, []) != scan_digest([odd[0]._replace(inode=1)], [])
+    assert _digest(odd) != _digest([odd[0]._replace(inode=1)])
+    assert _scan_of(odd).files() == odd
+
+
+_NAMES = [f"{folder}{n}.md" for folder in ("", "a/", "a-b/", "新媒体/") for n in range(12)]
+_STATS = st.tuples(
+    st.integers(0, 2),
+    st.sampled_from([0, 1, -5, 2**63]),  # a time past 2262 does not fit the columns
+    st.sampled_from([0, 7]),
+    st.sampled_from([1, 2**64 - 1]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.none() | st.dictionaries(st.sampled_from(_NAMES), _STATS),
+    st.dictionaries(st.sampled_from(_NAMES), _STATS),
+)
+def test_the_scan_changes_are_the_files_that_came_changed_or_went(
+    old: dict[str, tuple[int, int, int, int]] | None, new: dict[str, tuple[int, int, int, int]]
+) -> None:
+    scan = _scan_of([SourceFile(rel, *stat) for rel, stat in new.items()])
+    kept = (
+        None if old is None else scan_columns(_scan_of([SourceFile(r, *s) for r, s in old.items()]))
+    )
+    changes = scan_changes(scan, scan_columns(scan), kept)
+    before = old or {}
+    fresh = [r for r in sorted(new) if old is None or before.get(r) != new[r] or r in scan.odd]
+    assert changes.fresh == [SourceFile(rel, *new[rel]) for rel in fresh]
+    assert changes.known == [rel for rel in fresh if rel in before]
+    assert changes.gone == sorted(set(before) - set(new))
 
 
 def test_the_last_build_record_reads_back_as_written_and_refuses_what_it_did_not_write() -> None:
-    warning = Problem("b.md", "date unreadable", Severity.WARNING, 3, "date", "date")
-    posts = (
-        PostReport("a.md", PostStatus.PUBLISHED, ()),
-        PostReport("b.md", PostStatus.SKIPPED, (warning, Problem("b.md", "no front matter"))),
-        PostReport("新媒体/c.md", PostStatus.DRAFT, ()),
-    )
     due = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
-    record = LastBuild("scan", due, {"rss.xml": (10, 20)}, {"https://x/i.png": "1:2"}, posts)
+    counts = {PostStatus.PUBLISHED: 2, PostStatus.SKIPPED: 1}
+    record = LastBuild("scan", due, {"rss.xml": (10, 20)}, {"https://x/i.png": "1:2"}, counts)
     assert LastBuild.from_json(record.to_json()) == record
-    assert LastBuild.from_json(record.to_json(), "another scan") is None
     for poison in (
-        {"paths": ["a.md"]},
-        {"paths": ["a.md", 5, "c.md"]},
-        {"statuses": ["published", "lost", "draft"]},
-        {"problems": {"3": []}},
-        {"problems": {"-1": []}},
-        {"problems": []},
+        {"counts": {"lost": 1}},
+        {"counts": {"published": "2"}},
+        {"counts": []},
+        {"outputs": {"rss.xml": [10]}},
+        {"scan": 5},
     ):
         assert LastBuild.from_json(json.dumps(json.loads(record.to_json()) | poison)) is None
+
+
+def test_the_reports_read_back_as_stored_by_path_and_a_row_no_build_wrote_is_refused(
+    tmp_path: Path,
+) -> None:
+    warning = Problem("b.md", "date unreadable", Severity.WARNING, 3, "date", "date")
+    posts = [
+        PostReport("新媒体/c.md", PostStatus.DRAFT, ()),
+        PostReport("b.md", PostStatus.SKIPPED, (warning, Problem("b.md", "no front matter"))),
+        PostReport("a.md", PostStatus.PUBLISHED, ()),
+    ]
+    state = State.open(tmp_path, "fp")
+    state.remember_reports(posts[:1])
+    state.remember_reports(posts, every=True)  # the first is replaced, not doubled
+    counts = state.report_counts()
+    assert counts == {PostStatus.DRAFT: 1, PostStatus.SKIPPED: 1, PostStatus.PUBLISHED: 1}
+    reports = state.post_reports(counts)
+    state.save()
+    assert list(reports) == sorted(posts, key=lambda r: r.path) == list(PostReports.of(posts))
+    assert reports.with_problems == (posts[1],) and len(reports) == 3
+    state = State.open(tmp_path, "fp")
+    state.forget_posts(["a.md"])
+    assert state.reports_with_problems() == (posts[1],)
+    state._write("UPDATE reports SET status = 'lost'")
+    with pytest.raises(ValueError):
+        state.report_counts()
+    state._write("UPDATE reports SET status = 'skipped', problems = '[{}]'")
+    with pytest.raises(KeyError):
+        state.reports_with_problems()
 
 
 def _indexes(out: Path) -> set[str]:
@@ -294,7 +361,7 @@ def test_a_first_build_that_fails_half_way_leaves_every_index_and_a_true_state(
     assert 0 < stored < 40  # the batches stored before the failure
     again = build(posts, out)
     assert again.files_read == 60 - stored
-    assert again.as_json()["posts"] == build(posts, clean).as_json()["posts"]
+    assert list(again.as_json()["posts"]) == list(build(posts, clean).as_json()["posts"])
     assert snapshot(out) == snapshot(clean)
 
 
