@@ -58,7 +58,7 @@ def scan_digest(scan: Scan, columns: ScanColumns) -> str:
 class ScanChanges:
     """How a scan differs from the one the state keeps."""
 
-    fresh: list[SourceFile]
+    fresh: Sequence[SourceFile]
     """New files and files whose size, times or inode changed, by path."""
     known: list[str]
     """Those of them the kept scan had (edited, or replaced)."""
@@ -75,7 +75,7 @@ def scan_changes(scan: Scan, columns: ScanColumns, kept: ScanColumns | None) -> 
     compared in halves, down to the runs that differ. A file whose times do not fit 64
     bits (`Scan.odd`) is always fresh."""
     if kept is None:
-        return ScanChanges(scan.files(), [], [])
+        return ScanChanges(scan.lazy_files(), [], [])
     rels = scan.rels
     new_columns = list(scan.columns())
     old_columns = [array(c.typecode) for c in new_columns]

@@ -55,10 +55,11 @@ def worker_count(jobs: int, work: int, worth_it: int) -> int:
     return max(1, jobs or available_cores())
 
 
-def batches(items: Sequence[T], count: int) -> list[Sequence[T]]:
-    """`items` in about `count` slices of equal size, in order."""
+def batches(items: Sequence[T], count: int) -> Iterator[Sequence[T]]:
+    """`items` in about `count` slices of equal size, in order, each sliced when it is
+    asked for (slices of a sequence that makes its items are made one at a time)."""
     size = max(1, -(-len(items) // max(1, count)))
-    return [items[i : i + size] for i in range(0, len(items), size)]
+    return (items[i : i + size] for i in range(0, len(items), size))
 
 
 def run(function: Callable[[T], R], tasks: Sequence[T], processes: int) -> Iterator[R]:

@@ -279,7 +279,7 @@ def test_the_scan_changes_are_the_files_that_came_changed_or_went(
     changes = scan_changes(scan, scan_columns(scan), kept)
     before = old or {}
     fresh = [r for r in sorted(new) if old is None or before.get(r) != new[r] or r in scan.odd]
-    assert changes.fresh == [SourceFile(rel, *new[rel]) for rel in fresh]
+    assert list(changes.fresh) == [SourceFile(rel, *new[rel]) for rel in fresh]
     assert changes.known == [rel for rel in fresh if rel in before]
     assert changes.gone == sorted(set(before) - set(new))
 
@@ -376,3 +376,18 @@ def test_a_state_without_its_indexes_gets_them_back(posts: Path, tmp_path: Path)
             db.execute(f"DROP INDEX {name}")
     assert build(posts, out).files_read == 0
     assert _indexes(out) >= set(_INDEXES)
+
+
+def test_a_first_builds_files_are_made_one_batch_at_a_time(tmp_path: Path) -> None:
+    """Without a kept scan every file is fresh: a sequence over the scan's columns that
+    makes each SourceFile when asked, the same files `Scan.files` gives."""
+    from feedpub.sources import scan_posts
+
+    write_many(tmp_path, 12)
+    scan = scan_posts(tmp_path)
+    fresh = scan_changes(scan, scan_columns(scan), None).fresh
+    assert not isinstance(fresh, list)
+    assert len(fresh) == 12 and list(fresh) == scan.files()
+    assert fresh[2:5] == scan.files()[2:5] and fresh[-1] == scan.files()[-1]
+    with pytest.raises(IndexError):
+        fresh[12]
