@@ -11,7 +11,6 @@ import dataclasses
 import hashlib
 import json
 import re
-import tomllib
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -156,6 +155,8 @@ def load_config(
 
 
 def _read_toml(file: Path) -> dict[str, Any]:
+    import tomllib  # only with a file: a cron run given options only never parses TOML
+
     try:
         with open(file, "rb") as f:
             return tomllib.load(f)

@@ -10,7 +10,7 @@ import textwrap
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -18,7 +18,9 @@ from .config import Config
 from .errors import ExitCode
 from .models import Problem, Severity
 from .report import PostStatus, Report
-from .workers import Progress
+
+if TYPE_CHECKING:
+    from .workers import Progress
 
 T = TypeVar("T")
 _PROGRESS_DELAY = 0.5

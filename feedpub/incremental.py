@@ -14,7 +14,6 @@ fingerprints that tell an unchanged post, feed or image from a changed one.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import hashlib
 import json
@@ -31,14 +30,23 @@ from .output import OutputFolder
 from .report import PostStatus, Report
 from .sources import Scan, SourceFile, local_image_stamp
 
-ScanColumns = tuple[bytes, bytes, bytes, bytes, bytes]
-"""A scan as the state keeps it: the paths joined by NULs, then the sizes, mtimes, ctimes
-and inodes, each packed as 64-bit integers (8 bytes a file, in path order)."""
+ScanColumns = tuple[bytes | bytearray, bytes, bytes, bytes, bytes]
+"""A scan as the state keeps it: the paths, each ending in a NUL, then the sizes, mtimes,
+ctimes and inodes, each packed as 64-bit integers (8 bytes a file, in the scan's order)."""
 
 
 def scan_columns(scan: Scan) -> ScanColumns:
-    paths = "\0".join(scan.rels).encode("utf-8", "surrogateescape")
-    return (paths, *(column.tobytes() for column in scan.columns()))  # type: ignore[return-value]
+    # Encoded a run at a time: one string of every path would be twice the bytes' size.
+    parts = bytearray()
+    for folder, names in scan.runs():
+        for i in range(0, len(names), _PATHS_AT_ONCE):
+            run = folder + f"\0{folder}".join(names[i : i + _PATHS_AT_ONCE]) + "\0"
+            parts += run.encode("utf-8", "surrogateescape")
+    sizes, mtimes, ctimes, inodes = (column.tobytes() for column in scan.columns())
+    return parts, sizes, mtimes, ctimes, inodes  # (bytes of it would be a copy)
+
+
+_PATHS_AT_ONCE = 4096
 
 
 def scan_digest(scan: Scan, columns: ScanColumns) -> str:
@@ -70,45 +78,129 @@ def scan_changes(scan: Scan, columns: ScanColumns, kept: ScanColumns | None) -> 
     """The files that changed since the kept scan (every file, without one), found by
     comparing columns at C speed: only the changed files become objects of any weight.
 
-    The paths are compared first (one comparison of bytes); if files came or went, the
-    columns are cut down to the files both scans have, which then line up. Columns are
-    compared in halves, down to the runs that differ. A file whose times do not fit 64
-    bits (`Scan.odd`) is always fresh."""
+    The two scans' paths are compared as bytes: the runs of files both begin and end with
+    line up as they are; between them, where files came or went, the paths are compared
+    as sets and the columns cut down to the files both scans have, which then line up
+    too (unless the folders now list them in another order: then file by file). Columns
+    are compared in halves, down to the runs that differ. A file whose times do not fit
+    64 bits (`Scan.odd`) is always fresh."""
     if kept is None:
         return ScanChanges(scan.lazy_files(), [], [])
-    rels = scan.rels
-    new_columns = list(scan.columns())
+    new_b, old_b = columns[0], kept[0]
+    new_columns = scan.columns()
     old_columns = [array(c.typecode) for c in new_columns]
     for old, data in zip(old_columns, kept[1:], strict=True):
         old.frombytes(data)
-    same_paths = kept[0] == columns[0]
-    old_rels = rels if same_paths else kept[0].decode("utf-8", "surrogateescape").split("\0")
-    if not kept[0]:
-        old_rels = []  # (no paths joined)
-    if any(len(old) != len(old_rels) for old in old_columns):
+    n_new, n_old = len(scan), old_b.count(b"\0")
+    if any(len(old) != n_old for old in old_columns) or not old_b.endswith(b"\0" * bool(old_b)):
         raise ValueError("the kept scan's columns do not match its paths")
-    added: list[int] = []
-    gone: list[str] = []
-    common: Sequence[int] = range(len(rels))
-    if not same_paths:
-        new_set, old_set = set(rels), set(old_rels)
-        added = sorted(bisect.bisect_left(rels, r) for r in new_set - old_set)
-        gone = sorted(old_set - new_set)
-        common = list(compress(range(len(rels)), _without(len(rels), added)))
-        new_columns = [
-            array(c.typecode, compress(c, _without(len(rels), added))) for c in new_columns
+    head = _common_head(new_b, old_b)
+    tail = _common_tail(new_b, old_b, min(len(new_b), len(old_b)) - head)
+    n_head, n_tail = new_b.count(b"\0", 0, head), new_b.count(b"\0", len(new_b) - tail)
+    middle = scan.rels(n_head, n_new - n_tail)
+    old_middle = old_b[head : len(old_b) - tail].decode("utf-8", "surrogateescape").split("\0")
+    old_middle.pop()  # (after the last NUL)
+    new_paths, old_paths = set(middle), set(old_middle)
+    added = _positions(middle, new_paths - old_paths)
+    gone = sorted(old_paths - new_paths)
+    keep_new = _without(len(middle), added)
+    keep_old = _without(len(old_middle), _positions(old_middle, old_paths - new_paths))
+    fresh = {n_head + i for i in added}
+    if list(compress(middle, keep_new)) == list(compress(old_middle, keep_old)):
+        in_line = list(compress(range(n_head, n_new - n_tail), keep_new))
+        cut_new = [
+            array(c.typecode, compress(c[n_head : n_new - n_tail], keep_new)) for c in new_columns
         ]
-        keep_old = _without(len(old_rels), [bisect.bisect_left(old_rels, r) for r in gone])
-        old_columns = [array(c.typecode, compress(c, keep_old)) for c in old_columns]
-    changed: set[int] = set()
-    for new, old in zip(new_columns, old_columns, strict=True):
-        changed.update(_differing(new, old))
-    known = {common[i] for i in changed}
+        cut_old = [
+            array(c.typecode, compress(c[n_head : n_old - n_tail], keep_old)) for c in old_columns
+        ]
+    else:  # the folders list the files both scans have in another order: file by file
+        cut = (c[n_head : n_old - n_tail] for c in old_columns)
+        stats = dict(zip(old_middle, zip(*cut, strict=True), strict=True))
+        for i in range(n_head, n_new - n_tail):
+            file = scan.file(i)
+            if stats.get(file.rel, file[1:]) != file[1:]:
+                fresh.add(i)
+        in_line = []
+        cut_new = [array(c.typecode) for c in new_columns]
+        cut_old = [array(c.typecode) for c in old_columns]
+    # The columns of the files both scans have, in line: head, the middle's, tail.
+    for new, old, new_mid, old_mid in zip(new_columns, old_columns, cut_new, cut_old, strict=True):
+        lined_new = new[:n_head] + new_mid + new[n_new - n_tail :]
+        lined_old = old[:n_head] + old_mid + old[n_old - n_tail :]
+        for i in _differing(lined_new, lined_old):
+            if i < n_head:
+                fresh.add(i)
+            elif i < n_head + len(in_line):
+                fresh.add(in_line[i - n_head])
+            else:
+                fresh.add(i - n_head - len(in_line) + n_new - n_tail)
     if scan.odd:
-        odd = {i for i, rel in enumerate(rels) if rel in scan.odd}
-        known |= odd - set(added)
-    fresh = sorted(known | set(added))
-    return ScanChanges([scan.file(i) for i in fresh], [rels[i] for i in sorted(known)], gone)
+        fresh |= {i for i, rel in enumerate(scan.rels()) if rel in scan.odd}
+    files = sorted(map(scan.file, fresh))
+    known = [f.rel for f in files if f.rel not in new_paths or f.rel in old_paths]
+    return ScanChanges(files, known, gone)
+
+
+def _common_head(new: bytes | bytearray, old: bytes | bytearray) -> int:
+    """How many bytes of whole paths both begin with."""
+    end = min(len(new), len(old))
+    start = 0
+    while start < end and new[start : start + _CHUNK] == old[start : start + _CHUNK]:
+        start += _CHUNK
+    start = min(start, end)
+    stop = min(start + _CHUNK, end)
+    while stop - start > 1:  # the first differing byte is in [start, stop)
+        middle = (start + stop) // 2
+        if new[start:middle] == old[start:middle]:
+            start = middle
+        else:
+            stop = middle
+    if start < end and new[start] == old[start]:
+        start += 1
+    return new.rfind(b"\0", 0, start) + 1
+
+
+def _common_tail(new: bytes | bytearray, old: bytes | bytearray, most: int) -> int:
+    """How many bytes of whole paths both end with, at most `most`."""
+    same = 0
+    while same < most:
+        step = min(_CHUNK, most - same)
+        a, b = len(new) - same, len(old) - same
+        if new[a - step : a] == old[b - step : b]:
+            same += step
+            continue
+        low, high = 0, step  # a common run of `low` more bytes, not of `high`
+        while high - low > 1:
+            middle = (low + high) // 2
+            if new[a - middle : a] == old[b - middle : b]:
+                low = middle
+            else:
+                high = middle
+        same += low
+        break
+    start_new, start_old = len(new) - same, len(old) - same
+    if not (_starts_path(new, start_new) and _starts_path(old, start_old)):
+        start_new = new.find(b"\0", start_new) + 1
+    return len(new) - start_new
+
+
+def _starts_path(paths: bytes | bytearray, at: int) -> bool:
+    return at == 0 or paths[at - 1] == 0
+
+
+_CHUNK = 1 << 16
+
+
+def _positions(rels: list[str], wanted: set[str]) -> list[int]:
+    """Where these paths are in the list: a search each for a few, one index for many."""
+    if len(wanted) <= _FEW:
+        return sorted(map(rels.index, wanted))
+    index = dict(zip(rels, range(len(rels)), strict=True))
+    return sorted(map(index.__getitem__, wanted))
+
+
+_FEW = 32
 
 
 def _without(length: int, indices: Sequence[int]) -> bytearray:

@@ -24,7 +24,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import workers
 from .config import Config
 from .errors import ConfigError, OutputError
 from .formats import SITE_FILES
@@ -39,14 +38,15 @@ from .incremental import (
 )
 from .models import Feed, Problem
 from .output import OutputFolder
-from .reading import ReadFiles, problems_digest, read_all, read_changes
 from .report import FeedStatus, PostReport, PostReports, PostStatus, Report, not_a_post
 from .sources import Scan, scan_posts
 from .state import State
 from .websub import ping_hubs
 
-if TYPE_CHECKING:  # imported where used: a build where nothing changed needs neither
+if TYPE_CHECKING:  # imported where used: a build where nothing changed needs none of them
     from .builder import Build
+    from .reading import ReadFiles
+    from .workers import Progress
     from .writer import FeedOutcome
 
 
@@ -55,11 +55,12 @@ def build(
     *,
     now: dt.datetime | None = None,
     use_state: bool = True,
-    progress: workers.Progress = workers.no_progress,
+    progress: Progress | None = None,
     ping: bool = True,
 ) -> Report:
     """Publish the site's feeds into `config.output`, then ping the WebSub hubs
-    (with `ping=False`, the pings are kept for a later build)."""
+    (with `ping=False`, the pings are kept for a later build). `progress` wraps the
+    long phases (a progress bar); by default nothing is shown."""
     started = time.perf_counter()
     now = now or dt.datetime.now(dt.UTC)
     folder = OutputFolder(config.output)
@@ -104,12 +105,16 @@ def _build(
     folder: OutputFolder,
     state: State,
     now: dt.datetime,
-    progress: workers.Progress,
+    progress: Progress | None,
     use_state: bool,
 ) -> Report:
     """read → publish → reconcile, from the changes where the state's index is sure of
     them, else (and with `use_state` off: every post read again, in memory) from every
     file; then what the next build compares against."""
+    from . import workers
+    from .reading import problems_digest, read_all
+
+    progress = progress or workers.no_progress
     last = LastBuild.from_json(state.last_build() or "null")
     state.remember_last_build(None)  # a build that stops half-way leaves no record to trust
     touched = last.touched(folder) if last else set()
@@ -151,8 +156,10 @@ def _changes(
     config: Config,
     state: State,
     now: dt.datetime,
-    progress: workers.Progress,
+    progress: Progress,
 ) -> ReadFiles | None:
+    from .reading import read_changes
+
     try:
         return read_changes(scan.found, scan.columns, last, config, state, now, progress)
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none
@@ -160,13 +167,17 @@ def _changes(
         return None
 
 
-def check(config: Config, progress: workers.Progress = workers.no_progress) -> Report:
+def check(config: Config, progress: Progress | None = None) -> Report:
     """Read every post as a build would and group them into feeds; write nothing."""
+    from . import workers
     from .builder import build_feeds
+    from .reading import read_all
 
     started = time.perf_counter()
     scan = _scan(config)
-    files = read_all(scan.found.files(), scan.problems, config, State(None), progress)
+    files = read_all(
+        scan.found.files(), scan.problems, config, State(None), progress or workers.no_progress
+    )
     built = build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC))
     return Report(
         _post_reports(files, built, {}, State(None)),
@@ -175,12 +186,16 @@ def check(config: Config, progress: workers.Progress = workers.no_progress) -> R
     )
 
 
-def feeds(config: Config, progress: workers.Progress = workers.no_progress) -> tuple[Feed, ...]:
+def feeds(config: Config, progress: Progress | None = None) -> tuple[Feed, ...]:
     """The feeds a build would publish now (read as `check` reads); nothing is written."""
+    from . import workers
     from .builder import build_feeds
+    from .reading import read_all
 
     scan = _scan(config)
-    files = read_all(scan.found.files(), scan.problems, config, State(None), progress)
+    files = read_all(
+        scan.found.files(), scan.problems, config, State(None), progress or workers.no_progress
+    )
     return build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC)).feeds
 
 
@@ -241,7 +256,7 @@ def _publish(
     folder: OutputFolder,
     state: State,
     now: dt.datetime,
-    progress: workers.Progress,
+    progress: Progress,
     touched: set[str],
 ) -> _Published | None:
     """Group the posts into feeds and write the feed files whose fingerprint changed (or

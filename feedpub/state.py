@@ -47,7 +47,7 @@ from .report import PostReport, PostReports, PostStatus
 from .sources import SourceFile
 
 STATE_FILE = "state.sqlite3"
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 _APPLICATION_ID = 0x46505542  # "FPUB": marks the file as ours
 
 NodeKey = str
@@ -289,7 +289,9 @@ class State:
             raise ValueError("the kept scan is not one a build wrote")
         return columns
 
-    def remember_scan(self, columns: tuple[bytes, bytes, bytes, bytes, bytes] | None) -> None:
+    def remember_scan(
+        self, columns: tuple[bytes | bytearray, bytes, bytes, bytes, bytes] | None
+    ) -> None:
         """Keep the scan the posts' rows now match (None: they match none, for now)."""
         self._write("DELETE FROM scan")
         if columns is not None:

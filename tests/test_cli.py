@@ -345,7 +345,7 @@ def test_validate_usage_errors() -> None:
 
 _LOADED = """
 import atexit, sys
-atexit.register(lambda: print(" ".join(sorted(m for m in sys.modules if m.startswith("feedpub")))))
+atexit.register(lambda: print(" ".join(sorted(sys.modules))))
 sys.argv = ["feedpub", *sys.argv[1:]]
 from feedpub.cli import main
 main()
@@ -355,12 +355,15 @@ main()
 def test_a_build_where_nothing_changed_loads_only_what_it_needs(
     sample_posts: Path, tmp_path: Path
 ) -> None:
-    """Start-up is most of such a build: no parser, builder, renderer, writer or site mode
-    is imported to find that nothing changed (in a folder that is not a site's root)."""
+    """Start-up is most of such a build: no parser, builder, renderer, writer, worker pool or
+    site mode is imported to find that nothing changed (in a folder that is not a site's root
+    and has no feedpub.toml), nor the libraries only they use."""
     command = [sys.executable, "-c", _LOADED, "build", "--posts", str(sample_posts)]
     command += ["--output", str(tmp_path / "out"), "--base-url", BASE_URL, "--quiet"]
     first = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
     assert "feedpub.builder" in first.stdout.split()  # the probe sees what a build loads
+    for library in ("email", "importlib.resources"):  # publishing needs neither
+        assert library not in first.stdout.split()
     again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
     loaded = set(again.stdout.split())
     assert "feedpub.pipeline" in loaded
@@ -373,5 +376,9 @@ def test_a_build_where_nothing_changed_loads_only_what_it_needs(
         "validation",
         "sites",
         "urls",
+        "reading",
+        "workers",
     ):
         assert f"feedpub.{module}" not in loaded
+    for library in ("yaml", "yaml_rs", "lxml", "nh3", "markdown_it", "tomllib", "pickle"):
+        assert library not in loaded

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from feedpub import pipeline
+from feedpub import pipeline, reading
 from feedpub.config import Config, load_config
 from feedpub.report import Report
 from feedpub.sites.detect import load_site
@@ -200,7 +200,7 @@ def test_one_edit_reads_one_file_and_not_the_others(
     def no_full_read(*args: object) -> None:
         raise AssertionError("every file was read back")
 
-    monkeypatch.setattr(pipeline, "read_all", no_full_read)
+    monkeypatch.setattr(reading, "read_all", no_full_read)
     _write(posts, "a/p1.md", {"title": "Edited", "date": "2021-08-09 10:00:00",
                               "categories": "[D]", "permalink": "", "draft": False,
                               "body": "<p>y</p>"})  # fmt: skip
@@ -248,14 +248,14 @@ def test_a_first_build_reads_back_only_the_posts_the_feeds_are_made_of(
                   "categories": "[A]", "permalink": "", "draft": False, "body": "<p>x</p>"}  # fmt: skip
         _write(posts, f"p{n}.md", fields)
     seen: list[int] = []
-    read_changes = pipeline.read_changes
+    read_changes = reading.read_changes
 
     def counted(*args: Any) -> Any:
         files = read_changes(*args)
         seen.append(len(files.files) if files else -1)
         return files
 
-    monkeypatch.setattr(pipeline, "read_changes", counted)
+    monkeypatch.setattr(reading, "read_changes", counted)
     report = pipeline.build(_config(posts, tmp_path / "out"), now=NOW, ping=False)
     assert report.files_read == 40 and len(report.posts) == 40
     assert seen and 0 < seen[0] <= 4  # the site's two newest and A's, the same two

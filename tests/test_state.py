@@ -220,8 +220,9 @@ def test_a_change_of_settings_rebuilds_everything(posts: Path, tmp_path: Path) -
 
 
 def _scan_of(files: list[SourceFile], problems: tuple[Problem, ...] = ()) -> Scan:
+    """A scan of these files, in this order (the order the folders list them)."""
     scan = Scan()
-    for file in sorted(files):
+    for file in files:
         scan.add(file)
     scan.problems.extend(problems)
     return scan
@@ -268,19 +269,32 @@ _STATS = st.tuples(
 @given(
     st.none() | st.dictionaries(st.sampled_from(_NAMES), _STATS),
     st.dictionaries(st.sampled_from(_NAMES), _STATS),
+    st.randoms(use_true_random=False),
+    st.booleans(),
 )
 def test_the_scan_changes_are_the_files_that_came_changed_or_went(
-    old: dict[str, tuple[int, int, int, int]] | None, new: dict[str, tuple[int, int, int, int]]
+    old: dict[str, tuple[int, int, int, int]] | None,
+    new: dict[str, tuple[int, int, int, int]],
+    order: Any,
+    reordered: bool,
 ) -> None:
-    scan = _scan_of([SourceFile(rel, *stat) for rel, stat in new.items()])
-    kept = (
-        None if old is None else scan_columns(_scan_of([SourceFile(r, *s) for r, s in old.items()]))
-    )
+    """In any listing order: the folders may list the files both scans have in another."""
+    old_files = [SourceFile(rel, *stat) for rel, stat in (old or {}).items()]
+    if old and not reordered:  # a few changes in one listing: runs both scans share
+        listed = [(rel, new.get(rel, stat)) for rel, stat in old.items() if order.random() < 0.9]
+        for rel in set(new) - set(old):
+            listed.insert(order.randrange(len(listed) + 1), (rel, new[rel]))
+        new = dict(listed)
+    new_files = [SourceFile(rel, *stat) for rel, stat in new.items()]
+    if reordered:
+        order.shuffle(new_files)
+    scan = _scan_of(new_files)
+    kept = None if old is None else scan_columns(_scan_of(old_files))
     changes = scan_changes(scan, scan_columns(scan), kept)
     before = old or {}
     fresh = [r for r in sorted(new) if old is None or before.get(r) != new[r] or r in scan.odd]
-    assert list(changes.fresh) == [SourceFile(rel, *new[rel]) for rel in fresh]
-    assert changes.known == [rel for rel in fresh if rel in before]
+    assert sorted(changes.fresh) == [SourceFile(rel, *new[rel]) for rel in fresh]
+    assert sorted(changes.known) == [rel for rel in fresh if rel in before]
     assert changes.gone == sorted(set(before) - set(new))
 
 

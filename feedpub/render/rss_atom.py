@@ -83,12 +83,13 @@ def _element(indent: str, name: str, text: str | None) -> str:
     return f"{indent}<{name}>{_text(text)}</{name}>\n"
 
 
-def _rfc822(when: dt.datetime) -> str:
-    """What feedgen's formatRFC2822 writes: strftime's `%a, %d %b %Y %H:%M:%S %z` in the C locale."""
+def rfc822(when: dt.datetime, zone: str = "+0000") -> str:
+    """What feedgen's formatRFC2822 writes: strftime's `%a, %d %b %Y %H:%M:%S %z` in the C locale
+    (with `zone="GMT"`, what email.utils.format_datetime writes with `usegmt`)."""
     when = when.astimezone(dt.UTC)
     return (
         f"{_DAYS[when.weekday()]}, {when.day:02d} {_MONTHS[when.month - 1]} {when.year:04d} "
-        f"{when.hour:02d}:{when.minute:02d}:{when.second:02d} +0000"
+        f"{when.hour:02d}:{when.minute:02d}:{when.second:02d} {zone}"
     )
 
 
@@ -131,7 +132,7 @@ def _rss_head(feed: Feed, config: Config) -> str:
     ]
     if config.language:
         out.append(_element("    ", "language", config.language))
-    out.append(f"    <lastBuildDate>{_rfc822(feed.updated)}</lastBuildDate>\n")
+    out.append(f"    <lastBuildDate>{rfc822(feed.updated)}</lastBuildDate>\n")
     return "".join(out)
 
 
@@ -157,7 +158,7 @@ def _rss_item(entry: Entry, content: Content, full: bool) -> str:
             f'      <enclosure url="{_attr(enclosure.url)}" length="{enclosure.length}" '
             f'type="{_attr(enclosure.type)}"/>\n'
         )
-    out.append(f"      <pubDate>{_rfc822(post.date)}</pubDate>\n")
+    out.append(f"      <pubDate>{rfc822(post.date)}</pubDate>\n")
     out += _media(content, "      ")
     if post.author:
         out.append(_element("      ", "dc:creator", post.author))

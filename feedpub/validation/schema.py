@@ -6,9 +6,9 @@ words that name the element at fault.
 from __future__ import annotations
 
 import functools
+import pkgutil
 import re
 import threading
-from importlib.resources import files
 from itertools import islice
 from typing import NamedTuple
 
@@ -32,7 +32,10 @@ def _schema(file: str, start: str | None = None) -> etree.RelaxNG:
 @functools.cache
 def _compiled(file: str, start: str | None, thread: int) -> etree.RelaxNG:
     # `thread` only keys the cache
-    grammar = etree.fromstring(files("feedpub.validation").joinpath("schemas", file).read_bytes())
+    # pkgutil, not importlib.resources: the same package data, at a tenth of the import cost.
+    data = pkgutil.get_data(__package__, f"schemas/{file}")
+    assert data is not None, "the schemas are package data of feedpub.validation"
+    grammar = etree.fromstring(data)
     if start is not None:
         pattern = grammar.find(_RNG + "start")
         pattern[:] = [etree.Element(_RNG + "ref", name=start)]
