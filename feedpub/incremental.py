@@ -66,7 +66,7 @@ def scan_digest(scan: Scan, columns: ScanColumns) -> str:
 class ScanChanges:
     """How a scan differs from the one the state keeps."""
 
-    fresh: list[SourceFile]
+    fresh: Sequence[SourceFile]
     """New files and files whose size, times or inode changed, by path."""
     known: list[str]
     """Those of them the kept scan had (edited, or replaced)."""
@@ -85,7 +85,7 @@ def scan_changes(scan: Scan, columns: ScanColumns, kept: ScanColumns | None) -> 
     are compared in halves, down to the runs that differ. A file whose times do not fit
     64 bits (`Scan.odd`) is always fresh."""
     if kept is None:
-        return ScanChanges(scan.files(), [], [])
+        return ScanChanges(scan.lazy_files(), [], [])
     new_b, old_b = columns[0], kept[0]
     new_columns = scan.columns()
     old_columns = [array(c.typecode) for c in new_columns]

@@ -14,9 +14,9 @@ import gc
 import operator
 import os
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, overload
 from urllib.parse import unquote, urlsplit
 
 from .config import Config
@@ -104,6 +104,10 @@ class Scan:
             files = [self.odd.get(f.rel, f) for f in files]
         return files
 
+    def lazy_files(self) -> ScanFiles:
+        """Every file, each made a SourceFile only when asked (what a first build parses)."""
+        return ScanFiles(self)
+
     def enter(self, folder: str) -> None:
         """The files added next are in this folder ('' or ending in '/')."""
         if self.folders and self.folders[-1] == folder:
@@ -131,6 +135,37 @@ class Scan:
 
 
 _LOW, _HIGH, _TOP = -(2**63), 2**63 - 1, 2**64 - 1
+
+
+class ScanFiles(Sequence[SourceFile]):
+    """A scan's files as a sequence that makes each SourceFile when it is asked for: a first
+    build hands every file to the parser a batch at a time, and a million SourceFiles held
+    at once were most of its memory."""
+
+    __slots__ = ("_scan",)
+
+    def __init__(self, scan: Scan) -> None:
+        self._scan = scan
+
+    def __len__(self) -> int:
+        return len(self._scan)
+
+    @overload
+    def __getitem__(self, index: int) -> SourceFile: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[SourceFile]: ...
+    def __getitem__(self, index: int | slice) -> SourceFile | list[SourceFile]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self._scan))
+            if step != 1:
+                return [self._scan.file(i) for i in range(start, stop, step)]
+            scan = self._scan
+            columns = (column[start:stop] for column in scan.columns())
+            files = list(map(SourceFile, scan.rels(start, stop), *columns))
+            return [scan.odd.get(f.rel, f) for f in files] if scan.odd else files
+        if not -len(self._scan) <= index < len(self._scan):
+            raise IndexError(index)
+        return self._scan.file(index % len(self._scan))
 
 
 def _clamped(ns: int) -> int:

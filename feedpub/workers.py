@@ -55,10 +55,11 @@ def worker_count(jobs: int, work: int, worth_it: int) -> int:
     return max(1, jobs or available_cores())
 
 
-def batches(items: Sequence[T], count: int) -> list[Sequence[T]]:
-    """`items` in about `count` slices of equal size, in order."""
+def batches(items: Sequence[T], count: int) -> Iterator[Sequence[T]]:
+    """`items` in about `count` slices of equal size, in order, each sliced when it is
+    asked for (slices of a sequence that makes its items are made one at a time)."""
     size = max(1, -(-len(items) // max(1, count)))
-    return [items[i : i + size] for i in range(0, len(items), size)]
+    return (items[i : i + size] for i in range(0, len(items), size))
 
 
 def run(function: Callable[[T], R], tasks: Sequence[T], processes: int) -> Iterator[R]:
@@ -273,12 +274,24 @@ class _Pool(Generic[T, R]):
 
 def _trim() -> None:
     """Give the memory the caller freed back to the kernel before forking (glibc keeps it
-    for later): pages a worker inherits and the caller then reuses are pages copied."""
+    for later): pages a worker inherits and the caller then reuses are pages copied.
+
+    And from now on (in the workers too, which inherit it), keep glibc from holding on to
+    big buffers once freed: results travel as buffers of megabytes, and glibc by default
+    raises its threshold for giving them back with each one freed, and gives each thread
+    that receives them a heap of its own (measured: 71 MB → 61 MB for a first build of
+    10,000 posts, for no more CPU time)."""
     if sys.platform == "linux":
         import ctypes
 
         with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None).malloc_trim(0)
+            libc = ctypes.CDLL(None)
+            libc.mallopt(_M_MMAP_THRESHOLD, 128 * 1024)  # glibc's default, kept fixed
+            libc.mallopt(_M_ARENA_MAX, 2)
+            libc.malloc_trim(0)
+
+
+_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # glibc's malloc.h
 
 
 def _encode(result: object) -> bytes:

@@ -407,3 +407,18 @@ def test_the_command_lets_go_of_the_state_before_it_exits(posts: Path, tmp_path:
             assert not list((out / ".feedpub").glob(STATE_FILE + "-*"))
     finally:
         gc.enable()
+
+
+def test_a_first_builds_files_are_made_one_batch_at_a_time(tmp_path: Path) -> None:
+    """Without a kept scan every file is fresh: a sequence over the scan's columns that
+    makes each SourceFile when asked, the same files `Scan.files` gives."""
+    from feedpub.sources import scan_posts
+
+    write_many(tmp_path, 12)
+    scan = scan_posts(tmp_path)
+    fresh = scan_changes(scan, scan_columns(scan), None).fresh
+    assert not isinstance(fresh, list)
+    assert len(fresh) == 12 and list(fresh) == scan.files()
+    assert fresh[2:5] == scan.files()[2:5] and fresh[-1] == scan.files()[-1]
+    with pytest.raises(IndexError):
+        fresh[12]
