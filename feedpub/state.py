@@ -7,6 +7,8 @@ A small SQLite database in the output folder's hidden `.feedpub/` holds
   (incremental.scan_changes);
 - every post's feed membership (`members`: a row per feed it can be in, `''` for the
   site's), indexed so that "the newest N posts of this feed" is one range of an index,
+  and counted per feed (`feed_counts`, kept up to date with every change, as the reports'
+  `report_counts` are: no build counts every post),
   and the posts indexed by URL, instant and date, so a build that changed a few posts
   finds the few others the builder compares them with, without reading every post
   (reading.py's `read_changes`);
@@ -36,6 +38,7 @@ import sqlite3
 import sys
 import time
 import weakref
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +50,7 @@ from .report import PostReport, PostReports, PostStatus
 from .sources import SourceFile
 
 STATE_FILE = "state.sqlite3"
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 _APPLICATION_ID = 0x46505542  # "FPUB": marks the file as ours
 
 NodeKey = str
@@ -119,6 +122,9 @@ class State:
         """After `save`, the connection that reads this build's reports (PostReports.every),
         open as long as the reports `post_reports` handed out are."""
         self._handed_out: weakref.ref[PostReports] | None = None
+        self._kept_scan: dict[str, bytes] = {}
+        """The kept scan's columns as `kept_scan` read them: `remember_scan` writes only
+        the columns that differ (an edit leaves the 8 MB of paths of 100,000 posts alone)."""
 
     @classmethod
     def open(
@@ -155,6 +161,7 @@ class State:
         """A query failed: a damaged state is emptied (and rebuilt by this build), a locked
         one is left alone for this build."""
         db, self._db = self._db, None
+        self._kept_scan = {}
         if db is None:
             return
         self.losses += 1
@@ -221,6 +228,8 @@ class State:
             self._loading = False
             for name, on in _INDEXES.items():
                 self._write(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+            for sql in (*_RECOUNT_FEEDS, *_RECOUNT_REPORTS):
+                self._write(sql)
 
     def remember_posts(self, rows: Iterable[PostRow]) -> None:
         """Store rows made by `encode_row`, with their feed membership."""
@@ -231,15 +240,53 @@ class State:
             [r.values for r in rows],
         )
         if not self._loading:  # else the state was empty: no earlier row, and no index yet
-            self._write("DELETE FROM members WHERE path = ?", [(r.values[0],) for r in rows])
+            paths = [r.values[0] for r in rows]
+            counts = Counter(node for r in rows for node in r.nodes)
+            counts.subtract(self._nodes_of(paths))
+            self._write("DELETE FROM members WHERE path = ?", [(p,) for p in paths])
         self._write(
             "INSERT INTO members (node, date_ts, path) VALUES (?, ?, ?)",
             [(node, r.values[_DATE_TS], r.values[0]) for r in rows for node in r.nodes],
         )
+        if not self._loading:  # (counted when the loading is over)
+            self._count("feed_counts", counts)
+
+    def _nodes_of(self, paths: Sequence[str]) -> Iterator[str]:
+        """The feeds these posts are members of now, once per membership."""
+        for chunk in _chunks(paths):
+            marks = ", ".join("?" * len(chunk))
+            for (node,) in self._rows(f"SELECT node FROM members WHERE path IN ({marks})", chunk):
+                yield node
+
+    def _statuses_of(self, paths: Sequence[str]) -> Iterator[str]:
+        """The status of each of these files' stored reports."""
+        for chunk in _chunks(paths):
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT status FROM reports WHERE path IN ({marks})"
+            for (status,) in self._rows(query, chunk):
+                yield status
+
+    def _count(self, table: str, changes: Counter[str]) -> None:
+        """Add these changes to a counts table (`feed_counts`, `report_counts`), in the
+        transaction that changed the rows counted: the counts are then never a pass over
+        every member or report, and always exact."""
+        changes = Counter({key: n for key, n in changes.items() if n})
+        if not changes:
+            return
+        self._write(
+            f"INSERT INTO {table} (key, n) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET n = n + excluded.n",
+            changes.items(),
+        )
+        self._write(f"DELETE FROM {table} WHERE n = 0")
 
     def forget_posts(self, paths: Iterable[str]) -> None:
         """Drop the rows of files that are gone."""
+        paths = sorted(set(paths))
         gone = [(p,) for p in paths]
+        if not self._loading:  # (counted when the loading is over)
+            self._count("feed_counts", _negated(self._nodes_of(paths)))
+            self._count("report_counts", _negated(self._statuses_of(paths)))
         self._write("DELETE FROM posts WHERE path = ?", gone)
         self._write("DELETE FROM members WHERE path = ?", gone)
         self._write("DELETE FROM contents WHERE path = ?", gone)
@@ -280,22 +327,30 @@ class State:
     def kept_scan(self) -> tuple[bytes, bytes, bytes, bytes, bytes] | None:
         """The scan the posts' rows were last brought up to date with, by column
         (incremental.ScanColumns), or None. Raises ValueError for a row no build wrote."""
-        rows = self._rows("SELECT paths, sizes, mtimes, ctimes, inodes FROM scan")
-        if not rows:
+        kept = dict(self._rows("SELECT name, data FROM scan"))
+        if not kept:
             return None
-        paths, sizes, mtimes, ctimes, inodes = rows[0]
-        columns = (paths, sizes, mtimes, ctimes, inodes)
-        if not all(type(column) is bytes for column in columns):
+        if set(kept) != set(_SCAN_COLUMNS) or any(type(c) is not bytes for c in kept.values()):
             raise ValueError("the kept scan is not one a build wrote")
-        return columns
+        self._kept_scan = kept
+        paths, sizes, mtimes, ctimes, inodes = (kept[name] for name in _SCAN_COLUMNS)
+        return paths, sizes, mtimes, ctimes, inodes
 
     def remember_scan(
         self, columns: tuple[bytes | bytearray, bytes, bytes, bytes, bytes] | None
     ) -> None:
-        """Keep the scan the posts' rows now match (None: they match none, for now)."""
-        self._write("DELETE FROM scan")
-        if columns is not None:
-            self._write("INSERT INTO scan VALUES (?, ?, ?, ?, ?)", [columns])
+        """Keep the scan the posts' rows now match (None: they match none, for now): only
+        the columns that differ from the kept ones are written."""
+        kept, self._kept_scan = self._kept_scan, {}
+        if columns is None:
+            self._write("DELETE FROM scan")
+            return
+        changed = [
+            (name, column)
+            for name, column in zip(_SCAN_COLUMNS, columns, strict=True)
+            if kept.get(name) != column
+        ]
+        self._write("INSERT OR REPLACE INTO scan (name, data) VALUES (?, ?)", changed)
 
     def has_posts(self) -> bool:
         return bool(self._rows("SELECT 1 FROM posts LIMIT 1"))
@@ -313,8 +368,14 @@ class State:
     def feed_totals(self, now: float | None) -> dict[NodeKey, int]:
         """How many published posts each feed has (`now`: posts dated later are not yet
         published; None: every post is)."""
-        where, args = ("WHERE date_ts <= ?", (now,)) if now is not None else ("", ())
-        return dict(self._rows(f"SELECT node, count(*) FROM members {where} GROUP BY node", args))
+        totals = Counter(dict(self._rows("SELECT key, n FROM feed_counts")))
+        if now is not None:  # the few posts dated later, by the posts' date index
+            query = (  # CROSS JOIN: SQLite then walks the posts first (not every member)
+                "SELECT node, count(*) FROM posts CROSS JOIN members ON members.path = posts.path"
+                " WHERE posts.date_ts > ? AND members.date_ts > ? GROUP BY node"
+            )
+            totals.subtract(dict(self._rows(query, (now, now))))
+        return {node: n for node, n in totals.items() if n > 0}
 
     def newest(self, node: NodeKey, now: float | None, limit: int) -> list[str]:
         """The newest `limit` published posts of a feed, newest first (ties by path), as the
@@ -402,6 +463,7 @@ class State:
         """Throw everything away (a row did not decode): rebuilt from the posts, with a warning."""
         self.warning = f"incremental state was unreadable ({reason}); rebuilt from the posts"
         self.losses += 1
+        self._kept_scan = {}
         if self._db is not None:
             try:
                 _reset(self._db, _read_stamp(self._db) or "")
@@ -421,14 +483,28 @@ class State:
         """Store these files' reports; with `every`, they are all there are (the rest go)."""
         if every:
             self._write("DELETE FROM reports")
+            self._write(
+                "INSERT OR REPLACE INTO reports (path, status, problems) VALUES (?, ?, ?)",
+                map(_report_values, reports),
+            )
+            if not self._loading:  # (counted when the loading is over)
+                for sql in _RECOUNT_REPORTS:  # every file was read: a pass costs nothing more
+                    self._write(sql)
+            return
+        values = {report.path: _report_values(report) for report in reports}  # the last wins
+        if not self._loading:
+            counts = Counter(status for _, status, _ in values.values())
+            counts.subtract(self._statuses_of(list(values)))
         self._write(
             "INSERT OR REPLACE INTO reports (path, status, problems) VALUES (?, ?, ?)",
-            map(_report_values, reports),
+            values.values(),
         )
+        if not self._loading:
+            self._count("report_counts", counts)
 
     def report_counts(self) -> dict[PostStatus, int]:
-        """How many reports there are of each status (in C: one pass over the table)."""
-        rows = self._rows("SELECT status, count(*) FROM reports GROUP BY status")
+        """How many reports there are of each status (kept up to date per change)."""
+        rows = self._rows("SELECT key, n FROM report_counts WHERE n > 0")
         return {PostStatus(status): count for status, count in rows}
 
     def reports_with_problems(self) -> tuple[PostReport, ...]:
@@ -581,6 +657,8 @@ def _restore_indexes(db: sqlite3.Connection) -> None:
     if missing := [name for name in _INDEXES if name not in have]:
         for name in missing:
             db.execute(f"CREATE INDEX {name} ON {_INDEXES[name]}")
+        for sql in (*_RECOUNT_FEEDS, *_RECOUNT_REPORTS):  # nor were the counts made
+            db.execute(sql)
         db.commit()
 
 
@@ -598,6 +676,7 @@ def _reset(db: sqlite3.Connection, stamp: str) -> None:
         DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS posts; DROP TABLE IF EXISTS feeds;
         DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS contents;
         DROP TABLE IF EXISTS reports; DROP TABLE IF EXISTS scan;
+        DROP TABLE IF EXISTS feed_counts; DROP TABLE IF EXISTS report_counts;
         PRAGMA application_id = {_APPLICATION_ID};
         PRAGMA user_version = {SCHEMA_VERSION};
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -613,10 +692,9 @@ def _reset(db: sqlite3.Connection, stamp: str) -> None:
             enclosure_url TEXT, enclosure_type TEXT, enclosure_length INTEGER
         );
         CREATE TABLE feeds (path TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
-        CREATE TABLE scan (
-            paths BLOB NOT NULL, sizes BLOB NOT NULL, mtimes BLOB NOT NULL,
-            ctimes BLOB NOT NULL, inodes BLOB NOT NULL
-        );
+        CREATE TABLE scan (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+        CREATE TABLE feed_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE report_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE reports (path TEXT PRIMARY KEY, status TEXT NOT NULL, problems TEXT)
             WITHOUT ROWID;
         CREATE INDEX reports_with_problems ON reports (path) WHERE problems IS NOT NULL;
@@ -635,6 +713,20 @@ _INDEXES = {
 }
 """The indexes besides the primary keys: name → what they index. A first build drops them
 while it stores every post and makes them after (`State.loading`)."""
+
+_RECOUNT_FEEDS = (
+    "DELETE FROM feed_counts",
+    "INSERT INTO feed_counts (key, n) SELECT node, count(*) FROM members GROUP BY node",
+)
+_RECOUNT_REPORTS = (
+    "DELETE FROM report_counts",
+    "INSERT INTO report_counts (key, n) SELECT status, count(*) FROM reports GROUP BY status",
+)
+"""The counts made in one pass (after a first build's loading, or when every report is
+written); every other change adds to them (`State._count`)."""
+
+_SCAN_COLUMNS = ("paths", "sizes", "mtimes", "ctimes", "inodes")
+"""The kept scan's columns (incremental.ScanColumns), a row each: one written alone."""
 
 POST_COLUMNS = (
     "title", "date", "updated", "categories", "tags", "author", "thumbnail",
@@ -756,3 +848,8 @@ def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
     """Runs of values small enough for one `IN (…)` (SQLite limits a query's parameters)."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _negated(keys: Iterable[str]) -> Counter[str]:
+    counts = Counter(keys)
+    return Counter({key: -n for key, n in counts.items()})

@@ -335,7 +335,13 @@ def test_the_reports_read_back_as_stored_by_path_and_a_row_no_build_wrote_is_ref
     state = State.open(tmp_path, "fp")
     state.forget_posts(["a.md"])
     assert state.reports_with_problems() == (posts[1],)
-    state._write("UPDATE reports SET status = 'lost'")
+    # The counts follow every change without a pass over the reports.
+    assert state.report_counts() == {PostStatus.DRAFT: 1, PostStatus.SKIPPED: 1}
+    state.remember_reports([PostReport("b.md", PostStatus.PUBLISHED, ()), posts[2], posts[2]])
+    assert state.report_counts() == {PostStatus.DRAFT: 1, PostStatus.PUBLISHED: 2}
+    state.remember_reports([posts[1]])
+    assert state.report_counts() == {p.status: 1 for p in posts}
+    state._write("UPDATE report_counts SET key = 'lost' WHERE key = 'draft'")
     with pytest.raises(ValueError):
         state.report_counts()
     state._write("UPDATE reports SET status = 'skipped', problems = '[{}]'")
@@ -422,3 +428,20 @@ def test_a_first_builds_files_are_made_one_batch_at_a_time(tmp_path: Path) -> No
     assert fresh[2:5] == scan.files()[2:5] and fresh[-1] == scan.files()[-1]
     with pytest.raises(IndexError):
         fresh[12]
+
+
+def test_the_kept_scan_is_written_only_where_it_changed(tmp_path: Path) -> None:
+    columns = (b"a.md\0b.md", b"s" * 16, b"m" * 16, b"c" * 16, b"i" * 16)
+    state = State.open(tmp_path, "fp")
+    state.remember_scan(columns)
+    state.save()
+    state = State.open(tmp_path, "fp")
+    assert state.kept_scan() == columns
+    db = state._db
+    assert db is not None
+    before = db.total_changes
+    edited = (columns[0], columns[1], b"M" * 16, b"C" * 16, columns[4])  # no path came or went
+    state.remember_scan(edited)
+    assert db.total_changes - before == 2  # the two stat columns that differ, not the paths
+    state.save()
+    assert State.open(tmp_path, "fp").kept_scan() == edited
