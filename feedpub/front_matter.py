@@ -75,6 +75,7 @@ class TOMLHandler(BaseHandler):
 
 _HANDLERS: tuple[BaseHandler, ...] = (YAMLHandler(), TOMLHandler())
 _LEADING_BLANK = re.compile(r"(?:[ \t]*\n)*")
+_NEWLINES = re.compile(r"\n*")
 
 
 def split(text: str) -> Split:
@@ -117,7 +118,8 @@ def _cut(text: str) -> tuple[BaseHandler, str, str, int]:
             opening_line,
         )
     block = head[opening.end() : closing.start()]
-    body = head[closing.end() :].lstrip("\n")
+    # One copy of the body, not two (a slice, then lstrip's): bodies are most of a post.
+    body = head[_NEWLINES.match(head, closing.end()).end() :]  # type: ignore[union-attr]
     first_line = text.count("\n", 0, start + opening.end()) + 1
     return handler, block, body, first_line
 
