@@ -416,7 +416,7 @@ STAGES: dict[str, Callable[[str], bool]] = {
     "validate": lambda f: f.endswith("validation/__init__.py:validate_feed"),
     "write atomically": lambda f: f.endswith("output.py:write"),
     "incremental state (SQLite)": lambda f: (
-        f.endswith("state.py:save") or f.endswith("state.py:remember_posts")
+        f.endswith("state/__init__.py:save") or f.endswith("state/__init__.py:remember_posts")
     ),
 }
 

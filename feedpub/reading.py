@@ -1,7 +1,7 @@
 """The read phase: post files → Posts, as few of them as the build needs.
 
 - `read_changes`: only what changed since the last build, and the posts the feeds are
-  made of, from the state's index (state.py). Work proportional to the change:
+  made of, from the state's index (state/). Work proportional to the change:
   1. the changed files (new, edited, gone) are found by comparing the scan with each
      file's stored stat; only they are parsed, and stored as they are;
   2. every feed's newest N posts come from the members index, and each feed's total

@@ -360,7 +360,7 @@ def test_a_first_build_that_fails_half_way_leaves_every_index_and_a_true_state(
     """A first build stores its posts without the indexes and makes them after: also when it
     stops half-way (what it stored is saved), and the next build is as good as a clean one."""
     from feedpub import reader
-    from feedpub.state import _INDEXES
+    from feedpub.state.schema import INDEXES as _INDEXES
 
     write_many(posts, 60)
     out, clean = tmp_path / "out", tmp_path / "clean"
@@ -387,7 +387,7 @@ def test_a_first_build_that_fails_half_way_leaves_every_index_and_a_true_state(
 
 
 def test_a_state_without_its_indexes_gets_them_back(posts: Path, tmp_path: Path) -> None:
-    from feedpub.state import _INDEXES
+    from feedpub.state.schema import INDEXES as _INDEXES
 
     write_many(posts, 20)
     out = tmp_path / "out"

@@ -32,75 +32,61 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
-import os
 import sqlite3
-import sys
-import time
 import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from . import __version__
-from .models import BodyFormat, Content, Enclosure, Post, Problem
-from .report import PostReport, PostReports, PostStatus
-from .sources import SourceFile
+from .. import __version__
+from ..models import Content, Enclosure
+from ..report import PostReport, PostReports, PostStatus
+from .rows import (
+    DATE_TS,
+    POST_COLUMNS,
+    POST_COLUMNS_SQL,
+    ROW_COLUMNS,
+    Cached,
+    NodeKey,
+    PostRow,
+    Read,
+    decode_report,
+    enclosure_values,
+    encode_row,
+    node_key,
+    node_of,
+    report_values,
+)
+from .schema import (
+    INDEXES,
+    RECOUNT_FEEDS,
+    RECOUNT_REPORTS,
+    SCAN_COLUMNS,
+    SCHEMA_VERSION,
+    STATE_FILE,
+    bypassed,
+    connect,
+    files_of,
+    is_busy,
+    move_aside,
+    read_stamp,
+    reset,
+    restore_indexes,
+    start_over,
+)
 
-STATE_FILE = "state.sqlite3"
-SCHEMA_VERSION = 8
-_APPLICATION_ID = 0x46505542  # "FPUB": marks the file as ours
-
-NodeKey = str
-"""A feed's category node as the state stores it: its names joined by U+001F ('' is the site)."""
-
-
-def node_key(node: tuple[str, ...]) -> NodeKey:
-    # U+001F cannot be in a name: the reader removes what XML 1.0 forbids.
-    return "\x1f".join(node)
-
-
-def node_of(key: NodeKey) -> tuple[str, ...]:
-    return tuple(key.split("\x1f")) if key else ()
-
-
-class PostRow(NamedTuple):
-    """One file as the state stores it (made by `encode_row`, in the worker that read it).
-
-    A named tuple: rows come back from the workers by the thousand, and a tuple pickles and
-    unpickles in a third of the time a frozen dataclass takes."""
-
-    values: tuple[Any, ...]
-    """path, size, mtime_ns, ctime_ns, inode, the POST_COLUMNS, problems, date_ts, instant."""
-    nodes: tuple[NodeKey, ...]
-    """The feeds the post can be in ('' and its category nodes); () for a draft or a file
-    that is not a post."""
-
-
-Read = dict[str, tuple[Post | None, list[Problem]]]
-"""Files as read: path → the Post (None for a file that is not one) and its problems."""
-
-
-@dataclass(frozen=True, slots=True)
-class Cached:
-    """One post file as an earlier build read it: a row of the posts table, decoded
-    only if the file is unchanged."""
-
-    row: tuple[Any, ...]
-    """path, size, mtime_ns, ctime_ns, inode, the POST_COLUMNS, problems."""
-
-    def matches(self, file: SourceFile) -> bool:
-        # ctime cannot be set back by touch or rsync, so an edit that keeps size and mtime is still seen.
-        return self.row[1:5] == (file.size, file.mtime_ns, file.ctime_ns, file.inode)
-
-    def load(self) -> tuple[Post | None, list[Problem]]:
-        path, *_, problems = self.row
-        post = _decode_post(path, self.row[5:-1]) if self.row[5] is not None else None
-        return post, [] if problems == "[]" else [
-            Problem.from_dict(p) for p in json.loads(problems)
-        ]
+__all__ = [
+    "SCHEMA_VERSION",
+    "STATE_FILE",
+    "NodeKey",
+    "PostRow",
+    "Read",
+    "State",
+    "encode_row",
+    "node_key",
+    "node_of",
+]
 
 
 class State:
@@ -137,24 +123,24 @@ class State:
         An unusable state is rebuilt, or bypassed, so a build never depends on it."""
         path = folder / STATE_FILE
         stamp = f"{__version__}/{SCHEMA_VERSION}/{fingerprint}"
-        for part in _files_of(path):
+        for part in files_of(path):
             if part.is_symlink():  # SQLite would write where it points
                 with contextlib.suppress(OSError):
                     part.unlink()
         try:
-            db = _connect(path, timeout)
-            if not enabled or _read_stamp(db) != stamp:
-                _reset(db, stamp)
-            _restore_indexes(db)
+            db = connect(path, timeout)
+            if not enabled or read_stamp(db) != stamp:
+                reset(db, stamp)
+            restore_indexes(db)
             return cls(db)
         except sqlite3.DatabaseError as e:
-            if _is_busy(e):
-                return cls(None, _bypassed(path, e, timeout))
+            if is_busy(e):
+                return cls(None, bypassed(path, e, timeout))
             warning = f"{path}: incremental state was unreadable ({e}); rebuilt from the posts"
-        warning += _move_aside(path)
+        warning += move_aside(path)
         try:
-            db = _connect(path, timeout)
-            _reset(db, stamp)
+            db = connect(path, timeout)
+            reset(db, stamp)
             return cls(db, warning)
         except sqlite3.DatabaseError as e:
             return cls(None, f"{warning}; it cannot be rebuilt ({e}): this build runs without it")
@@ -167,17 +153,17 @@ class State:
         if db is None:
             return
         self.losses += 1
-        if not _is_busy(error):
+        if not is_busy(error):
             self.warning = f"incremental state was unreadable ({error}); rebuilt from the posts"
             stamp = ""
             try:
-                stamp = _read_stamp(db) or ""
-                _reset(db, stamp)
+                stamp = read_stamp(db) or ""
+                reset(db, stamp)
                 self._db = db
                 return
             except sqlite3.DatabaseError as again:
                 error = again
-            if not _is_busy(error) and (fresh := _start_over(db, stamp)) is not None:
+            if not is_busy(error) and (fresh := start_over(db, stamp)) is not None:
                 self._db = fresh
                 return
         self.warning = f"incremental state cannot be used ({error}); this build runs without it"
@@ -196,7 +182,7 @@ class State:
         return {
             row[0]: Cached(row)
             for row in self._rows(
-                f"SELECT path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems FROM posts"
+                f"SELECT path, size, mtime_ns, ctime_ns, inode, {POST_COLUMNS_SQL}, problems FROM posts"
             )
         }
 
@@ -217,7 +203,7 @@ class State:
         try:
             if not db.in_transaction:
                 db.execute("BEGIN")
-            for name in _INDEXES:
+            for name in INDEXES:
                 db.execute(f"DROP INDEX IF EXISTS {name}")
         except sqlite3.DatabaseError as e:
             self._trouble(e)
@@ -228,9 +214,9 @@ class State:
             yield
         finally:
             self._loading = False
-            for name, on in _INDEXES.items():
+            for name, on in INDEXES.items():
                 self._write(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
-            for sql in (*_RECOUNT_FEEDS, *_RECOUNT_REPORTS):
+            for sql in (*RECOUNT_FEEDS, *RECOUNT_REPORTS):
                 self._write(sql)
 
     def remember_posts(self, rows: Iterable[PostRow]) -> None:
@@ -238,7 +224,7 @@ class State:
         rows = list(rows)
         marks = ", ".join("?" * (len(POST_COLUMNS) + 8))
         self._write(
-            f"INSERT OR REPLACE INTO posts ({_ROW_COLUMNS}) VALUES ({marks})",
+            f"INSERT OR REPLACE INTO posts ({ROW_COLUMNS}) VALUES ({marks})",
             [r.values for r in rows],
         )
         if not self._loading:  # else the state was empty: no earlier row, and no index yet
@@ -248,7 +234,7 @@ class State:
             self._write("DELETE FROM members WHERE path = ?", [(p,) for p in paths])
         self._write(
             "INSERT INTO members (node, date_ts, path) VALUES (?, ?, ?)",
-            [(node, r.values[_DATE_TS], r.values[0]) for r in rows for node in r.nodes],
+            [(node, r.values[DATE_TS], r.values[0]) for r in rows for node in r.nodes],
         )
         if not self._loading:  # (counted when the loading is over)
             self._count("feed_counts", counts)
@@ -312,7 +298,7 @@ class State:
         self._write(
             "INSERT OR REPLACE INTO contents VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                (source, key, c.html, c.summary, *_enclosure_values(c.enclosure))
+                (source, key, c.html, c.summary, *enclosure_values(c.enclosure))
                 for source, key, c in bodies
             ],
         )
@@ -332,10 +318,10 @@ class State:
         kept = dict(self._rows("SELECT name, data FROM scan"))
         if not kept:
             return None
-        if set(kept) != set(_SCAN_COLUMNS) or any(type(c) is not bytes for c in kept.values()):
+        if set(kept) != set(SCAN_COLUMNS) or any(type(c) is not bytes for c in kept.values()):
             raise ValueError("the kept scan is not one a build wrote")
         self._kept_scan = kept
-        paths, sizes, mtimes, ctimes, inodes = (kept[name] for name in _SCAN_COLUMNS)
+        paths, sizes, mtimes, ctimes, inodes = (kept[name] for name in SCAN_COLUMNS)
         return paths, sizes, mtimes, ctimes, inodes
 
     def remember_scan(
@@ -349,7 +335,7 @@ class State:
             return
         changed = [
             (name, column)
-            for name, column in zip(_SCAN_COLUMNS, columns, strict=True)
+            for name, column in zip(SCAN_COLUMNS, columns, strict=True)
             if kept.get(name) != column
         ]
         self._write("INSERT OR REPLACE INTO scan (name, data) VALUES (?, ?)", changed)
@@ -360,7 +346,7 @@ class State:
     def read(self, paths: Iterable[str]) -> Read:
         """The stored posts and problems of these files (those the state has)."""
         found: Read = {}
-        columns = f"path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems"
+        columns = f"path, size, mtime_ns, ctime_ns, inode, {POST_COLUMNS_SQL}, problems"
         for chunk in _chunks(sorted(set(paths))):
             marks = ", ".join("?" * len(chunk))
             for row in self._rows(f"SELECT {columns} FROM posts WHERE path IN ({marks})", chunk):
@@ -468,7 +454,7 @@ class State:
         self._kept_scan = {}
         if self._db is not None:
             try:
-                _reset(self._db, _read_stamp(self._db) or "")
+                reset(self._db, read_stamp(self._db) or "")
             except sqlite3.DatabaseError as e:
                 self._trouble(e)
 
@@ -487,13 +473,13 @@ class State:
             self._write("DELETE FROM reports")
             self._write(
                 "INSERT OR REPLACE INTO reports (path, status, problems) VALUES (?, ?, ?)",
-                map(_report_values, reports),
+                map(report_values, reports),
             )
             if not self._loading:  # (counted when the loading is over)
-                for sql in _RECOUNT_REPORTS:  # every file was read: a pass costs nothing more
+                for sql in RECOUNT_REPORTS:  # every file was read: a pass costs nothing more
                     self._write(sql)
             return
-        values = {report.path: _report_values(report) for report in reports}  # the last wins
+        values = {report.path: report_values(report) for report in reports}  # the last wins
         if not self._loading:
             counts = Counter(status for _, status, _ in values.values())
             counts.subtract(self._statuses_of(list(values)))
@@ -513,7 +499,7 @@ class State:
         """The stored reports that name problems, by path. Raises ValueError, KeyError or
         TypeError for a row no build wrote."""
         query = "SELECT path, status, problems FROM reports WHERE problems IS NOT NULL"
-        return tuple(map(_decode_report, self._rows(query + " ORDER BY path")))
+        return tuple(map(decode_report, self._rows(query + " ORDER BY path")))
 
     def post_reports(self, counts: dict[PostStatus, int]) -> PostReports:
         """The stored reports (`counts` of them), the whole list read from this build's
@@ -529,7 +515,7 @@ class State:
             reports = self._handed_out() if self._handed_out else None
             return iter(reports.with_problems if reports else ())
         query = "SELECT path, status, problems FROM reports ORDER BY path"
-        return map(_decode_report, self._reader.execute(query))
+        return map(decode_report, self._reader.execute(query))
 
     def _close_reader(self) -> None:
         if self._reader is not None:
@@ -584,283 +570,6 @@ class State:
         finally:
             if not kept:
                 db.close()
-
-
-def _is_busy(error: sqlite3.DatabaseError) -> bool:
-    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error)
-
-
-def _bypassed(path: Path, error: sqlite3.DatabaseError, timeout: float) -> str:
-    return (
-        f"{path}: another process held the incremental state for more than {timeout:g} s "
-        f"({error}); this build runs without it"
-    )
-
-
-def _files_of(path: Path) -> tuple[Path, ...]:
-    """The database and the journal files SQLite keeps beside it."""
-    return (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
-
-
-def _move_aside(path: Path) -> str:
-    """Make room for a new state: a damaged file (and its journal) is deleted; anything
-    that is not a file, a folder say, is renamed, so that nothing of the user's is lost."""
-    note = ""
-    for part in _files_of(path):
-        try:
-            if part.is_symlink() or part.is_file():
-                part.unlink()
-            elif part.exists():
-                aside = part.with_name(f"{part.name}.unusable-{os.getpid()}-{int(time.time())}")
-                part.rename(aside)
-                note += f"; {part.name} was not a file: moved aside to {aside.name}"
-        except OSError as e:
-            note += f"; {part.name} cannot be moved aside: {e.strerror}"
-    return note
-
-
-def _start_over(db: sqlite3.Connection, stamp: str) -> sqlite3.Connection | None:
-    """A new, empty state in place of one so damaged that its tables cannot even be
-    dropped (a damaged page is found only where it is read, see _connect), or None."""
-    try:
-        path = next(
-            Path(file) for _, name, file in db.execute("PRAGMA database_list") if name == "main"
-        )
-    except (sqlite3.Error, StopIteration):
-        return None
-    with contextlib.suppress(sqlite3.Error):
-        db.close()
-    _move_aside(path)
-    try:
-        fresh = _connect(path, timeout=1.0)  # the build holds the output folder's lock
-        _reset(fresh, stamp)
-    except sqlite3.DatabaseError:
-        return None
-    return fresh
-
-
-def _connect(path: Path, timeout: float) -> sqlite3.Connection:
-    # Not bound to this thread: a build's reports may be read (and let go) in another.
-    db = sqlite3.connect(path, timeout=timeout, isolation_level="DEFERRED", check_same_thread=False)
-    db.execute("PRAGMA journal_mode = WAL")  # a killed build leaves the last committed state
-    db.execute("PRAGMA synchronous = NORMAL")
-    application_id = db.execute("PRAGMA application_id").fetchone()[0]
-    tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-    if application_id != _APPLICATION_ID and tables:
-        raise sqlite3.DatabaseError("not a feedpub state file")
-    # No integrity check of the whole file here: it would read every page on every build.
-    # A damaged page raises where a query reads it, and the state is rebuilt there.
-    return db
-
-
-def _restore_indexes(db: sqlite3.Connection) -> None:
-    """Make the indexes a build interrupted while `loading` left out (it saved its posts)."""
-    have = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
-    if missing := [name for name in _INDEXES if name not in have]:
-        for name in missing:
-            db.execute(f"CREATE INDEX {name} ON {_INDEXES[name]}")
-        for sql in (*_RECOUNT_FEEDS, *_RECOUNT_REPORTS):  # nor were the counts made
-            db.execute(sql)
-        db.commit()
-
-
-def _read_stamp(db: sqlite3.Connection) -> str | None:
-    try:
-        row = db.execute("SELECT value FROM meta WHERE key = 'stamp'").fetchone()
-    except sqlite3.OperationalError:
-        return None
-    return row[0] if row else None
-
-
-def _reset(db: sqlite3.Connection, stamp: str) -> None:
-    db.executescript(
-        f"""
-        DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS posts; DROP TABLE IF EXISTS feeds;
-        DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS contents;
-        DROP TABLE IF EXISTS reports; DROP TABLE IF EXISTS scan;
-        DROP TABLE IF EXISTS feed_counts; DROP TABLE IF EXISTS report_counts;
-        PRAGMA application_id = {_APPLICATION_ID};
-        PRAGMA user_version = {SCHEMA_VERSION};
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE posts (
-            path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
-            ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, {", ".join(POST_COLUMNS)},
-            problems TEXT NOT NULL, date_ts REAL, instant REAL
-        );
-        CREATE TABLE members (node TEXT NOT NULL, date_ts REAL NOT NULL, path TEXT NOT NULL);
-        {"".join(f"CREATE INDEX {name} ON {on};" for name, on in _INDEXES.items())}
-        CREATE TABLE contents (
-            path TEXT PRIMARY KEY, key TEXT NOT NULL, html TEXT NOT NULL, summary TEXT,
-            enclosure_url TEXT, enclosure_type TEXT, enclosure_length INTEGER
-        );
-        CREATE TABLE feeds (path TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
-        CREATE TABLE scan (name TEXT PRIMARY KEY, data BLOB NOT NULL);
-        CREATE TABLE feed_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-        CREATE TABLE report_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-        CREATE TABLE reports (path TEXT PRIMARY KEY, status TEXT NOT NULL, problems TEXT)
-            WITHOUT ROWID;
-        CREATE INDEX reports_with_problems ON reports (path) WHERE problems IS NOT NULL;
-        """
-    )
-    db.execute("INSERT INTO meta (key, value) VALUES ('stamp', ?)", (stamp,))
-    db.commit()
-
-
-_INDEXES = {
-    "posts_by_url": "posts (url)",
-    "posts_by_instant": "posts (instant)",
-    "posts_by_date": "posts (date_ts)",
-    "members_newest": "members (node, date_ts DESC, path)",
-    "members_of": "members (path)",
-}
-"""The indexes besides the primary keys: name → what they index. A first build drops them
-while it stores every post and makes them after (`State.loading`)."""
-
-_RECOUNT_FEEDS = (
-    "DELETE FROM feed_counts",
-    "INSERT INTO feed_counts (key, n) SELECT node, count(*) FROM members GROUP BY node",
-)
-_RECOUNT_REPORTS = (
-    "DELETE FROM report_counts",
-    "INSERT INTO report_counts (key, n) SELECT status, count(*) FROM reports GROUP BY status",
-)
-"""The counts made in one pass (after a first build's loading, or when every report is
-written); every other change adds to them (`State._count`)."""
-
-_SCAN_COLUMNS = ("paths", "sizes", "mtimes", "ctimes", "inodes")
-"""The kept scan's columns (incremental.ScanColumns), a row each: one written alone."""
-
-POST_COLUMNS = (
-    "title", "date", "updated", "categories", "tags", "author", "thumbnail",
-    "summary", "draft", "url", "body_format", "digest",
-)  # fmt: skip
-"""A post's fields, each in a column of its own: SQLite hands them back as Python values
-at C speed, and decoding every cached post is most of a build that changed little."""
-_POST_COLUMNS = ", ".join(POST_COLUMNS)
-_ROW_COLUMNS = f"path, size, mtime_ns, ctime_ns, inode, {_POST_COLUMNS}, problems, date_ts, instant"
-_DATE_TS = len(POST_COLUMNS) + 6
-_NO_POST = (None,) * len(POST_COLUMNS)
-
-
-def encode_row(
-    file: SourceFile, post: Post | None, problems: Sequence[Problem], nodes: Sequence[NodeKey]
-) -> PostRow:
-    """The state's row for one file as the reader read it; `nodes` are the feeds it can be
-    in (a draft is in none)."""
-    problems_json = (
-        json.dumps([p.as_dict() for p in problems], ensure_ascii=False) if problems else "[]"
-    )
-    values = (
-        file.rel,
-        file.size,
-        file.mtime_ns,
-        file.ctime_ns,
-        file.inode,
-        *_encode_post(post),
-        problems_json,
-        post.date.timestamp() if post else None,
-        (post.updated or post.date).timestamp() if post else None,
-    )
-    return PostRow(values, tuple(nodes) if post and not post.draft else ())
-
-
-def _encode_post(post: Post | None) -> tuple[Any, ...]:
-    """The post's POST_COLUMNS values (all None for a file that is not a post)."""
-    if post is None:
-        return _NO_POST
-    return (
-        post.title,
-        post.date.isoformat(),
-        post.updated.isoformat() if post.updated else None,
-        _names_json(post.categories) if post.categories else None,
-        _names_json(post.tags) if post.tags else None,
-        post.author,
-        post.thumbnail,
-        post.summary,
-        int(post.draft),
-        post.url,
-        str(post.body_format),
-        post.digest,
-    )
-
-
-def _names_json(names: tuple[Any, ...]) -> str:
-    """`names` (a post's categories or tags) as JSON, encoded once per distinct value:
-    thousands of posts share a few hundred."""
-    known = _NAMES_JSON.get(names)
-    if known is None:
-        if len(_NAMES_JSON) >= _NAMES_JSON_SIZE:
-            _NAMES_JSON.clear()
-        known = _NAMES_JSON[names] = json.dumps(names, ensure_ascii=False)
-    return known
-
-
-_NAMES_JSON: dict[tuple[Any, ...], str] = {}
-_NAMES_JSON_SIZE = 4096
-
-
-def _decode_post(source: str, values: Sequence[Any]) -> Post:
-    (
-        title,
-        date,
-        updated,
-        categories,
-        tags,
-        author,
-        thumbnail,
-        summary,
-        draft,
-        url,
-        body_format,
-        digest,
-    ) = values
-    return Post(
-        source,
-        title,
-        dt.datetime.fromisoformat(date),
-        dt.datetime.fromisoformat(updated) if updated else None,
-        tuple(map(_names, json.loads(categories))) if categories else (),
-        _names(json.loads(tags)) if tags else (),
-        author,
-        thumbnail,
-        summary,
-        bool(draft),
-        url,
-        _BODY_FORMATS[body_format],
-        digest,
-    )
-
-
-_BODY_FORMATS = {str(f): f for f in BodyFormat}
-
-
-def _names(value: Any) -> tuple[str, ...]:
-    """A list of names, checked: a state file is never trusted to hold what we wrote."""
-    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-        raise ValueError(f"not a list of names: {value!r:.60}")
-    return tuple(map(sys.intern, value))  # a few hundred names, shared by every post
-
-
-_STATUSES = {str(status): status for status in PostStatus}
-
-
-def _report_values(report: PostReport) -> tuple[str, str, str | None]:
-    problems = [p.as_dict() for p in report.problems]
-    return (
-        report.path,
-        str(report.status),
-        json.dumps(problems, ensure_ascii=False) if problems else None,
-    )
-
-
-def _decode_report(row: tuple[Any, ...]) -> PostReport:
-    path, status, problems = row
-    found = tuple(Problem.from_dict(p) for p in json.loads(problems)) if problems else ()
-    return PostReport(path, _STATUSES[status], found)
-
-
-def _enclosure_values(enclosure: Enclosure | None) -> tuple[Any, Any, Any]:
-    return (enclosure.url, enclosure.type, enclosure.length) if enclosure else (None, None, None)
 
 
 def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:

@@ -1,0 +1,199 @@
+"""How the state stores posts and reports: a row per post file (its fields a column each)
+and per report, encoded in the worker that read the file and decoded only when asked for."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from ..models import BodyFormat, Enclosure, Post, Problem
+from ..report import PostReport, PostStatus
+from ..sources import SourceFile
+
+NodeKey = str
+"""A feed's category node as the state stores it: its names joined by U+001F ('' is the site)."""
+
+
+def node_key(node: tuple[str, ...]) -> NodeKey:
+    # U+001F cannot be in a name: the reader removes what XML 1.0 forbids.
+    return "\x1f".join(node)
+
+
+def node_of(key: NodeKey) -> tuple[str, ...]:
+    return tuple(key.split("\x1f")) if key else ()
+
+
+class PostRow(NamedTuple):
+    """One file as the state stores it (made by `encode_row`, in the worker that read it).
+
+    A named tuple: rows come back from the workers by the thousand, and a tuple pickles and
+    unpickles in a third of the time a frozen dataclass takes."""
+
+    values: tuple[Any, ...]
+    """path, size, mtime_ns, ctime_ns, inode, the POST_COLUMNS, problems, date_ts, instant."""
+    nodes: tuple[NodeKey, ...]
+    """The feeds the post can be in ('' and its category nodes); () for a draft or a file
+    that is not a post."""
+
+
+Read = dict[str, tuple[Post | None, list[Problem]]]
+"""Files as read: path → the Post (None for a file that is not one) and its problems."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """One post file as an earlier build read it: a row of the posts table, decoded
+    only if the file is unchanged."""
+
+    row: tuple[Any, ...]
+    """path, size, mtime_ns, ctime_ns, inode, the POST_COLUMNS, problems."""
+
+    def matches(self, file: SourceFile) -> bool:
+        # ctime cannot be set back by touch or rsync, so an edit that keeps size and mtime is still seen.
+        return self.row[1:5] == (file.size, file.mtime_ns, file.ctime_ns, file.inode)
+
+    def load(self) -> tuple[Post | None, list[Problem]]:
+        path, *_, problems = self.row
+        post = decode_post(path, self.row[5:-1]) if self.row[5] is not None else None
+        return post, [] if problems == "[]" else [
+            Problem.from_dict(p) for p in json.loads(problems)
+        ]
+
+
+POST_COLUMNS = (
+    "title", "date", "updated", "categories", "tags", "author", "thumbnail",
+    "summary", "draft", "url", "body_format", "digest",
+)  # fmt: skip
+"""A post's fields, each in a column of its own: SQLite hands them back as Python values
+at C speed, and decoding every cached post is most of a build that changed little."""
+POST_COLUMNS_SQL = ", ".join(POST_COLUMNS)
+ROW_COLUMNS = (
+    f"path, size, mtime_ns, ctime_ns, inode, {POST_COLUMNS_SQL}, problems, date_ts, instant"
+)
+DATE_TS = len(POST_COLUMNS) + 6
+_NO_POST = (None,) * len(POST_COLUMNS)
+
+
+def encode_row(
+    file: SourceFile, post: Post | None, problems: Sequence[Problem], nodes: Sequence[NodeKey]
+) -> PostRow:
+    """The state's row for one file as the reader read it; `nodes` are the feeds it can be
+    in (a draft is in none)."""
+    problems_json = (
+        json.dumps([p.as_dict() for p in problems], ensure_ascii=False) if problems else "[]"
+    )
+    values = (
+        file.rel,
+        file.size,
+        file.mtime_ns,
+        file.ctime_ns,
+        file.inode,
+        *_encode_post(post),
+        problems_json,
+        post.date.timestamp() if post else None,
+        (post.updated or post.date).timestamp() if post else None,
+    )
+    return PostRow(values, tuple(nodes) if post and not post.draft else ())
+
+
+def _encode_post(post: Post | None) -> tuple[Any, ...]:
+    """The post's POST_COLUMNS values (all None for a file that is not a post)."""
+    if post is None:
+        return _NO_POST
+    return (
+        post.title,
+        post.date.isoformat(),
+        post.updated.isoformat() if post.updated else None,
+        _names_json(post.categories) if post.categories else None,
+        _names_json(post.tags) if post.tags else None,
+        post.author,
+        post.thumbnail,
+        post.summary,
+        int(post.draft),
+        post.url,
+        str(post.body_format),
+        post.digest,
+    )
+
+
+def _names_json(names: tuple[Any, ...]) -> str:
+    """`names` (a post's categories or tags) as JSON, encoded once per distinct value:
+    thousands of posts share a few hundred."""
+    known = _NAMES_JSON.get(names)
+    if known is None:
+        if len(_NAMES_JSON) >= _NAMES_JSON_SIZE:
+            _NAMES_JSON.clear()
+        known = _NAMES_JSON[names] = json.dumps(names, ensure_ascii=False)
+    return known
+
+
+_NAMES_JSON: dict[tuple[Any, ...], str] = {}
+_NAMES_JSON_SIZE = 4096
+
+
+def decode_post(source: str, values: Sequence[Any]) -> Post:
+    (
+        title,
+        date,
+        updated,
+        categories,
+        tags,
+        author,
+        thumbnail,
+        summary,
+        draft,
+        url,
+        body_format,
+        digest,
+    ) = values
+    return Post(
+        source,
+        title,
+        dt.datetime.fromisoformat(date),
+        dt.datetime.fromisoformat(updated) if updated else None,
+        tuple(map(_names, json.loads(categories))) if categories else (),
+        _names(json.loads(tags)) if tags else (),
+        author,
+        thumbnail,
+        summary,
+        bool(draft),
+        url,
+        _BODY_FORMATS[body_format],
+        digest,
+    )
+
+
+_BODY_FORMATS = {str(f): f for f in BodyFormat}
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """A list of names, checked: a state file is never trusted to hold what we wrote."""
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise ValueError(f"not a list of names: {value!r:.60}")
+    return tuple(map(sys.intern, value))  # a few hundred names, shared by every post
+
+
+_STATUSES = {str(status): status for status in PostStatus}
+
+
+def report_values(report: PostReport) -> tuple[str, str, str | None]:
+    problems = [p.as_dict() for p in report.problems]
+    return (
+        report.path,
+        str(report.status),
+        json.dumps(problems, ensure_ascii=False) if problems else None,
+    )
+
+
+def decode_report(row: tuple[Any, ...]) -> PostReport:
+    path, status, problems = row
+    found = tuple(Problem.from_dict(p) for p in json.loads(problems)) if problems else ()
+    return PostReport(path, _STATUSES[status], found)
+
+
+def enclosure_values(enclosure: Enclosure | None) -> tuple[Any, Any, Any]:
+    return (enclosure.url, enclosure.type, enclosure.length) if enclosure else (None, None, None)

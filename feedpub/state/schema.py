@@ -1,0 +1,161 @@
+"""The state's file: its tables and indexes, and how it is opened, found damaged or foreign,
+moved aside and started over."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+from .rows import POST_COLUMNS
+
+STATE_FILE = "state.sqlite3"
+SCHEMA_VERSION = 8
+APPLICATION_ID = 0x46505542  # "FPUB": marks the file as ours
+
+
+def is_busy(error: sqlite3.DatabaseError) -> bool:
+    return isinstance(error, sqlite3.OperationalError) and "locked" in str(error)
+
+
+def bypassed(path: Path, error: sqlite3.DatabaseError, timeout: float) -> str:
+    return (
+        f"{path}: another process held the incremental state for more than {timeout:g} s "
+        f"({error}); this build runs without it"
+    )
+
+
+def files_of(path: Path) -> tuple[Path, ...]:
+    """The database and the journal files SQLite keeps beside it."""
+    return (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
+
+
+def move_aside(path: Path) -> str:
+    """Make room for a new state: a damaged file (and its journal) is deleted; anything
+    that is not a file, a folder say, is renamed, so that nothing of the user's is lost."""
+    note = ""
+    for part in files_of(path):
+        try:
+            if part.is_symlink() or part.is_file():
+                part.unlink()
+            elif part.exists():
+                aside = part.with_name(f"{part.name}.unusable-{os.getpid()}-{int(time.time())}")
+                part.rename(aside)
+                note += f"; {part.name} was not a file: moved aside to {aside.name}"
+        except OSError as e:
+            note += f"; {part.name} cannot be moved aside: {e.strerror}"
+    return note
+
+
+def start_over(db: sqlite3.Connection, stamp: str) -> sqlite3.Connection | None:
+    """A new, empty state in place of one so damaged that its tables cannot even be
+    dropped (a damaged page is found only where it is read, see connect), or None."""
+    try:
+        path = next(
+            Path(file) for _, name, file in db.execute("PRAGMA database_list") if name == "main"
+        )
+    except (sqlite3.Error, StopIteration):
+        return None
+    with contextlib.suppress(sqlite3.Error):
+        db.close()
+    move_aside(path)
+    try:
+        fresh = connect(path, timeout=1.0)  # the build holds the output folder's lock
+        reset(fresh, stamp)
+    except sqlite3.DatabaseError:
+        return None
+    return fresh
+
+
+def connect(path: Path, timeout: float) -> sqlite3.Connection:
+    # Not bound to this thread: a build's reports may be read (and let go) in another.
+    db = sqlite3.connect(path, timeout=timeout, isolation_level="DEFERRED", check_same_thread=False)
+    db.execute("PRAGMA journal_mode = WAL")  # a killed build leaves the last committed state
+    db.execute("PRAGMA synchronous = NORMAL")
+    application_id = db.execute("PRAGMA application_id").fetchone()[0]
+    tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if application_id != APPLICATION_ID and tables:
+        raise sqlite3.DatabaseError("not a feedpub state file")
+    # No integrity check of the whole file here: it would read every page on every build.
+    # A damaged page raises where a query reads it, and the state is rebuilt there.
+    return db
+
+
+def restore_indexes(db: sqlite3.Connection) -> None:
+    """Make the indexes a build interrupted while `loading` left out (it saved its posts)."""
+    have = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    if missing := [name for name in INDEXES if name not in have]:
+        for name in missing:
+            db.execute(f"CREATE INDEX {name} ON {INDEXES[name]}")
+        for sql in (*RECOUNT_FEEDS, *RECOUNT_REPORTS):  # nor were the counts made
+            db.execute(sql)
+        db.commit()
+
+
+def read_stamp(db: sqlite3.Connection) -> str | None:
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'stamp'").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return row[0] if row else None
+
+
+def reset(db: sqlite3.Connection, stamp: str) -> None:
+    db.executescript(
+        f"""
+        DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS posts; DROP TABLE IF EXISTS feeds;
+        DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS contents;
+        DROP TABLE IF EXISTS reports; DROP TABLE IF EXISTS scan;
+        DROP TABLE IF EXISTS feed_counts; DROP TABLE IF EXISTS report_counts;
+        PRAGMA application_id = {APPLICATION_ID};
+        PRAGMA user_version = {SCHEMA_VERSION};
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE posts (
+            path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+            ctime_ns INTEGER NOT NULL, inode INTEGER NOT NULL, {", ".join(POST_COLUMNS)},
+            problems TEXT NOT NULL, date_ts REAL, instant REAL
+        );
+        CREATE TABLE members (node TEXT NOT NULL, date_ts REAL NOT NULL, path TEXT NOT NULL);
+        {"".join(f"CREATE INDEX {name} ON {on};" for name, on in INDEXES.items())}
+        CREATE TABLE contents (
+            path TEXT PRIMARY KEY, key TEXT NOT NULL, html TEXT NOT NULL, summary TEXT,
+            enclosure_url TEXT, enclosure_type TEXT, enclosure_length INTEGER
+        );
+        CREATE TABLE feeds (path TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
+        CREATE TABLE scan (name TEXT PRIMARY KEY, data BLOB NOT NULL);
+        CREATE TABLE feed_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE report_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE reports (path TEXT PRIMARY KEY, status TEXT NOT NULL, problems TEXT)
+            WITHOUT ROWID;
+        CREATE INDEX reports_with_problems ON reports (path) WHERE problems IS NOT NULL;
+        """
+    )
+    db.execute("INSERT INTO meta (key, value) VALUES ('stamp', ?)", (stamp,))
+    db.commit()
+
+
+INDEXES = {
+    "posts_by_url": "posts (url)",
+    "posts_by_instant": "posts (instant)",
+    "posts_by_date": "posts (date_ts)",
+    "members_newest": "members (node, date_ts DESC, path)",
+    "members_of": "members (path)",
+}
+"""The indexes besides the primary keys: name → what they index. A first build drops them
+while it stores every post and makes them after (`State.loading`)."""
+
+RECOUNT_FEEDS = (
+    "DELETE FROM feed_counts",
+    "INSERT INTO feed_counts (key, n) SELECT node, count(*) FROM members GROUP BY node",
+)
+RECOUNT_REPORTS = (
+    "DELETE FROM report_counts",
+    "INSERT INTO report_counts (key, n) SELECT status, count(*) FROM reports GROUP BY status",
+)
+"""The counts made in one pass (after a first build's loading, or when every report is
+written); every other change adds to them (`State._count`)."""
+
+SCAN_COLUMNS = ("paths", "sizes", "mtimes", "ctimes", "inodes")
+"""The kept scan's columns (incremental.ScanColumns), a row each: one written alone."""
