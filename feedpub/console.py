@@ -135,16 +135,15 @@ def _located(problem: Problem, posts: Path) -> str:
 
 
 def _summary(result: Report, verb: str) -> str:
-    counts = result.posts.counts
-    parts = [f"{counts.get(PostStatus.PUBLISHED, 0)} {verb}"]
+    parts = [f"{result.count(PostStatus.PUBLISHED)} {verb}"]
     for status, label in (
         (PostStatus.DRAFT, "drafts"),
         (PostStatus.SCHEDULED, "scheduled"),
         (PostStatus.SKIPPED, "skipped"),
         (PostStatus.IGNORED, "not posts"),
     ):
-        if counts.get(status):
-            parts.append(f"{counts[status]} {label}")
+        if result.count(status):
+            parts.append(f"{result.count(status)} {label}")
     warned = len({p.path for p in result.warnings()})
     if warned:
         parts.append(f"{warned} with warnings")

@@ -169,16 +169,8 @@ def _changes(
 
 def check(config: Config, progress: Progress | None = None) -> Report:
     """Read every post as a build would and group them into feeds; write nothing."""
-    from . import workers
-    from .builder import build_feeds
-    from .reading import read_all
-
     started = time.perf_counter()
-    scan = _scan(config)
-    files = read_all(
-        scan.found.files(), scan.problems, config, State(None), progress or workers.no_progress
-    )
-    built = build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC))
+    files, built = _read_and_group(config, progress)
     return Report(
         _post_reports(files, built, {}, State(None)),
         seconds=time.perf_counter() - started,
@@ -188,15 +180,20 @@ def check(config: Config, progress: Progress | None = None) -> Report:
 
 def feeds(config: Config, progress: Progress | None = None) -> tuple[Feed, ...]:
     """The feeds a build would publish now (read as `check` reads); nothing is written."""
+    return _read_and_group(config, progress)[1].feeds
+
+
+def _read_and_group(config: Config, progress: Progress | None) -> tuple[ReadFiles, Build]:
+    """Every post read into memory, without the state, and grouped into feeds."""
     from . import workers
     from .builder import build_feeds
     from .reading import read_all
 
-    scan = _scan(config)
+    found = _find(config)
     files = read_all(
-        scan.found.files(), scan.problems, config, State(None), progress or workers.no_progress
+        found.files(), found.problems, config, State(None), progress or workers.no_progress
     )
-    return build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC)).feeds
+    return files, build_feeds(files.posts().values(), config, dt.datetime.now(dt.UTC))
 
 
 # -- scan ---------------------------------------------------------------------------
@@ -216,11 +213,15 @@ class _Scan:
 
 
 def _scan(config: Config) -> _Scan:
-    if not config.posts.is_dir():
-        raise ConfigError(f"{config.posts}: posts folder does not exist")
-    found = scan_posts(config.posts, config.site.keep if config.site else None)
+    found = _find(config)
     columns = scan_columns(found)
     return _Scan(found, columns, scan_digest(found, columns))
+
+
+def _find(config: Config) -> Scan:
+    if not config.posts.is_dir():
+        raise ConfigError(f"{config.posts}: posts folder does not exist")
+    return scan_posts(config.posts, config.site.keep if config.site else None)
 
 
 # -- publish ------------------------------------------------------------------------

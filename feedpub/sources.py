@@ -99,10 +99,7 @@ class Scan:
 
     def files(self) -> list[SourceFile]:
         """Every file as a SourceFile (what a build that reads every file needs)."""
-        files = list(map(SourceFile, self.rels(), *self.columns()))
-        if self.odd:
-            files = [self.odd.get(f.rel, f) for f in files]
-        return files
+        return self.lazy_files()[:]
 
     def lazy_files(self) -> ScanFiles:
         """Every file, each made a SourceFile only when asked (what a first build parses)."""

@@ -121,6 +121,18 @@ def test_a_scheduled_post_is_published_on_the_first_build_after_its_time(
     assert due.count(PostStatus.SCHEDULED) == 0 and "rss.xml" in due.written
 
 
+def _built_with_a_closed_state(posts: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
+    """30 posts built into `out`, its state file alone (no journal beside it): the
+    output folder, a folder for a reference build, and the state file."""
+    write_many(posts, 30)
+    out, reference = tmp_path / "out", tmp_path / "reference"
+    build(posts, out)
+    state = out / ".feedpub" / STATE_FILE
+    for extra in state.parent.glob(STATE_FILE + "-*"):
+        extra.unlink()
+    return out, reference, state
+
+
 @pytest.mark.parametrize(
     "damage",
     [
@@ -133,12 +145,7 @@ def test_a_scheduled_post_is_published_on_the_first_build_after_its_time(
 def test_a_damaged_or_foreign_state_is_rebuilt_with_a_warning(
     posts: Path, tmp_path: Path, damage: Any
 ) -> None:
-    write_many(posts, 30)
-    out, reference = tmp_path / "out", tmp_path / "reference"
-    build(posts, out)
-    state = out / ".feedpub" / STATE_FILE
-    for extra in state.parent.glob(STATE_FILE + "-*"):
-        extra.unlink()
+    out, reference, state = _built_with_a_closed_state(posts, tmp_path)
     damage(state)
     report = build(posts, out)
     build(posts, reference, use_state=False)
@@ -170,12 +177,7 @@ def test_a_damaged_page_is_found_where_it_is_read(
 ) -> None:
     """No check of the whole file on open (it would read every page on every build): a
     build that needs the damaged rows finds them damaged and rebuilds the state."""
-    write_many(posts, 30)
-    out, reference = tmp_path / "out", tmp_path / "reference"
-    build(posts, out)
-    state = out / ".feedpub" / STATE_FILE
-    for extra in state.parent.glob(STATE_FILE + "-*"):
-        extra.unlink()
+    out, reference, state = _built_with_a_closed_state(posts, tmp_path)
     db = sqlite3.connect(state)
     try:
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
