@@ -39,16 +39,12 @@ EXIT_CODES = exit_code_table()
 
 
 def write_report(path: Path, data: dict[str, Any]) -> None:
+    """`json.dumps(data, ensure_ascii=False, indent=1)` and a newline, byte for byte (with
+    the posts listed), each post that has no problems written from a template: json
+    indents in Python, not in C, and a cron job's report of a big site names every post."""
     with path.open("w", encoding="utf-8") as out:
         out.writelines(_report_parts(data))
         out.write("\n")
-
-
-def report_text(data: dict[str, Any]) -> str:
-    """`json.dumps(data, ensure_ascii=False, indent=1)`, byte for byte (with the posts
-    listed), each post that has no problems written from a template: json indents in
-    Python, not in C, and a cron job's report of a big site names every post."""
-    return "".join(_report_parts(data))
 
 
 def _report_parts(data: dict[str, Any]) -> Iterator[str]:

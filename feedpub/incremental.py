@@ -27,7 +27,7 @@ from .config import Config
 from .formats import Format
 from .models import Feed
 from .output import OutputFolder
-from .report import PostStatus, Report
+from .report import Report
 from .sources import Scan, SourceFile, local_image_stamp
 
 ScanColumns = tuple[bytes | bytearray, bytes, bytes, bytes, bytes]
@@ -287,8 +287,6 @@ class LastBuild:
     """Every feed file on disk → (size, mtime_ns) as written."""
     images: dict[str, str]
     """Local images behind enclosures → their stamps."""
-    counts: dict[PostStatus, int]
-    """How many post files had each status."""
 
     @classmethod
     def of(
@@ -304,7 +302,7 @@ class LastBuild:
             stat = folder.stat(rel)
             outputs[rel] = (stat.st_size, stat.st_mtime_ns) if stat else (-1, -1)
         stamps = {url: stamp for url, stamp in images.items() if stamp}
-        return cls(scan, due, outputs, stamps, dict(report.posts.counts))
+        return cls(scan, due, outputs, stamps)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -313,7 +311,6 @@ class LastBuild:
                 "due": self.due.isoformat() if self.due else None,
                 "outputs": {rel: list(stat) for rel, stat in self.outputs.items()},
                 "images": self.images,
-                "counts": {str(status): n for status, n in self.counts.items()},
             },
             ensure_ascii=False,
         )
@@ -331,10 +328,6 @@ class LastBuild:
                     for rel, (size, mtime) in _typed(data["outputs"], dict).items()
                 },
                 {_typed(u, str): _typed(s, str) for u, s in _typed(data["images"], dict).items()},
-                {
-                    PostStatus(status): _typed(n, int)
-                    for status, n in _typed(data["counts"], dict).items()
-                },
             )
         except (KeyError, TypeError, ValueError):
             return None

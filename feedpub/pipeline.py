@@ -92,7 +92,7 @@ def _unchanged(
     if not last.unchanged(scan.digest, now, folder, config):
         return None
     try:
-        posts = state.post_reports(last.counts)
+        posts = state.post_reports()
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none
         state.discard(f"{type(e).__name__}: {e}")
         return None
@@ -393,4 +393,4 @@ def _post_reports(
     state.remember_reports(reports, every=files.complete)
     if files.complete:
         return PostReports.of(reports)
-    return state.post_reports(state.report_counts())
+    return state.post_reports()

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from feedpub import __version__
 from feedpub.cli import cli
-from feedpub.console import report_text
+from feedpub.console import write_report
 from feedpub.errors import ExitCode
 from feedpub.models import Problem, Severity
 from feedpub.report import PostReport, PostReports, PostStatus, Report
@@ -145,7 +145,7 @@ def test_bad_post_is_named_others_are_published(
         ["emoji😀.md", "control\x01.md", "bad\\xffname.md", "z.md"],
     ],
 )
-def test_the_report_is_what_json_indents_byte_for_byte(paths: list[str]) -> None:
+def test_the_report_is_what_json_indents_byte_for_byte(paths: list[str], tmp_path: Path) -> None:
     """The report's posts are written from a template (json indents in Python, slowly):
     the text must be json.dumps's."""
     posts = [PostReport(path, PostStatus.PUBLISHED, ()) for path in paths]
@@ -154,7 +154,9 @@ def test_the_report_is_what_json_indents_byte_for_byte(paths: list[str]) -> None
     for some in (posts, posts[:1], posts[1:2], []):
         data = Report(PostReports.of(some)).as_json()
         listed = data | {"posts": list(data["posts"])}
-        assert report_text(data) == json.dumps(listed, ensure_ascii=False, indent=1)
+        write_report(tmp_path / "report.json", data)
+        written = (tmp_path / "report.json").read_text(encoding="utf-8")
+        assert written == json.dumps(listed, ensure_ascii=False, indent=1) + "\n"
 
 
 def test_quiet_prints_nothing_unless_something_is_wrong(

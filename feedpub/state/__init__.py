@@ -501,11 +501,14 @@ class State:
         query = "SELECT path, status, problems FROM reports WHERE problems IS NOT NULL"
         return tuple(map(decode_report, self._rows(query + " ORDER BY path")))
 
-    def post_reports(self, counts: dict[PostStatus, int]) -> PostReports:
-        """The stored reports (`counts` of them), the whole list read from this build's
-        snapshot (see `save`). Raises as `reports_with_problems` does."""
+    def post_reports(self) -> PostReports:
+        """The stored reports, counted by `report_counts`, the whole list read from this
+        build's snapshot (see `save`). Raises as `reports_with_problems` does."""
         reports = PostReports(
-            counts, self.reports_with_problems(), self._every_report, self._close_reader
+            self.report_counts(),
+            self.reports_with_problems(),
+            self._every_report,
+            self._close_reader,
         )
         self._handed_out = weakref.ref(reports)
         return reports
