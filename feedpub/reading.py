@@ -239,10 +239,16 @@ def _read_batch(
     from .reader import read_post  # the parsers are imported only when a post has to be read
 
     batch: list[tuple[Post | None, tuple[Problem, ...], PostRow]] = []
+    # The feeds of each distinct list of categories (a batch's posts share a few dozen).
+    node_keys: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
     with without_cycle_collection():  # thousands of records, no cycles
         for file in map(SourceFile._make, pickle.loads(files)):
             post, problems = read_post(file, config)
-            nodes = ["", *map(node_key, nodes_of(post.categories, config))] if post else []
+            nodes: tuple[str, ...] = ()
+            if post is not None:
+                nodes = node_keys.get(post.categories) or node_keys.setdefault(
+                    post.categories, ("", *map(node_key, nodes_of(post.categories, config)))
+                )
             batch.append((post, tuple(problems), encode_row(file, post, problems, nodes)))
     return batch
 
