@@ -175,7 +175,9 @@ def _make_post(
         draft=draft,
         url=url,
         body_format=BodyFormat.HTML if _HTML_START.match(body) else BodyFormat.MARKDOWN,
-        digest=hashlib.blake2b(data, digest_size=16).hexdigest(),
+        # SHA-256, cut to 128 bits: the processors' SHA instructions make it a third faster
+        # than BLAKE2b over a post (a version stamp, not a signature: 128 bits are plenty).
+        digest=hashlib.sha256(data).hexdigest()[:32],
     )
 
 
