@@ -66,26 +66,54 @@ def load(block: str) -> dict[str, Any] | None:
 
 
 def _as_pyyaml_reads_it(data: dict[str, Any]) -> bool:
-    texts: list[str] = []
+    """Every key is text, and every key and value is what PyYAML would read it as: text,
+    None, a boolean, or a list or mapping of them (numbers are not: YAML 1.1 and 1.2 read
+    them by different rules). Walked with a stack, not recursion: yaml-rs nests as deep as
+    the text does."""
     stack: list[object] = [data]
     while stack:
         node = stack.pop()
-        if isinstance(node, str):
-            texts.append(node)
-        elif isinstance(node, dict):
-            if not all(isinstance(key, str) for key in node):
-                return False
-            texts.extend(node)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-        elif not (node is None or isinstance(node, bool)):
-            return False  # numbers: YAML 1.1 and 1.2 read them by different rules
-    # '' can only have been quoted (a plain empty value is None in both versions), and most
-    # text starts with a character no YAML 1.1 resolver looks at.
-    for text in texts:
-        if text and text[0] in _RESOLVED_FIRST:
-            for _, regexp in _IMPLICIT[text[0]]:
-                if regexp.match(text):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if not isinstance(key, str) or not _as_text(key):
+                    return False
+                if isinstance(value, str):
+                    if not _as_text(value):
+                        return False
+                elif isinstance(value, dict | list):
+                    stack.append(value)
+                elif not (value is None or isinstance(value, bool)):
+                    return False
+        else:
+            assert isinstance(node, list)  # only containers are pushed
+            for item in node:
+                if isinstance(item, str):
+                    if not _as_text(item):
+                        return False
+                elif isinstance(item, dict | list):
+                    stack.append(item)
+                elif not (item is None or isinstance(item, bool)):
                     return False
     return True
+
+
+def _as_text(text: str) -> bool:
+    """PyYAML reads this plain scalar as text, as yaml-rs did. '' can only have been
+    quoted (a plain empty value is None in both versions), and most text starts with a
+    character no YAML 1.1 resolver looks at; the rest is looked at once per distinct text
+    (keys, and the category names thousands of posts share)."""
+    if not text or text[0] not in _RESOLVED_FIRST:
+        return True
+    known = _TEXT_VERDICTS.get(text)
+    if known is None:
+        known = not any(regexp.match(text) for _, regexp in _IMPLICIT[text[0]])
+        if len(text) <= _VERDICT_KEY_CHARACTERS:
+            if len(_TEXT_VERDICTS) >= _VERDICTS_SIZE:
+                _TEXT_VERDICTS.clear()
+            _TEXT_VERDICTS[text] = known
+    return known
+
+
+_TEXT_VERDICTS: dict[str, bool] = {}
+_VERDICTS_SIZE = 4096
+_VERDICT_KEY_CHARACTERS = 256

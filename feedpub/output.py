@@ -107,8 +107,11 @@ class OutputFolder:
 
     def read(self, rel: str) -> bytes | None:
         """The file's bytes; None if it is not there, or is not a regular file of ours."""
+        return self._read(self.path_of(rel), rel)
+
+    def _read(self, target: Path, rel: str) -> bytes | None:
         try:
-            fd = os.open(self.path_of(rel), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            fd = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
         except OSError as e:
@@ -123,9 +126,9 @@ class OutputFolder:
 
     def write(self, rel: str, data: bytes) -> bool:
         """Atomically replace `rel` with `data`; False (and nothing written) if unchanged."""
-        if self.read(rel) == data:
+        target = self.path_of(rel)  # (once: it resolves the folders on the way)
+        if self._read(target, rel) == data:
             return False
-        target = self.path_of(rel)
         temp: Path | None = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

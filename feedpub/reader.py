@@ -51,6 +51,7 @@ _HTML_START = re.compile(
     re.IGNORECASE,
 )
 _FAR_FUTURE = dt.timedelta(days=3653)
+_FAR_FUTURE_SECONDS = _FAR_FUTURE.days * 86400
 MAX_NAMES = 64
 MAX_CATEGORY_DEPTH = 16
 MAX_CATEGORY_PATH_BYTES = 1024
@@ -174,7 +175,9 @@ def _make_post(
         draft=draft,
         url=url,
         body_format=BodyFormat.HTML if _HTML_START.match(body) else BodyFormat.MARKDOWN,
-        digest=hashlib.blake2b(data, digest_size=16).hexdigest(),
+        # SHA-256, cut to 128 bits: the processors' SHA instructions make it a third faster
+        # than BLAKE2b over a post (a version stamp, not a signature: 128 bits are plenty).
+        digest=hashlib.sha256(data).hexdigest()[:32],
     )
 
 
@@ -257,17 +260,23 @@ def _site_date(facts: PostFacts, warn: Warn) -> dt.datetime:
 
 
 def _date(meta: dict[str, Any], file: SourceFile, config: Config, warn: Warn) -> dt.datetime:
-    saved = _saved(file)
     value = meta.get("date")
     if value is None:
+        saved = _saved(file)
         warn(f"no date; using the file's modification time ({saved:%Y-%m-%d %H:%M:%S} UTC)", "date")
         return saved
     try:
         date = parse_date(value, config.zone())
     except DateError as e:
+        saved = _saved(file)
         warn(f"{e}; using the file's modification time ({saved:%Y-%m-%d %H:%M:%S} UTC)", "date")
         return saved
-    if date - saved > _FAR_FUTURE:
+    # Compared as datetimes only when the float timestamps come near: they are exact to a
+    # few microseconds, and the saved time is made for every post otherwise.
+    if (
+        date.timestamp() > file.mtime_ns // 1_000_000_000 + _FAR_FUTURE_SECONDS - 1
+        and date - _saved(file) > _FAR_FUTURE
+    ):
         warn(
             f"dated {date:%Y-%m-%d}, more than ten years after the file was saved: a typo?", "date"
         )

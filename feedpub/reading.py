@@ -29,7 +29,7 @@ import hashlib
 import pickle
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import workers
 from .incremental import ScanColumns, scan_changes
@@ -109,7 +109,7 @@ def read_all(
         results, fresh = {}, list(files)
     with state.loading():
         for batch in _parse(fresh, config, state, progress):
-            results.update((read.path, read) for read in batch)
+            results.update((one.path, ReadFile(one.path, one.post, one.problems)) for one in batch)
     state.forget_posts(set(cached) - {f.rel for f in files})
     for problem in scan_problems:
         results.setdefault(problem.path, ReadFile(problem.path, None, (problem,)))
@@ -128,8 +128,6 @@ def read_changes(
     """The changed files and the posts every feed is made of, from the state's index;
     None when only `read_all` is sure. A first build (an empty state) is one where every
     file changed: the posts are stored as they are parsed, never all held at once."""
-    from .builder import classify
-
     if not state.usable or (config.site and config.site.feed_order() != ("date", True)):
         return None
     losses = state.losses
@@ -155,19 +153,15 @@ def read_changes(
     before = state.read([*changes.known, *gone])
     fresh_urls: set[str] = set()
     with state.loading():
-        for batch in _parse(fresh, config, state, progress):
-            # What the fresh files' reports are, as far as each file alone says: stored now,
-            # made again below for those whose report other posts bear on.
-            own = []
-            for one in batch:
-                post = one.post
-                own.append(_own_report(one, classify(post, config, now) if post else None))
-                if post is not None and not first:
-                    fresh_urls.add(post.url)
-            state.remember_reports(own)
+        # What the fresh files' reports are, as far as each file alone says: stored now,
+        # made again below for those whose report other posts bear on. Their posts are
+        # not needed here but for their URLs, and not at all in a first build (where
+        # every file is fresh): the posts the feeds are made of are read back below.
+        for batch in _parse(fresh, config, state, progress, _Own(now, keep_posts=not first)):
+            state.remember_reports(one.report for one in batch if one.report is not None)
+            fresh_urls.update(one.post.url for one in batch if one.post is not None)
     if first:
-        unread = [ReadFile(problem.path, None, (problem,)) for problem in scan.problems]
-        state.remember_reports(_own_report(read, None) for read in unread)
+        state.remember_reports(_own_report(p.path, (p,), None) for p in scan.problems)
     state.forget_posts(gone)
     future = config.site is not None and config.site.publishes_future()
     due_at = None if future else now.timestamp()
@@ -195,12 +189,11 @@ def read_changes(
     )
 
 
-def _own_report(read: ReadFile, status: PostStatus | None) -> PostReport:
+def _own_report(path: str, problems: tuple[Problem, ...], status: PostStatus | None) -> PostReport:
     """A file's report when no other post bears on it: its post's status (`status`, as
-    the builder classifies it), or, for a file that is no post, whether it has errors."""
-    if status is None or read.post is None:
-        status = not_a_post(read.problems)
-    return PostReport(read.path, status, read.problems)
+    the builder classifies it), or, for a file that is no post (None), whether it has
+    errors."""
+    return PostReport(path, not_a_post(problems) if status is None else status, problems)
 
 
 def problems_digest(problems: Sequence[Problem]) -> str:
@@ -210,9 +203,34 @@ def problems_digest(problems: Sequence[Problem]) -> str:
     return hashlib.sha256(text).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class _Own:
+    """Ask `_parse` for each file's own report (`_own_report`, the post classified at
+    `now`), made where the file is parsed, and for its post only with `keep_posts`."""
+
+    now: dt.datetime
+    keep_posts: bool
+
+
+class _Parsed(NamedTuple):
+    """One file as `_parse` gives it back (a tuple: thousands come back from the workers)."""
+
+    path: str
+    post: Post | None
+    """None also when the caller did not keep posts (`_Own`)."""
+    problems: tuple[Problem, ...]
+    row: PostRow
+    report: PostReport | None
+    """The file's own report, when asked for (`_Own`)."""
+
+
 def _parse(
-    files: Sequence[SourceFile], config: Config, state: State, progress: workers.Progress
-) -> Iterator[list[ReadFile]]:
+    files: Sequence[SourceFile],
+    config: Config,
+    state: State,
+    progress: workers.Progress,
+    own: _Own | None = None,
+) -> Iterator[list[_Parsed]]:
     """Parse these files (over the cores when there are many) and store them in the state,
     batch by batch (the caller holds `state.loading()` around the batches)."""
     processes = workers.worker_count(config.jobs, len(files), PARALLEL_POSTS)
@@ -223,27 +241,38 @@ def _parse(
     tasks = [pickle.dumps([tuple(f) for f in b]) for b in workers.batches(files, count)]
     if processes > 1:  # imported before the workers are forked: then they share the modules
         from . import builder, reader  # noqa: F401
-    read_batch = functools.partial(_read_batch, config=config)
+    read_batch = functools.partial(_read_batch, config=config, own=own)
     for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
         # Stored as they come, so the encoded rows of a big site are never all held at once.
-        state.remember_posts(row for *_, row in batch)
-        yield [ReadFile(row.values[0], post, problems) for post, problems, row in batch]
+        state.remember_posts(one.row for one in batch)
+        yield batch
 
 
-def _read_batch(
-    files: bytes, config: Config
-) -> list[tuple[Post | None, tuple[Problem, ...], PostRow]]:
-    """Parse files (a batch as `_parse` packs it), and encode them for the state here too:
-    in a worker, that is parallel."""
-    from .builder import nodes_of
+def _read_batch(files: bytes, config: Config, own: _Own | None) -> list[_Parsed]:
+    """Parse files (a batch as `_parse` packs it), and encode them for the state here too
+    (and make their own reports, if asked): in a worker, that is parallel."""
+    from .builder import classify, nodes_of
     from .reader import read_post  # the parsers are imported only when a post has to be read
 
-    batch: list[tuple[Post | None, tuple[Problem, ...], PostRow]] = []
+    batch: list[_Parsed] = []
+    # The feeds of each distinct list of categories (a batch's posts share a few dozen).
+    node_keys: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
     with without_cycle_collection():  # thousands of records, no cycles
         for file in map(SourceFile._make, pickle.loads(files)):
-            post, problems = read_post(file, config)
-            nodes = ["", *map(node_key, nodes_of(post.categories, config))] if post else []
-            batch.append((post, tuple(problems), encode_row(file, post, problems, nodes)))
+            post, problem_list = read_post(file, config)
+            problems = tuple(problem_list)
+            nodes: tuple[str, ...] = ()
+            if post is not None:
+                nodes = node_keys.get(post.categories) or node_keys.setdefault(
+                    post.categories, ("", *map(node_key, nodes_of(post.categories, config)))
+                )
+            row = encode_row(file, post, problems, nodes)
+            if own is None:
+                batch.append(_Parsed(file.rel, post, problems, row, None))
+                continue
+            status = classify(post, config, own.now) if post is not None else None
+            report = _own_report(file.rel, problems, status)
+            batch.append(_Parsed(file.rel, post if own.keep_posts else None, problems, row, report))
     return batch
 
 

@@ -358,7 +358,7 @@ def decode(data: bytes, encoding: str) -> str:
                 data = data[len(bom) :]
             break
     else:
-        if _is_binary(data[:_BINARY_PROBE]):
+        if _is_binary(data):
             raise PostError("binary file (it contains NUL bytes), not a text post")
     try:
         text = data.decode(encoding)
@@ -371,10 +371,16 @@ def decode(data: bytes, encoding: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-def _is_binary(head: bytes) -> bool:
-    """A known binary format, or NULs in more than one byte in eight (UTF-16 without a
-    byte-order mark, say): what cannot be text. A stray NUL in a scraped body is text."""
-    return head.startswith(_BINARY_SIGNATURES) or head.count(b"\x00") * 8 > len(head)
+def _is_binary(data: bytes) -> bool:
+    """A known binary format, or NULs in more than one byte in eight of the first
+    _BINARY_PROBE (UTF-16 without a byte-order mark, say): what cannot be text. A stray
+    NUL in a scraped body is text. (Nearly every post has no NUL at all: one search of
+    the bytes says so, faster than counting in a copy of their head.)"""
+    if data.startswith(_BINARY_SIGNATURES):
+        return True
+    if b"\x00" not in data:
+        return False
+    return data.count(b"\x00", 0, _BINARY_PROBE) * 8 > min(len(data), _BINARY_PROBE)
 
 
 _BINARY_SIGNATURES = (

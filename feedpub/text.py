@@ -44,6 +44,10 @@ def clean(value: str, field: str, warn: Warn, limit: int = MAX_FIELD_CHARACTERS)
             f"{field}: {len(value):,} characters is more than feeds carry; cut to {limit:,}", field
         )
         value = value[:limit]
+    if value.isprintable() and "  " not in value:
+        # No control, format (bidi) or separator character but single spaces: nothing to
+        # remove or fold (what nearly every title, name and URL is, found in one pass).
+        return value.strip()
     if XML_ILLEGAL.search(value):
         value = XML_ILLEGAL.sub("", value)
         warn(f"{field}: removed characters that XML 1.0 does not allow", field)
