@@ -31,7 +31,7 @@ from .incremental import (
     LastBuild,
     ScanColumns,
     content_keys,
-    feed_fingerprint,
+    feed_fingerprints,
     image_stamps,
     scan_columns,
     scan_digest,
@@ -284,9 +284,8 @@ def _publish(
         jobs = [
             PublishJob(feed, fmt, fingerprint)
             for feed in built.feeds
-            for fmt in config.formats
-            if (fingerprint := feed_fingerprint(feed, fmt, images)) != known.get(feed.file(fmt))
-            or folder.stat(feed.file(fmt)) is None
+            for fmt, fingerprint in feed_fingerprints(feed, config.formats, images).items()
+            if fingerprint != known.get(feed.file(fmt)) or folder.stat(feed.file(fmt)) is None
         ]
         attempted.update(job.file for job in jobs)
         newly_broken: dict[str, Problem] = {}

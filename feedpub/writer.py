@@ -37,7 +37,7 @@ class PublishJob:
     feed: Feed
     fmt: Format
     fingerprint: str
-    """incremental.feed_fingerprint of the feed in this format, remembered once written."""
+    """incremental.feed_fingerprints of the feed in this format, remembered once written."""
 
     @property
     def file(self) -> str:
