@@ -148,10 +148,10 @@ def _publish_jobs(
     return outcomes
 
 
-_WRITTEN_AT_ONCE = 16
-_BYTES_AT_ONCE = 16 << 20
-"""At most this many valid feeds, and bytes of them, wait to be written together: a group
-of a big site's first build can hold hundreds of feeds."""
+_WRITTEN_AT_ONCE = 8
+_BYTES_AT_ONCE = 2 << 20
+"""At most this many valid feeds, and bytes of them, wait to be written together (a post's
+feeds in one group are a few; a big site's first build has hundreds, held a few at a time)."""
 
 
 def _write(
