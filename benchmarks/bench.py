@@ -295,15 +295,19 @@ def _newest(template: bytes, title: str) -> bytes:
 _WALK = """
 import os, sys
 def walk(folder):
-    for entry in os.scandir(folder):
-        if entry.is_dir(follow_symlinks=False):
-            walk(entry.path)
-        else:
-            entry.stat(follow_symlinks=False)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    with os.scandir(fd) as listing:
+        for entry in listing:
+            if entry.is_dir(follow_symlinks=False):
+                walk(os.path.join(folder, entry.name))
+            else:
+                entry.stat(follow_symlinks=False)
+    os.close(fd)
 walk(sys.argv[1])
 """
-"""The floor of a build where nothing changed: a bare walk that stats every file, in a fresh
-Python process, and nothing else."""
+"""The floor of a build where nothing changed: a bare walk that stats every file, through a
+descriptor of its folder as feedpub does (a lookup of one name, not of the whole path), in a
+fresh Python process, and nothing else."""
 
 
 def _new_thumbnail(data: bytes, run: int) -> bytes:

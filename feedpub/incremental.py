@@ -4,7 +4,7 @@ fingerprints that tell an unchanged post, feed or image from a changed one.
 - `scan_digest`: one hash of every post file's path, size, times and inode; and
   `scan_changes`: which files changed since the scan the state keeps (`ScanColumns`).
 - `content_keys`: what a post's prepared body depends on, so the state can keep it.
-- `feed_fingerprint`: everything a feed file's bytes depend on (its items and their
+- `feed_fingerprints`: everything a feed file's bytes depend on (its items and their
   versions, the images behind its enclosures), except what the state's stamp covers
   (settings and feedpub's version).
 - `LastBuild`: the record a build leaves, typed; when the next build finds the same
@@ -21,7 +21,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import compress
-from typing import Any
+from typing import Any, NamedTuple
 
 from .config import Config
 from .formats import Format
@@ -231,23 +231,22 @@ def _differing(new: array[int], old: array[int]) -> list[int]:
 _RUN = 16
 
 
-def feed_fingerprint(feed: Feed, fmt: Format, images: dict[str, str]) -> str:
+def feed_fingerprints(
+    feed: Feed, formats: Iterable[Format], images: dict[str, str]
+) -> dict[Format, str]:
+    """The fingerprint of each format's file of the feed: its parts and items hashed once,
+    then each format's name with that (every feed of a build is fingerprinted, in each
+    format, to find the few that changed)."""
     h = hashlib.sha256()
-    for part in (
-        fmt.value,
-        feed.title,
-        feed.description,
-        feed.url,
-        feed.alternate,
-        feed.updated.isoformat(),
-    ):
+    for part in (feed.title, feed.description, feed.url, feed.alternate, feed.updated.isoformat()):
         h.update(part.encode() + b"\0")
     for entry in feed.entries:
         stamp = images.get(entry.post.thumbnail or "", "")
         h.update(
             f"{entry.url}\0{entry.post.digest}\0{entry.updated.isoformat()}\0{stamp}\0".encode()
         )
-    return h.hexdigest()
+    items = h.digest()
+    return {fmt: hashlib.sha256(f"{fmt.value}\0".encode() + items).hexdigest() for fmt in formats}
 
 
 def image_stamps(feeds: Iterable[Feed], config: Config) -> dict[str, str]:
@@ -275,10 +274,11 @@ def content_keys(feeds: Iterable[Feed], images: dict[str, str]) -> dict[str, str
     }
 
 
-@dataclass(frozen=True, slots=True)
-class LastBuild:
+class LastBuild(NamedTuple):
     """What a complete build saw and wrote, for the next build to compare against. (Its
-    posts' reports are in the state, a row per file: see `State.post_reports`.)"""
+    posts' reports are in the state, a row per file: see `State.post_reports`.) A named
+    tuple, not a frozen dataclass: a build where nothing changed is mostly start-up, and
+    defining a dataclass costs ten times as much."""
 
     scan: str
     due: dt.datetime | None

@@ -1,7 +1,8 @@
 """The output folder, which feedpub owns: atomic writes, a manifest, and a lock.
 
 - Writes are atomic: bytes go to a temporary file in the target's folder, are
-  flushed to disk, then `os.replace` puts them in place. A build killed at any
+  flushed to disk (a batch of files at once: `write_all`), then `os.replace` puts
+  them in place. A build killed at any
   moment leaves every feed either its old or its new complete file.
 - Nothing is written through a symlink: a temporary file is created exclusively,
   under a name of its own (never an existing one, never followed), and a symlink in
@@ -24,6 +25,7 @@ import json
 import os
 import posixpath
 import stat
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -126,27 +128,65 @@ class OutputFolder:
 
     def write(self, rel: str, data: bytes) -> bool:
         """Atomically replace `rel` with `data`; False (and nothing written) if unchanged."""
-        target = self.path_of(rel)  # (once: it resolves the folders on the way)
-        if self._read(target, rel) == data:
-            return False
-        temp: Path | None = None
+        (result,) = self.write_all([(rel, data)])
+        if isinstance(result, OutputError):
+            raise result
+        return result
+
+    def write_all(self, files: Iterable[tuple[str, bytes]]) -> list[bool | OutputError]:
+        """`write` each file, in order, their bytes flushed to disk together (a flush waits
+        for the disk; several at once wait about as long as one): True where written, False
+        where unchanged, and at the first file that cannot be written its error, where the
+        list ends. The files after it are not written (a full disk would fail them too)."""
+        results: list[bool | OutputError] = []
+        staged: list[tuple[int, str, Path, Path, int]] = []  # result, rel, target, temporary
+        for rel, data in files:
+            try:
+                target = self.path_of(rel)  # (once: it resolves the folders on the way)
+                if self._read(target, rel) == data:
+                    results.append(False)
+                    continue
+                temp, fd = self._staged(rel, target, data)
+            except OutputError as e:
+                results.append(e)
+                break
+            staged.append((len(results), rel, target, temp, fd))
+            results.append(True)
+        end = len(results)
+        flushed = _flushed([fd for *_, fd in staged])
+        for (i, rel, target, temp, fd), error in zip(staged, flushed, strict=True):
+            try:
+                os.close(fd)
+                if i < end:
+                    if error is not None:
+                        raise error
+                    os.replace(temp, target)
+                    continue
+            except OSError as e:
+                if i < end:
+                    results[i], end = _cannot_write(rel, e), i + 1
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        return results[:end]
+
+    def _staged(self, rel: str, target: Path, data: bytes) -> tuple[Path, int]:
+        """`data` in a new temporary file beside `target` (the file at `rel`), not yet
+        flushed to disk: (the temporary file, its descriptor)."""
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temp, fd = _create_temporary(target)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(temp, target)
         except OSError as e:
-            if temp is not None:
-                with contextlib.suppress(OSError):
-                    temp.unlink()
-            reason = "the disk is full" if e.errno == errno.ENOSPC else e.strerror
-            raise OutputError(
-                f"{rel}: cannot write: {reason}; the previous file is unchanged"
-            ) from None
-        return True
+            raise _cannot_write(rel, e) from None
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError as e:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise _cannot_write(rel, e) from None
+        return temp, fd
 
     def remove(self, rel: str) -> None:
         """Remove a file feedpub wrote, and the folders it leaves empty."""
@@ -195,6 +235,32 @@ class OutputFolder:
     def save_manifest(self, files: Iterable[str]) -> None:
         data = {"generator": "feedpub", "files": sorted(files)}
         self.write(self.manifest_file, json.dumps(data, ensure_ascii=False, indent=1).encode())
+
+
+def _cannot_write(rel: str, e: OSError) -> OutputError:
+    reason = "the disk is full" if e.errno == errno.ENOSPC else e.strerror
+    return OutputError(f"{rel}: cannot write: {reason}; the previous file is unchanged")
+
+
+def _flushed(fds: list[int]) -> list[OSError | None]:
+    """Each file's bytes flushed to disk (fsync), several files' at once, each in a thread
+    (the kernel then commits them to the disk together); each one's error, or None."""
+    errors: list[OSError | None] = [None] * len(fds)
+
+    def flush(i: int) -> None:
+        try:
+            os.fsync(fds[i])
+        except OSError as e:
+            errors[i] = e
+
+    threads = [threading.Thread(target=flush, args=(i,)) for i in range(1, len(fds))]
+    for thread in threads:
+        thread.start()
+    if fds:
+        flush(0)
+    for thread in threads:
+        thread.join()
+    return errors
 
 
 def _create_temporary(target: Path) -> tuple[Path, int]:

@@ -37,7 +37,7 @@ class PublishJob:
     feed: Feed
     fmt: Format
     fingerprint: str
-    """incremental.feed_fingerprint of the feed in this format, remembered once written."""
+    """incremental.feed_fingerprints of the feed in this format, remembered once written."""
 
     @property
     def file(self) -> str:
@@ -105,8 +105,11 @@ def _publish_jobs(
     contents.update(prepared)
     broken: dict[str, Problem] = {}
     checked: set[ItemKey] = set()  # the items of valid feeds
-    outcomes = []
-    for job in jobs:
+    outcomes: list[FeedOutcome] = []
+    # Valid feeds are written a few at a time, their files flushed to disk together (each
+    # flush waits for the disk; several at once wait about as long as one).
+    ready: list[tuple[PublishJob, bytes, dict[str, Content]]] = []
+    for n, job in enumerate(jobs):
         made: dict[str, Content] = {}
         for entry in job.feed.entries:
             source = entry.post.source
@@ -133,17 +136,41 @@ def _publish_jobs(
                     FeedOutcome(job.file, FeedStatus.INVALID, job.fingerprint, tuple(errors))
                 )
             continue
-        try:
-            changed = folder.write(job.file, data)
-        except OutputError as e:
-            problem = Problem(job.file, str(e), rule="write-failed")
-            outcomes.append(FeedOutcome(job.file, FeedStatus.FAILED, job.fingerprint, (problem,)))
+        ready.append((job, data, made))
+        if len(ready) < _WRITTEN_AT_ONCE and sum(len(r[1]) for r in ready) < _BYTES_AT_ONCE:
+            continue
+        if not _write(folder, ready, outcomes):
             # A full or read-only disk fails every later write too: the rest stay as they are.
-            outcomes += [_not_written(later) for later in jobs[jobs.index(job) + 1 :]]
-            break
-        status = FeedStatus.WRITTEN if changed else FeedStatus.UNCHANGED
-        outcomes.append(FeedOutcome(job.file, status, job.fingerprint, prepared=made))
+            outcomes += [_not_written(later) for later in jobs[n + 1 :]]
+            return outcomes
+        ready = []
+    _write(folder, ready, outcomes)
     return outcomes
+
+
+_WRITTEN_AT_ONCE = 8
+_BYTES_AT_ONCE = 2 << 20
+"""At most this many valid feeds, and bytes of them, wait to be written together (a post's
+feeds in one group are a few; a big site's first build has hundreds, held a few at a time)."""
+
+
+def _write(
+    folder: OutputFolder,
+    ready: list[tuple[PublishJob, bytes, dict[str, Content]]],
+    outcomes: list[FeedOutcome],
+) -> bool:
+    """Write valid feeds, their outcomes into `outcomes`; False if one could not be written
+    (the outcomes of those after it say they were not)."""
+    results = folder.write_all((job.file, data) for job, data, _ in ready)
+    for (job, _, made), result in zip(ready, results, strict=False):
+        if isinstance(result, OutputError):
+            problem = Problem(job.file, str(result), rule="write-failed")
+            outcomes.append(FeedOutcome(job.file, FeedStatus.FAILED, job.fingerprint, (problem,)))
+        else:
+            status = FeedStatus.WRITTEN if result else FeedStatus.UNCHANGED
+            outcomes.append(FeedOutcome(job.file, status, job.fingerprint, prepared=made))
+    outcomes += [_not_written(job) for job, _, _ in ready[len(results) :]]
+    return not (results and isinstance(results[-1], OutputError))
 
 
 def publish_site_files(
@@ -155,17 +182,15 @@ def publish_site_files(
     from .render.index_page import render_index
     from .render.opml import render_opml
 
+    files = [(OPML_FILE, render_opml(feeds, config)), (INDEX_FILE, render_index(feeds, config))]
     outcomes = []
-    for rel, render in ((OPML_FILE, render_opml), (INDEX_FILE, render_index)):
-        try:
-            changed = folder.write(rel, render(feeds, config))
-        except OutputError as e:
-            problem = Problem(rel, str(e), rule="write-failed")
+    for (rel, _), result in zip(files, folder.write_all(files), strict=False):
+        if isinstance(result, OutputError):
+            problem = Problem(rel, str(result), rule="write-failed")
             outcomes.append(FeedOutcome(rel, FeedStatus.FAILED, "", (problem,)))
-            break
-        outcomes.append(
-            FeedOutcome(rel, FeedStatus.WRITTEN if changed else FeedStatus.UNCHANGED, "")
-        )
+        else:
+            status = FeedStatus.WRITTEN if result else FeedStatus.UNCHANGED
+            outcomes.append(FeedOutcome(rel, status, ""))
     return outcomes
 
 

@@ -94,6 +94,37 @@ def test_full_disk_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Monkey
     assert [p.name for p in (tmp_path / "out").iterdir() if p.name != ".feedpub"] == ["page.txt"]
 
 
+def test_files_written_together_stop_at_the_first_that_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Flushed to disk together, written in order: the files before the one that cannot be
+    written are, it and those after it keep their old bytes, and no temporary file stays."""
+    folder = OutputFolder(tmp_path / "out")
+    folder.prepare()
+    for name in ("a", "b", "c", "d"):
+        folder.write(f"{name}.txt", b"old")
+    real_fsync = os.fsync
+
+    def full_for_c(fd: int) -> None:
+        if os.readlink(f"/proc/self/fd/{fd}").startswith(str(tmp_path / "out" / ".c.txt.")):
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", full_for_c)
+    files = [(f"{name}.txt", b"new") for name in ("a", "b", "c", "d")]
+    files.insert(0, ("unchanged.txt", b"same"))
+    folder.write("unchanged.txt", b"same")
+    *written, failed = folder.write_all(files)
+    assert written == [False, True, True]  # d.txt, after the failure, has no result
+    assert isinstance(failed, OutputError) and "c.txt: cannot write: the disk is full" in str(
+        failed
+    )
+    on_disk = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir() if p.is_file()}
+    assert on_disk == {
+        "unchanged.txt": b"same", "a.txt": b"new", "b.txt": b"new", "c.txt": b"old", "d.txt": b"old"
+    }  # fmt: skip
+
+
 def _hold_lock(
     root: str, ready: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event
 ) -> None:
