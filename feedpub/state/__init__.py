@@ -110,9 +110,10 @@ class State:
         """After `save`, the connection that reads this build's reports (PostReports.every),
         open as long as the reports `post_reports` handed out are."""
         self._handed_out: weakref.ref[PostReports] | None = None
-        self._kept_scan: dict[str, bytes] = {}
-        """The kept scan's columns as `kept_scan` read them: `remember_scan` writes only
-        the columns that differ (an edit leaves the 8 MB of paths of 100,000 posts alone)."""
+        self._kept_scan: dict[str, object] = {}
+        """The kept scan's columns as `kept_scan` read them, or, once `compared_scan` was
+        told, the new scan's columns that are the same: `remember_scan` writes only the
+        columns that differ (an edit leaves the 8 MB of paths of 100,000 posts alone)."""
 
     @classmethod
     def open(
@@ -324,9 +325,16 @@ class State:
         paths, sizes, mtimes, ctimes, inodes = (kept[name] for name in SCAN_COLUMNS)
         return paths, sizes, mtimes, ctimes, inodes
 
-    def remember_scan(
-        self, columns: tuple[bytes | bytearray, bytes, bytes, bytes, bytes] | None
-    ) -> None:
+    def compared_scan(self, columns: Sequence[object]) -> None:
+        """The kept scan was compared with this one (incremental.scan_changes): hold only
+        which of these columns are the same as its, not its bytes (80 MB a million posts)."""
+        self._kept_scan = {
+            name: column
+            for name, column in zip(SCAN_COLUMNS, columns, strict=True)
+            if _same(self._kept_scan.get(name), column)
+        }
+
+    def remember_scan(self, columns: Sequence[object] | None) -> None:
         """Keep the scan the posts' rows now match (None: they match none, for now): only
         the columns that differ from the kept ones are written."""
         kept, self._kept_scan = self._kept_scan, {}
@@ -336,7 +344,7 @@ class State:
         changed = [
             (name, column)
             for name, column in zip(SCAN_COLUMNS, columns, strict=True)
-            if kept.get(name) != column
+            if not _same(kept.get(name), column)
         ]
         self._write("INSERT OR REPLACE INTO scan (name, data) VALUES (?, ?)", changed)
 
@@ -351,6 +359,15 @@ class State:
             marks = ", ".join("?" * len(chunk))
             for row in self._rows(f"SELECT {columns} FROM posts WHERE path IN ({marks})", chunk):
                 found[row[0]] = Cached(row).load()
+        return found
+
+    def urls_of(self, paths: Iterable[str]) -> set[str]:
+        """The permalinks the stored posts of these files have."""
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(paths))):
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT url FROM posts WHERE path IN ({marks}) AND url IS NOT NULL"
+            found.update(url for (url,) in self._rows(query, chunk))
         return found
 
     def feed_totals(self, now: float | None) -> dict[NodeKey, int]:
@@ -570,6 +587,18 @@ class State:
         finally:
             if not kept:
                 db.close()
+
+
+def _same(kept: object, column: object) -> bool:
+    """Whether a kept column holds what a new one does (the very object, once compared):
+    as bytes, compared 8 at a time where they can be (views of bytes compare far slower)."""
+    if kept is None or kept is column:
+        return kept is not None
+    a, b = memoryview(kept).cast("B"), memoryview(column).cast("B")  # type: ignore[arg-type]
+    whole = len(a) - len(a) % 8
+    return (
+        len(a) == len(b) and a[:whole].cast("q") == b[:whole].cast("q") and a[whole:] == b[whole:]
+    )
 
 
 def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
