@@ -69,10 +69,12 @@ from .schema import (
     connect,
     files_of,
     is_busy,
+    journal_for_filling,
     move_aside,
     read_stamp,
     reset,
     restore_indexes,
+    settle_journal,
     start_over,
 )
 
@@ -103,6 +105,8 @@ class State:
         """Why the state was thrown away or bypassed, if it was (for the build's report)."""
         self._loading = False
         """Storing into an empty state, without its indexes (`loading`)."""
+        self._filling = False
+        """Opened empty, with a rollback journal for the first build (schema.journal_for_filling)."""
         self.losses = 0
         """How often this build found the state unusable and emptied or let go of it: what
         was read from it before is no proof of what the rest of it held."""
@@ -133,7 +137,7 @@ class State:
             if not enabled or read_stamp(db) != stamp:
                 reset(db, stamp)
             restore_indexes(db)
-            return cls(db)
+            return cls._opened(db)
         except sqlite3.DatabaseError as e:
             if is_busy(e):
                 return cls(None, bypassed(path, e, timeout))
@@ -142,9 +146,16 @@ class State:
         try:
             db = connect(path, timeout)
             reset(db, stamp)
-            return cls(db, warning)
+            return cls._opened(db, warning)
         except sqlite3.DatabaseError as e:
             return cls(None, f"{warning}; it cannot be rebuilt ({e}): this build runs without it")
+
+    @classmethod
+    def _opened(cls, db: sqlite3.Connection, warning: str | None = None) -> State:
+        """The state on this connection; an empty one made ready for a first build."""
+        state = cls(db, warning)
+        state._filling = journal_for_filling(db)
+        return state
 
     def _trouble(self, error: sqlite3.DatabaseError) -> None:
         """A query failed: a damaged state is emptied (and rebuilt by this build), a locked
@@ -569,6 +580,8 @@ class State:
         kept = False
         try:
             db.commit()
+            if self._filling:
+                settle_journal(db)
             reports = self._handed_out() if self._handed_out else None
             if reports is not None:
                 db.execute("BEGIN")
