@@ -386,6 +386,54 @@ def test_a_first_build_that_fails_half_way_leaves_every_index_and_a_true_state(
     assert snapshot(out) == snapshot(clean)
 
 
+def _journal(out: Path) -> tuple[str, int]:
+    with sqlite3.connect(out / ".feedpub" / STATE_FILE) as db:
+        return (
+            db.execute("PRAGMA journal_mode").fetchone()[0],
+            db.execute("PRAGMA freelist_count").fetchone()[0],
+        )
+
+
+_KILLED_HALF_WAY = """
+import os, sys
+from feedpub import pipeline, reader
+from feedpub.config import load_config
+read_post, seen = reader.read_post, []
+def dying(file, config):
+    seen.append(file)
+    if len(seen) == 40:
+        os._exit(9)  # no commit, no cleanup: as a kill would leave it
+    return read_post(file, config)
+reader.read_post = dying
+config = load_config(None, {"posts": sys.argv[1], "output": sys.argv[2], "jobs": 1})
+pipeline.build(config)
+"""
+
+
+def test_a_first_build_is_written_with_a_rollback_journal_and_a_killed_one_rolled_back(
+    posts: Path, tmp_path: Path
+) -> None:
+    """A first build fills an empty file (a reset state's pages vacuumed first), so a
+    rollback journal copies next to nothing, and leaves the state in WAL (the reports'
+    snapshot must not block the next build); killed half-way, it leaves its journal, and
+    the next build finds the state as empty as it was."""
+    import subprocess
+    import sys
+
+    write_many(posts, 60)
+    out, clean = tmp_path / "out", tmp_path / "clean"
+    killed = subprocess.run([sys.executable, "-c", _KILLED_HALF_WAY, str(posts), str(out)])
+    assert killed.returncode == 9
+    assert (out / ".feedpub" / f"{STATE_FILE}-journal").is_file()
+    again = build(posts, out)
+    assert again.files_read == 60  # nothing of the killed build was kept
+    build(posts, clean)
+    assert snapshot(out) == snapshot(clean)
+    assert _journal(out) == ("wal", 0)
+    assert build(posts, out, title="Renamed").files_read == 60  # a reset: filled again
+    assert _journal(out) == ("wal", 0)
+
+
 def test_a_state_without_its_indexes_gets_them_back(posts: Path, tmp_path: Path) -> None:
     from feedpub.state.schema import INDEXES as _INDEXES
 

@@ -69,10 +69,12 @@ from .schema import (
     connect,
     files_of,
     is_busy,
+    journal_for_filling,
     move_aside,
     read_stamp,
     reset,
     restore_indexes,
+    settle_journal,
     start_over,
 )
 
@@ -103,6 +105,8 @@ class State:
         """Why the state was thrown away or bypassed, if it was (for the build's report)."""
         self._loading = False
         """Storing into an empty state, without its indexes (`loading`)."""
+        self._filling = False
+        """Opened empty, with a rollback journal for the first build (schema.journal_for_filling)."""
         self.losses = 0
         """How often this build found the state unusable and emptied or let go of it: what
         was read from it before is no proof of what the rest of it held."""
@@ -110,9 +114,10 @@ class State:
         """After `save`, the connection that reads this build's reports (PostReports.every),
         open as long as the reports `post_reports` handed out are."""
         self._handed_out: weakref.ref[PostReports] | None = None
-        self._kept_scan: dict[str, bytes] = {}
-        """The kept scan's columns as `kept_scan` read them: `remember_scan` writes only
-        the columns that differ (an edit leaves the 8 MB of paths of 100,000 posts alone)."""
+        self._kept_scan: dict[str, object] = {}
+        """The kept scan's columns as `kept_scan` read them, or, once `compared_scan` was
+        told, the new scan's columns that are the same: `remember_scan` writes only the
+        columns that differ (an edit leaves the 8 MB of paths of 100,000 posts alone)."""
 
     @classmethod
     def open(
@@ -132,7 +137,7 @@ class State:
             if not enabled or read_stamp(db) != stamp:
                 reset(db, stamp)
             restore_indexes(db)
-            return cls(db)
+            return cls._opened(db)
         except sqlite3.DatabaseError as e:
             if is_busy(e):
                 return cls(None, bypassed(path, e, timeout))
@@ -141,9 +146,16 @@ class State:
         try:
             db = connect(path, timeout)
             reset(db, stamp)
-            return cls(db, warning)
+            return cls._opened(db, warning)
         except sqlite3.DatabaseError as e:
             return cls(None, f"{warning}; it cannot be rebuilt ({e}): this build runs without it")
+
+    @classmethod
+    def _opened(cls, db: sqlite3.Connection, warning: str | None = None) -> State:
+        """The state on this connection; an empty one made ready for a first build."""
+        state = cls(db, warning)
+        state._filling = journal_for_filling(db)
+        return state
 
     def _trouble(self, error: sqlite3.DatabaseError) -> None:
         """A query failed: a damaged state is emptied (and rebuilt by this build), a locked
@@ -324,9 +336,16 @@ class State:
         paths, sizes, mtimes, ctimes, inodes = (kept[name] for name in SCAN_COLUMNS)
         return paths, sizes, mtimes, ctimes, inodes
 
-    def remember_scan(
-        self, columns: tuple[bytes | bytearray, bytes, bytes, bytes, bytes] | None
-    ) -> None:
+    def compared_scan(self, columns: Sequence[object]) -> None:
+        """The kept scan was compared with this one (incremental.scan_changes): hold only
+        which of these columns are the same as its, not its bytes (80 MB a million posts)."""
+        self._kept_scan = {
+            name: column
+            for name, column in zip(SCAN_COLUMNS, columns, strict=True)
+            if _same(self._kept_scan.get(name), column)
+        }
+
+    def remember_scan(self, columns: Sequence[object] | None) -> None:
         """Keep the scan the posts' rows now match (None: they match none, for now): only
         the columns that differ from the kept ones are written."""
         kept, self._kept_scan = self._kept_scan, {}
@@ -336,7 +355,7 @@ class State:
         changed = [
             (name, column)
             for name, column in zip(SCAN_COLUMNS, columns, strict=True)
-            if kept.get(name) != column
+            if not _same(kept.get(name), column)
         ]
         self._write("INSERT OR REPLACE INTO scan (name, data) VALUES (?, ?)", changed)
 
@@ -351,6 +370,15 @@ class State:
             marks = ", ".join("?" * len(chunk))
             for row in self._rows(f"SELECT {columns} FROM posts WHERE path IN ({marks})", chunk):
                 found[row[0]] = Cached(row).load()
+        return found
+
+    def urls_of(self, paths: Iterable[str]) -> set[str]:
+        """The permalinks the stored posts of these files have."""
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(paths))):
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT url FROM posts WHERE path IN ({marks}) AND url IS NOT NULL"
+            found.update(url for (url,) in self._rows(query, chunk))
         return found
 
     def feed_totals(self, now: float | None) -> dict[NodeKey, int]:
@@ -555,6 +583,8 @@ class State:
         kept = False
         try:
             db.commit()
+            if self._filling:
+                settle_journal(db)
             reports = self._handed_out() if self._handed_out else None
             if reports is not None:
                 db.execute("BEGIN")
@@ -573,6 +603,18 @@ class State:
         finally:
             if not kept:
                 db.close()
+
+
+def _same(kept: object, column: object) -> bool:
+    """Whether a kept column holds what a new one does (the very object, once compared):
+    as bytes, compared 8 at a time where they can be (views of bytes compare far slower)."""
+    if kept is None or kept is column:
+        return kept is not None
+    a, b = memoryview(kept).cast("B"), memoryview(column).cast("B")  # type: ignore[arg-type]
+    whole = len(a) - len(a) % 8
+    return (
+        len(a) == len(b) and a[:whole].cast("q") == b[:whole].cast("q") and a[whole:] == b[whole:]
+    )
 
 
 def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:

@@ -98,6 +98,39 @@ def restore_indexes(db: sqlite3.Connection) -> None:
         db.commit()
 
 
+def journal_for_filling(db: sqlite3.Connection) -> bool:
+    """Make an empty state ready for a first build, which stores every post in one
+    transaction: with a rollback journal instead of WAL (True if it now has one). In a
+    file with no free page, every page that transaction writes lies past the file's old
+    end, and a rollback journal keeps no copy of those: the database is written once,
+    where WAL writes every page twice (to the log, then to the file): at a million posts,
+    storing them takes a third less time. As safe as WAL: a killed build leaves its journal behind,
+    and the next build's open rolls the file back to the empty state. (`settle_journal`
+    goes back to WAL after the commit.)"""
+    if db.execute("SELECT 1 FROM posts LIMIT 1").fetchone() is not None:
+        return False
+    try:
+        if db.execute("PRAGMA freelist_count").fetchone()[0]:  # the pages of a state reset
+            db.execute("VACUUM")
+        mode: str = db.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+        return mode == "delete"
+    except sqlite3.OperationalError as e:  # another process has the file open: WAL stays
+        if not is_busy(e):
+            raise
+        return False
+
+
+def settle_journal(db: sqlite3.Connection) -> None:
+    """Back to WAL after a first build's commit: a build's reports are read from a snapshot
+    that must not keep the next build from writing. (Another process that has the file
+    open keeps it as it is: then the next build's open makes it WAL.)"""
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.OperationalError as e:
+        if not is_busy(e):
+            raise
+
+
 def read_stamp(db: sqlite3.Connection) -> str | None:
     try:
         row = db.execute("SELECT value FROM meta WHERE key = 'stamp'").fetchone()
