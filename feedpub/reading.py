@@ -116,7 +116,7 @@ def read_all(
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none of them
         state.discard(f"{type(e).__name__}: {e}")
         results, fresh = {}, list(files)
-    with state.loading():
+    with state.loading(), without_cycle_collection():  # (see read_changes)
         for batch in _parse(fresh, config, state, progress):
             results.update(
                 (path, ReadFile(path, post, problems))
@@ -166,7 +166,9 @@ def read_changes(
     fresh, gone = changes.fresh, changes.gone
     before = state.read([*changes.known, *gone])
     fresh_urls: set[str] = set()
-    with state.loading():
+    # Thousands of records a batch and no cycles: the collector would walk each batch
+    # once more after it is stored (once a batch of 500 files in a first build).
+    with state.loading(), without_cycle_collection():
         # What the fresh files' reports are, as far as each file alone says: stored now,
         # made again below for those whose report other posts bear on. Their posts are
         # not needed here but for their URLs, and not at all in a first build (where
