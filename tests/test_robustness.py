@@ -73,30 +73,6 @@ def test_a_build_killed_at_any_moment_leaves_old_or_new_complete_feeds(tmp_path:
     assert not list(out.rglob("*.feedpub-tmp"))
 
 
-def test_a_first_build_killed_at_any_moment_leaves_a_state_the_next_build_rebuilds(
-    tmp_path: Path,
-) -> None:
-    # A new state file is filled with a rollback journal, not the WAL (state/schema.py):
-    # a first build killed mid-write leaves that journal, and the next build starts over.
-    posts, reference = tmp_path / "posts", tmp_path / "reference"
-    write_many(posts, 600)
-    args = ("build", "--posts", posts, "--base-url", BASE_URL)
-    started = time.monotonic()
-    done = subprocess.run([*FEEDPUB, *args, "--output", reference], capture_output=True)
-    assert done.returncode == 0, done.stderr
-    duration = time.monotonic() - started
-    for fraction in (0.3, 0.6, 0.9):
-        out = tmp_path / f"out-{fraction}"
-        with feedpub(*args, "--output", out) as process:
-            time.sleep(duration * fraction)
-            process.send_signal(signal.SIGKILL)
-        done = subprocess.run([*FEEDPUB, *args, "--output", out], capture_output=True)
-        assert done.returncode == 0, done.stderr
-        assert snapshot(out) == snapshot(reference)
-        again = subprocess.run([*FEEDPUB, *args, "--output", out], capture_output=True)
-        assert b"(0 parsed)" in again.stdout and snapshot(out) == snapshot(reference)
-
-
 def test_a_second_build_waits_for_the_first_then_gives_up_with_its_own_code(
     two_posts: Path, tmp_path: Path
 ) -> None:

@@ -75,7 +75,6 @@ from .schema import (
     reset,
     restore_indexes,
     start_over,
-    to_wal,
 )
 
 __all__ = [
@@ -567,7 +566,6 @@ class State:
         kept = False
         try:
             db.commit()
-            to_wal(db)  # a new file's first build is over (schema.connect)
             reports = self._handed_out() if self._handed_out else None
             if reports is not None:
                 db.execute("BEGIN")

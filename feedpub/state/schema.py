@@ -29,7 +29,7 @@ def bypassed(path: Path, error: sqlite3.DatabaseError, timeout: float) -> str:
 
 def files_of(path: Path) -> tuple[Path, ...]:
     """The database and the journal files SQLite keeps beside it."""
-    return tuple(path.with_name(path.name + end) for end in ("", "-wal", "-shm", "-journal"))
+    return (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"))
 
 
 def move_aside(path: Path) -> str:
@@ -76,26 +76,15 @@ def connect(path: Path, timeout: float) -> sqlite3.Connection:
     # SQLite made 32,000 reads and writes of the file for 10,000 posts (10,000 with these).
     # Only a new file takes it: an existing one keeps the size it was made with.
     db.execute("PRAGMA page_size = 16384")
+    db.execute("PRAGMA journal_mode = WAL")  # a killed build leaves the last committed state
+    db.execute("PRAGMA synchronous = NORMAL")
     application_id = db.execute("PRAGMA application_id").fetchone()[0]
     tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     if application_id != APPLICATION_ID and tables:
         raise sqlite3.DatabaseError("not a feedpub state file")
-    # WAL: a killed build leaves the last committed state, and the reports' snapshot
-    # (State.save) keeps no later build from writing. But a new file is filled by its
-    # first build with a rollback journal (as safe: the journal holds the few pages the
-    # file had), and made WAL when that commits (`to_wal`): in WAL every page a first
-    # build writes is written twice, to the WAL and then into the file.
-    if tables:
-        to_wal(db)
-    db.execute("PRAGMA synchronous = NORMAL")
     # No integrity check of the whole file here: it would read every page on every build.
     # A damaged page raises where a query reads it, and the state is rebuilt there.
     return db
-
-
-def to_wal(db: sqlite3.Connection) -> None:
-    """Journal the file in WAL from now on (it stays so); outside a transaction."""
-    db.execute("PRAGMA journal_mode = WAL")
 
 
 def restore_indexes(db: sqlite3.Connection) -> None:
