@@ -29,14 +29,23 @@ import hashlib
 import pickle
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import workers
 from .incremental import ScanColumns, scan_changes
 from .models import Post, Problem
 from .report import PostReport, PostStatus, not_a_post
 from .sources import Scan, SourceFile, without_cycle_collection
-from .state import PostRow, Read, State, encode_row, node_key, node_of
+from .state import (
+    NodeKey,
+    Read,
+    ReportRow,
+    State,
+    encode_row,
+    node_key,
+    node_of,
+    report_values,
+)
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -107,9 +116,14 @@ def read_all(
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none of them
         state.discard(f"{type(e).__name__}: {e}")
         results, fresh = {}, list(files)
-    with state.loading():
+    with state.loading(), without_cycle_collection():  # (see read_changes)
         for batch in _parse(fresh, config, state, progress):
-            results.update((one.path, ReadFile(one.path, one.post, one.problems)) for one in batch)
+            results.update(
+                (path, ReadFile(path, post, problems))
+                for path, post, problems in zip(
+                    batch.paths, batch.posts, batch.problems, strict=True
+                )
+            )
     state.forget_posts(set(cached) - {f.rel for f in files})
     for problem in scan_problems:
         results.setdefault(problem.path, ReadFile(problem.path, None, (problem,)))
@@ -154,14 +168,16 @@ def read_changes(
     fresh, gone = changes.fresh, changes.gone
     old_urls = state.urls_of([*changes.known, *gone])  # (before the fresh rows replace them)
     fresh_urls: set[str] = set()
-    with state.loading():
+    # Thousands of records a batch and no cycles: the collector would walk each batch
+    # once more after it is stored (once a batch of 500 files in a first build).
+    with state.loading(), without_cycle_collection():
         # What the fresh files' reports are, as far as each file alone says: stored now,
         # made again below for those whose report other posts bear on. Their posts are
         # not needed here but for their URLs, and not at all in a first build (where
         # every file is fresh): the posts the feeds are made of are read back below.
         for batch in _parse(fresh, config, state, progress, _Own(now, keep_posts=not first)):
-            state.remember_reports(one.report for one in batch if one.report is not None)
-            fresh_urls.update(one.post.url for one in batch if one.post is not None)
+            state.remember_report_rows(batch.reports)
+            fresh_urls.update(post.url for post in batch.posts if post is not None)
     if first:
         state.remember_reports(_own_report(p.path, (p,), None) for p in scan.problems)
     state.forget_posts(gone)
@@ -218,16 +234,21 @@ class _Own:
     keep_posts: bool
 
 
-class _Parsed(NamedTuple):
-    """One file as `_parse` gives it back (a tuple: thousands come back from the workers)."""
+class _Batch(NamedTuple):
+    """A batch's files as `_parse` gives them back, by column: lists of plain tuples and
+    text pickle and unpickle at C speed, where a record per file costs a call of Python
+    each way (thousands of them come back from the workers)."""
 
-    path: str
-    post: Post | None
+    paths: list[str]
+    posts: list[Post | None]
     """None also when the caller did not keep posts (`_Own`)."""
-    problems: tuple[Problem, ...]
-    row: PostRow
-    report: PostReport | None
-    """The file's own report, when asked for (`_Own`)."""
+    problems: list[tuple[Problem, ...]]
+    rows: list[tuple[Any, ...]]
+    """Each file's row of the state (`PostRow.values`)."""
+    nodes: list[tuple[NodeKey, ...]]
+    """The feeds each file's post can be in (`PostRow.nodes`)."""
+    reports: list[ReportRow]
+    """The files' own reports, encoded for the state, when asked for (`_Own`)."""
 
 
 def _parse(
@@ -236,7 +257,7 @@ def _parse(
     state: State,
     progress: workers.Progress,
     own: _Own | None = None,
-) -> Iterator[list[_Parsed]]:
+) -> Iterator[_Batch]:
     """Parse these files (over the cores when there are many) and store them in the state,
     batch by batch (the caller holds `state.loading()` around the batches)."""
     processes = workers.worker_count(config.jobs, len(files), PARALLEL_POSTS)
@@ -250,17 +271,17 @@ def _parse(
     read_batch = functools.partial(_read_batch, config=config, own=own)
     for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
         # Stored as they come, so the encoded rows of a big site are never all held at once.
-        state.remember_posts(one.row for one in batch)
+        state.remember_posts(batch.rows, batch.nodes)
         yield batch
 
 
-def _read_batch(files: bytes, config: Config, own: _Own | None) -> list[_Parsed]:
+def _read_batch(files: bytes, config: Config, own: _Own | None) -> _Batch:
     """Parse files (a batch as `_parse` packs it), and encode them for the state here too
     (and make their own reports, if asked): in a worker, that is parallel."""
     from .builder import classify, nodes_of
     from .reader import read_post  # the parsers are imported only when a post has to be read
 
-    batch: list[_Parsed] = []
+    batch = _Batch([], [], [], [], [], [])
     # The feeds of each distinct list of categories (a batch's posts share a few dozen).
     node_keys: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
     with without_cycle_collection():  # thousands of records, no cycles
@@ -273,12 +294,16 @@ def _read_batch(files: bytes, config: Config, own: _Own | None) -> list[_Parsed]
                     post.categories, ("", *map(node_key, nodes_of(post.categories, config)))
                 )
             row = encode_row(file, post, problems, nodes)
+            batch.paths.append(file.rel)
+            batch.problems.append(problems)
+            batch.rows.append(row.values)
+            batch.nodes.append(row.nodes)
             if own is None:
-                batch.append(_Parsed(file.rel, post, problems, row, None))
+                batch.posts.append(post)
                 continue
             status = classify(post, config, own.now) if post is not None else None
-            report = _own_report(file.rel, problems, status)
-            batch.append(_Parsed(file.rel, post if own.keep_posts else None, problems, row, report))
+            batch.reports.append(report_values(_own_report(file.rel, problems, status)))
+            batch.posts.append(post if own.keep_posts else None)
     return batch
 
 

@@ -144,8 +144,12 @@ def _rss_item(entry: Entry, content: Content, full: bool) -> str:
     # description) goes into <description>; a description alone is only that.
     description = (content.summary or content.html) if full else content.summary
     if description and full:
-        out.append(_element("      ", "description", description))
-        out.append(_element("      ", "content:encoded", content.html))
+        body = _text(content.html)  # escaped once when it is both (no summary): most posts
+        out.append(
+            f"      <description>{body if description is content.html else _text(description)}"
+            "</description>\n"
+        )
+        out.append(f"      <content:encoded>{body}</content:encoded>\n")
     elif description:
         out.append(_element("      ", "description", description))
     elif full:

@@ -51,6 +51,7 @@ from .rows import (
     NodeKey,
     PostRow,
     Read,
+    ReportRow,
     decode_report,
     enclosure_values,
     encode_row,
@@ -84,10 +85,12 @@ __all__ = [
     "NodeKey",
     "PostRow",
     "Read",
+    "ReportRow",
     "State",
     "encode_row",
     "node_key",
     "node_of",
+    "report_values",
 ]
 
 
@@ -231,22 +234,25 @@ class State:
             for sql in (*RECOUNT_FEEDS, *RECOUNT_REPORTS):
                 self._write(sql)
 
-    def remember_posts(self, rows: Iterable[PostRow]) -> None:
-        """Store rows made by `encode_row`, with their feed membership."""
-        rows = list(rows)
+    def remember_posts(
+        self, rows: Sequence[tuple[Any, ...]], nodes: Sequence[tuple[NodeKey, ...]]
+    ) -> None:
+        """Store rows made by `encode_row` (`PostRow.values`), with their feed membership
+        (`PostRow.nodes`, in the same order)."""
         marks = ", ".join("?" * (len(POST_COLUMNS) + 8))
-        self._write(
-            f"INSERT OR REPLACE INTO posts ({ROW_COLUMNS}) VALUES ({marks})",
-            [r.values for r in rows],
-        )
+        self._write(f"INSERT OR REPLACE INTO posts ({ROW_COLUMNS}) VALUES ({marks})", rows)
         if not self._loading:  # else the state was empty: no earlier row, and no index yet
-            paths = [r.values[0] for r in rows]
-            counts = Counter(node for r in rows for node in r.nodes)
+            paths = [values[0] for values in rows]
+            counts = Counter(node for of_row in nodes for node in of_row)
             counts.subtract(self._nodes_of(paths))
             self._write("DELETE FROM members WHERE path = ?", [(p,) for p in paths])
         self._write(
             "INSERT INTO members (node, date_ts, path) VALUES (?, ?, ?)",
-            [(node, r.values[DATE_TS], r.values[0]) for r in rows for node in r.nodes],
+            [
+                (node, values[DATE_TS], values[0])
+                for values, of_row in zip(rows, nodes, strict=True)
+                for node in of_row
+            ],
         )
         if not self._loading:  # (counted when the loading is over)
             self._count("feed_counts", counts)
@@ -507,7 +513,12 @@ class State:
                 for sql in RECOUNT_REPORTS:  # every file was read: a pass costs nothing more
                     self._write(sql)
             return
-        values = {report.path: report_values(report) for report in reports}  # the last wins
+        self.remember_report_rows(map(report_values, reports))
+
+    def remember_report_rows(self, rows: Iterable[ReportRow]) -> None:
+        """Store these files' reports, encoded by `report_values` (in the worker that
+        read the file: a tuple of text pickles at C speed, a report in Python)."""
+        values = {row[0]: row for row in rows}  # the last wins
         if not self._loading:
             counts = Counter(status for _, status, _ in values.values())
             counts.subtract(self._statuses_of(list(values)))

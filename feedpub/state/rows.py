@@ -180,7 +180,11 @@ def _names(value: Any) -> tuple[str, ...]:
 _STATUSES = {str(status): status for status in PostStatus}
 
 
-def report_values(report: PostReport) -> tuple[str, str, str | None]:
+ReportRow = tuple[str, str, str | None]
+"""A report as the state stores it: path, status, problems (JSON, or None for none)."""
+
+
+def report_values(report: PostReport) -> ReportRow:
     problems = [p.as_dict() for p in report.problems]
     return (
         report.path,
