@@ -312,9 +312,14 @@ class State:
         return found
 
     def remember_prepared(self, bodies: Iterable[tuple[str, str, Content]]) -> None:
-        """Keep (source, content key, Content) triples."""
+        """Keep (source, content key, Content) triples. A body already kept under its key is
+        left as it is (a key names one body): a body that two publish groups prepared is
+        not written twice, which would free its pages in a first build's new file."""
         self._write(
-            "INSERT OR REPLACE INTO contents VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO contents VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (path) DO UPDATE"
+            " SET key = excluded.key, html = excluded.html, summary = excluded.summary,"
+            " enclosure_url = excluded.enclosure_url, enclosure_type = excluded.enclosure_type,"
+            " enclosure_length = excluded.enclosure_length WHERE key != excluded.key",
             [
                 (source, key, c.html, c.summary, *enclosure_values(c.enclosure))
                 for source, key, c in bodies
