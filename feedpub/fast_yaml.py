@@ -22,6 +22,7 @@ two on random front matter and on every case in tests/cases.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import yaml.resolver
@@ -74,26 +75,20 @@ def _as_pyyaml_reads_it(data: dict[str, Any]) -> bool:
     while stack:
         node = stack.pop()
         if isinstance(node, dict):
-            for key, value in node.items():
-                if not isinstance(key, str) or not _as_text(key):
-                    return False
-                if isinstance(value, str):
-                    if not _as_text(value):
-                        return False
-                elif isinstance(value, dict | list):
-                    stack.append(value)
-                elif not (value is None or isinstance(value, bool)):
-                    return False
+            if not all(isinstance(key, str) and _as_text(key) for key in node):
+                return False
+            values: Iterable[object] = node.values()
         else:
             assert isinstance(node, list)  # only containers are pushed
-            for item in node:
-                if isinstance(item, str):
-                    if not _as_text(item):
-                        return False
-                elif isinstance(item, dict | list):
-                    stack.append(item)
-                elif not (item is None or isinstance(item, bool)):
+            values = node
+        for value in values:
+            if isinstance(value, str):
+                if not _as_text(value):
                     return False
+            elif isinstance(value, dict | list):
+                stack.append(value)
+            elif not (value is None or isinstance(value, bool)):
+                return False
     return True
 
 
