@@ -114,17 +114,19 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
 def _make_post(
     file: SourceFile, data: bytes, text: str, parts: Split, config: Config, warn: Warn
 ) -> Post:
-    meta, body = parts.metadata, parts.body
+    # The body is looked at in the text, from where it starts: not copied out of it.
+    meta, body_start = parts.metadata, parts.body_start
     stem = posixpath.splitext(posixpath.basename(file.rel))[0]
     site = config.site
     facts = None
     if site is not None:
         facts = site.post_facts(file.rel, meta, _saved(file))
         meta = facts.front_matter
-    illegal = len(XML_ILLEGAL.findall(body)) if may_hold_illegal(data, text, config.encoding) else 0
+    may_hold = may_hold_illegal(data, text, config.encoding)
+    illegal = len(XML_ILLEGAL.findall(text, body_start)) if may_hold else 0
     if illegal:
         warn(f"body: removed {illegal} character(s) that XML 1.0 does not allow", "body")
-    _warn_references(body, "body", warn)
+    _warn_references(text, "body", warn, body_start)
     if len(data) > FEED_BODY_BYTES:
         warn(
             f"body: {len(data):,} bytes is more than feeds carry; they show its beginning and a link",
@@ -153,6 +155,7 @@ def _make_post(
     else:
         draft = site.unpublished(file.rel, meta)
         url = site.post_url(file.rel, facts, categories, lambda message: warn(message, "permalink"))
+        body = parts.body
         if "{%" in body or "{{" in body:  # name every template tag feedpub cannot render
             first = data.decode("utf-8", "replace").count("\n") - body.count("\n")
             site.render_body(
@@ -174,17 +177,17 @@ def _make_post(
         summary=summary,
         draft=draft,
         url=url,
-        body_format=BodyFormat.HTML if _HTML_START.match(body) else BodyFormat.MARKDOWN,
+        body_format=BodyFormat.HTML if _HTML_START.match(text, body_start) else BodyFormat.MARKDOWN,
         # SHA-256, cut to 128 bits: the processors' SHA instructions make it a third faster
         # than BLAKE2b over a post (a version stamp, not a signature: 128 bits are plenty).
         digest=hashlib.sha256(data).hexdigest()[:32],
     )
 
 
-def _warn_references(html: str | None, field: str, warn: Warn) -> str | None:
-    """Warn of character references to characters XML forbids: the body stage removes
-    the characters they become."""
-    found = forbidden_references(html) if html else []
+def _warn_references(html: str | None, field: str, warn: Warn, start: int = 0) -> str | None:
+    """Warn of character references to characters XML forbids (in `html` from `start`
+    on): the body stage removes the characters they become."""
+    found = forbidden_references(html, start) if html else []
     if found:
         warn(
             f"{field}: removed {len(found)} character reference(s) to characters XML 1.0 "
