@@ -44,6 +44,15 @@ _EPOCH_MILLIS = range(10**11, 10**13)
 
 def parse_date(value: object, zone: ZoneInfo) -> dt.datetime:
     """Read one front-matter date value; naive results are placed in `zone`."""
+    if type(value) is str:
+        usual = _USUAL_RFC2822.match(value)
+        # What scrapers write, so most dates of big sites: in UTC and in the years
+        # 1000-9999, so none of the checks below can apply.
+        if usual:
+            try:
+                return _usual_rfc2822(usual)
+            except ValueError:  # no such day or time: email.utils says so
+                pass
     date = _parse(value, zone)
     # Feeds carry dates in UTC: the year is the one UTC gives (1000-01-01T00:30+01:00 is 999).
     try:
@@ -110,18 +119,9 @@ def _aware(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 
 def _rfc2822(text: str) -> dt.datetime:
     usual = _USUAL_RFC2822.match(text)
-    if usual:  # what scrapers write, read here as email.utils reads it, four times faster
-        day, month, year, hour, minute, second = usual.groups()
+    if usual:
         try:
-            return dt.datetime(
-                int(year),
-                _MONTH[month],
-                int(day),
-                int(hour),
-                int(minute),
-                int(second),
-                tzinfo=dt.UTC,
-            )
+            return _usual_rfc2822(usual)
         except ValueError:  # no such day or time: email.utils says so
             pass
     import email.utils  # imported when first needed: most builds read no date at all
@@ -132,6 +132,14 @@ def _rfc2822(text: str) -> dt.datetime:
         raise DateError(f"{text!r} is not an RFC 2822 date") from None
     # "-0000" means "UTC, origin unknown"; email.utils leaves such dates naive.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _usual_rfc2822(usual: re.Match[str]) -> dt.datetime:
+    """`_USUAL_RFC2822`'s date, read as email.utils reads it, four times faster."""
+    day, month, year, hour, minute, second = usual.groups()
+    return dt.datetime(
+        int(year), _MONTH[month], int(day), int(hour), int(minute), int(second), tzinfo=dt.UTC
+    )
 
 
 def _from_timestamp(value: float) -> dt.datetime:
