@@ -149,7 +149,9 @@ def _make_post(
         warn,
     )
     if site is None or facts is None:  # facts are read whenever there is a site
-        draft = _flag(meta.get("draft")) is True or _flag(meta.get("published")) is False
+        draft = ("draft" in meta or "published" in meta) and (
+            _flag(meta.get("draft")) is True or _flag(meta.get("published")) is False
+        )
         url = _url(meta, file.rel, date, config, warn)
     else:
         draft = site.unpublished(file.rel, meta)
