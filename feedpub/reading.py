@@ -44,8 +44,8 @@ from .state import (
     encode_row,
     node_key,
     node_of,
-    report_values,
 )
+from .state.rows import report_row
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -301,8 +301,9 @@ def _read_batch(files: bytes, config: Config, own: _Own | None) -> _Batch:
             if own is None:
                 batch.posts.append(post)
                 continue
-            status = classify(post, config, own.now) if post is not None else None
-            batch.reports.append(report_values(_own_report(file.rel, problems, status)))
+            # The row of `_own_report`'s report, without the report.
+            status = classify(post, config, own.now) if post is not None else not_a_post(problems)
+            batch.reports.append(report_row(file.rel, status, problems))
             batch.posts.append(post if own.keep_posts else None)
     return batch
 
