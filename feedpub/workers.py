@@ -13,12 +13,14 @@ passed through a pipe holds the next task's number), so a process that drew shor
 tasks takes more of them, and the calling process works as one of them. At most
 `_AHEAD` results of a worker wait for the caller to take them; a worker further ahead
 waits (its pipe is full), so a caller slower than its workers (it stores what they
-parse) holds a few results, not a pile of them.
+parse) holds a few results, not a pile of them. The pipe holds 1 MiB (`_widen`), so a
+result is written into it at once, and the worker goes on while the caller reads it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import gc
 import os
 import pickle
@@ -105,7 +107,7 @@ _RESULT, _ERROR, _DONE = 0, 1, 2
 _TOKEN = struct.Struct("<I")
 _AHEAD = 2
 """Results of one worker received but not yet taken, at most (a worker blocks on its pipe
-meanwhile). Never a deadlock: a worker's results come in the order of its tasks, so one
+once it is full). Never a deadlock: a worker's results come in the order of its tasks, so one
 whose next result the caller waits for has none waiting."""
 
 
@@ -142,6 +144,7 @@ class _Pool(Generic[T, R]):
         try:
             for _ in range(count):
                 results_r, results_w = os.pipe()
+                _widen(results_w)
                 try:
                     pid = os.fork()
                 except BaseException:
@@ -300,6 +303,20 @@ def _trim() -> None:
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8  # glibc's malloc.h
+
+
+def _widen(pipe: int) -> None:
+    """Let a worker's pipe hold 1 MiB (Linux's limit for a user), a whole result of a
+    batch of posts or of a publish group. Through 64 KiB, a worker waited at every
+    64 KiB for the caller's receiving thread, and that thread for the caller's busy
+    thread to let go of the GIL (up to 5 ms each time): at 10,000 posts its second core
+    was idle 15 ms after every batch it read and 70 ms after every group it published."""
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        with contextlib.suppress(OSError):  # (a user over the kernel's quota of pipe pages)
+            fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+
+
+_PIPE_BYTES = 1 << 20
 
 
 def _encode(result: object) -> bytes:

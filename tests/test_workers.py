@@ -61,7 +61,7 @@ def test_a_worker_waits_while_the_caller_has_not_taken_its_results(tmp_path: Pat
     def task(n: int) -> bytes:
         with started.open("a") as log:
             log.write(f"{os.getpid()}\n")
-        return bytes(300_000)  # more than a pipe holds: the worker waits for its reader
+        return bytes(1_200_000)  # more than a pipe holds: the worker waits for its reader
 
     results = workers.run(task, list(range(60)), 2)
     next(results)  # (the caller works on tasks too while it waits for the first)
