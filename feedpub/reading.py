@@ -275,7 +275,10 @@ def _parse(
     # Each batch's files in one bytes object: a forked worker that read the scan's own
     # objects would write to their pages (reference counts), and every page written after
     # the fork is a page the kernel copies.
-    tasks = [pickle.dumps([tuple(f) for f in b]) for b in workers.batches(files, count)]
+    tasks = [
+        pickle.dumps([tuple(f) for f in b])
+        for b in workers.batches(files, count, tail=processes if processes > 1 else 0)
+    ]
     if processes > 1:  # imported before the workers are forked: then they share the modules
         from . import builder, reader  # noqa: F401
     read_batch = functools.partial(_read_batch, config=config, own=own)

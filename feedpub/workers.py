@@ -57,11 +57,20 @@ def worker_count(jobs: int, work: int, worth_it: int) -> int:
     return max(1, jobs or available_cores())
 
 
-def batches(items: Sequence[T], count: int) -> Iterator[Sequence[T]]:
+def batches(items: Sequence[T], count: int, tail: int = 0) -> Iterator[Sequence[T]]:
     """`items` in about `count` slices of equal size, in order, each sliced when it is
-    asked for (slices of a sequence that makes its items are made one at a time)."""
+    asked for (slices of a sequence that makes its items are made one at a time).
+
+    The last `tail` slices' items come in slices a quarter of that size: processes taking
+    the slices in turn then finish within a quarter of a slice of each other, where the
+    first to finish would wait up to a whole slice for the last."""
     size = max(1, -(-len(items) // max(1, count)))
-    return (items[i : i + size] for i in range(0, len(items), size))
+    small = max(1, size // 4)
+    end = max(0, len(items) - tail * size)
+    for i in range(0, end, size):
+        yield items[i : min(i + size, end)]
+    for i in range(end, len(items), small):
+        yield items[i : i + small]
 
 
 def run(function: Callable[[T], R], tasks: Sequence[T], processes: int) -> Iterator[R]:

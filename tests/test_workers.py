@@ -85,6 +85,16 @@ def test_a_process_that_draws_long_tasks_takes_fewer() -> None:
     assert pids[1:].count(pids[0]) <= 3
 
 
+def test_batches_keep_the_order_and_end_in_quarter_slices() -> None:
+    items = list(range(10_000))
+    slices = list(workers.batches(items, 20, tail=2))
+    assert [i for s in slices for i in s] == items
+    assert [len(s) for s in slices] == [500] * 18 + [125] * 8
+    assert [len(s) for s in workers.batches(items[:10], 3)] == [4, 4, 2]
+    for n in (0, 1, 3, 401):
+        assert [i for s in workers.batches(items[:n], 8, tail=2) for i in s] == items[:n]
+
+
 def test_one_process_or_one_task_stays_in_this_process() -> None:
     assert list(workers.run(lambda n: os.getpid(), [1, 2, 3], 1)) == [os.getpid()] * 3
     assert list(workers.run(lambda n: os.getpid(), [1], 4)) == [os.getpid()]
