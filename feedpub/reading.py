@@ -58,6 +58,9 @@ PARALLEL_POSTS = 400
 _BATCHES_PER_WORKER = 4
 _BATCH_FILES = 500
 """At most this many files a batch: a batch's posts come back from a worker at once."""
+_LEFT_TO_WORKERS = 4
+"""Small batches (a quarter of one) each worker parses at the end while the caller makes
+the state's indexes (about as long, at 10,000 posts)."""
 _BUILDER_RULES = frozenset({"duplicate-permalink", "category-folder-shared"})
 """Warnings the builder gives a post for what other posts are (builder.py)."""
 
@@ -275,15 +278,22 @@ def _parse(
     # Each batch's files in one bytes object: a forked worker that read the scan's own
     # objects would write to their pages (reference counts), and every page written after
     # the fork is a page the kernel copies.
-    tasks = [
-        pickle.dumps([tuple(f) for f in b])
-        for b in workers.batches(files, count, tail=processes if processes > 1 else 0)
-    ]
+    tail = processes if processes > 1 else 0
+    tasks = [pickle.dumps([tuple(f) for f in b]) for b in workers.batches(files, count, tail)]
+    # The last small batches are left to the workers: meanwhile this process makes the
+    # state's indexes (state.make_indexes), before storing them.
+    leave = 0
+    if processes > 1 and state.unindexed:
+        leave = min(_LEFT_TO_WORKERS * (processes - 1), len(tasks) - 1)
     if processes > 1:  # imported before the workers are forked: then they share the modules
         from . import builder, reader  # noqa: F401
     read_batch = functools.partial(_read_batch, config=config, own=own)
-    batches = workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts")
-    for batch in batches:
+    batches = workers.run_with_progress(
+        read_batch, tasks, processes, progress, "Reading posts", leave
+    )
+    for n, batch in enumerate(batches):
+        if leave and n == len(tasks) - leave:
+            state.make_indexes()
         # Stored as they come, so the encoded rows of a big site are never all held at once.
         state.remember_posts(batch.rows, batch.nodes)
         if meanwhile is not None and processes > 1:

@@ -73,10 +73,13 @@ def batches(items: Sequence[T], count: int, tail: int = 0) -> Iterator[Sequence[
         yield items[i : i + small]
 
 
-def run(function: Callable[[T], R], tasks: Sequence[T], processes: int) -> Iterator[R]:
+def run(
+    function: Callable[[T], R], tasks: Sequence[T], processes: int, leave: int = 0
+) -> Iterator[R]:
     """`function(task)` for every task, results in order; over `processes` processes.
 
-    The calling process is one of them. An exception raised by `function` in a worker
+    The calling process is one of them; it leaves the last `leave` tasks to the others
+    (it has other work by then). An exception raised by `function` in a worker
     is raised here (with the worker's traceback as its cause); a worker that dies
     (killed, out of memory) is a `WorkerError`. The results must be picklable.
     """
@@ -84,7 +87,7 @@ def run(function: Callable[[T], R], tasks: Sequence[T], processes: int) -> Itera
         yield from map(function, tasks)
         return
     try:
-        pool = _Pool(function, tasks, min(processes, len(tasks)) - 1)
+        pool = _Pool(function, tasks, min(processes, len(tasks)) - 1, len(tasks) - leave)
     except OSError:  # no process can be started (a process limit, no memory): work alone
         yield from map(function, tasks)
         return
@@ -100,9 +103,10 @@ def run_with_progress(
     processes: int,
     progress: Progress,
     label: str,
+    leave: int = 0,
 ) -> Iterator[R]:
     """`run`, advancing the progress bar as each result arrives."""
-    results = run(function, tasks, processes)
+    results = run(function, tasks, processes, leave)
     for _ in progress(tasks, label):
         yield next(results)
 
@@ -135,8 +139,12 @@ class _Worker:
 class _Pool(Generic[T, R]):
     """Forked workers and the calling process taking tasks from one counter."""
 
-    def __init__(self, function: Callable[[T], R], tasks: Sequence[T], count: int) -> None:
+    def __init__(
+        self, function: Callable[[T], R], tasks: Sequence[T], count: int, mine: int
+    ) -> None:
         self.function, self.tasks = function, tasks
+        self.mine = mine
+        """The caller takes no task from this one on."""
         self.done: dict[int, tuple[int, bytes, _Worker]] = {}
         self.failure: str | None = None
         self.closing = False
@@ -186,7 +194,7 @@ class _Pool(Generic[T, R]):
                 if sent is not None:
                     yield _decode(sent[0], sent[1])
                     break
-                mine = self._claim()
+                mine = self._claim(self.mine)
                 if mine is not None:
                     own[mine] = self.function(self.tasks[mine])
                     continue
@@ -198,8 +206,8 @@ class _Pool(Generic[T, R]):
             else:
                 yield own.pop(index)
 
-    def _claim(self) -> int | None:
-        """The next task's number, or None when every task is taken."""
+    def _claim(self, end: int) -> int | None:
+        """The next task's number, or None when every task before `end` is taken."""
         while True:
             if self.failure is not None:  # a worker died, perhaps holding the token
                 raise WorkerError(self.failure)
@@ -209,9 +217,12 @@ class _Pool(Generic[T, R]):
                 break
             except BlockingIOError:  # another process took it first
                 continue
-        index = _TOKEN.unpack(token)[0]
+        index: int = _TOKEN.unpack(token)[0]
+        if index >= end:  # not taken: the token goes back as it was
+            os.write(self.token_w, token)
+            return None
         os.write(self.token_w, _TOKEN.pack(index + 1))
-        return index if index < len(self.tasks) else None
+        return index
 
     def _receive(self, worker: _Worker) -> None:
         """A thread per worker: reads its results as they come (they may be big, and a
@@ -272,7 +283,7 @@ class _Pool(Generic[T, R]):
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the parent stops us
             for worker in self.workers:  # the pipes of the workers forked before this one
                 os.close(worker.results)
-            while (index := self._claim()) is not None:
+            while (index := self._claim(len(self.tasks))) is not None:
                 try:
                     kind, payload = _RESULT, _encode(self.function(self.tasks[index]))
                 except BaseException as e:

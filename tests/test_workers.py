@@ -95,6 +95,11 @@ def test_batches_keep_the_order_and_end_in_quarter_slices() -> None:
         assert [i for s in workers.batches(items[:n], 8, tail=2) for i in s] == items[:n]
 
 
+def test_the_caller_leaves_the_last_tasks_to_the_workers() -> None:
+    pids = list(workers.run(lambda n: (time.sleep(0.01), os.getpid())[1], list(range(12)), 2, 4))
+    assert os.getpid() not in pids[-4:] and len(pids) == 12
+
+
 def test_one_process_or_one_task_stays_in_this_process() -> None:
     assert list(workers.run(lambda n: os.getpid(), [1, 2, 3], 1)) == [os.getpid()] * 3
     assert list(workers.run(lambda n: os.getpid(), [1], 4)) == [os.getpid()]
