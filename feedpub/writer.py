@@ -79,6 +79,7 @@ def publish(
         from . import bodies, render, validation  # noqa: F401
 
         bodies.prepare()
+        validation.prepare()
     group = functools.partial(_publish_group, config=config)
     for outcomes in workers.run_with_progress(group, tasks, processes, progress, "Writing feeds"):
         yield from outcomes
