@@ -126,7 +126,7 @@ class _Pool(Generic[T, R]):
 
     def __init__(self, function: Callable[[T], R], tasks: Sequence[T], count: int) -> None:
         self.function, self.tasks = function, tasks
-        self.done: dict[int, tuple[int, bytes, _Worker]] = {}
+        self.done: dict[int, tuple[int, bytearray, _Worker]] = {}
         self.failure: str | None = None
         self.closing = False
         self.changed = threading.Condition()
@@ -215,7 +215,7 @@ class _Pool(Generic[T, R]):
             if kind == _DONE:
                 worker.finished = True
                 break
-            payload = _read(worker.results, length)
+            payload = _read_into(worker.results, length)
             if payload is None:
                 break
             with self.changed:
@@ -265,7 +265,8 @@ class _Pool(Generic[T, R]):
                     kind, payload = _RESULT, _encode(self.function(self.tasks[index]))
                 except BaseException as e:
                     kind, payload = _ERROR, _encode_error(e)
-                _write(results, _HEADER.pack(kind, index, len(payload)) + payload)
+                _write(results, _HEADER.pack(kind, index, len(payload)))
+                _write(results, payload)  # (not joined to its header: a copy of megabytes)
             _write(results, _HEADER.pack(_DONE, 0, 0))
             code = 0
         finally:
@@ -314,7 +315,7 @@ def _encode_error(error: BaseException) -> bytes:
         return _encode((WorkerError(f"{type(error).__name__}: {error}"), trace))
 
 
-def _decode(kind: int, payload: bytes) -> Any:
+def _decode(kind: int, payload: bytes | bytearray) -> Any:
     if kind == _RESULT:
         return pickle.loads(payload)
     error, trace = pickle.loads(payload)
@@ -331,6 +332,19 @@ def _read(fd: int, size: int) -> bytes | None:
         chunks.append(chunk)
         size -= len(chunk)
     return b"".join(chunks)
+
+
+def _read_into(fd: int, size: int) -> bytearray | None:
+    """Exactly `size` bytes from a pipe, read into one buffer (chunks joined would hold a
+    result twice: megabytes, at the peak of a build), or None at its end."""
+    data = bytearray(size)
+    view, done = memoryview(data), 0
+    while done < size:
+        n = os.readv(fd, [view[done:]])
+        if not n:
+            return None
+        done += n
+    return data
 
 
 def _write(fd: int, data: bytes) -> None:
