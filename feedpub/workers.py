@@ -172,7 +172,14 @@ class _Pool(Generic[T, R]):
                         sent[2].waiting -= 1
                         self.changed.notify_all()
                 if sent is not None:
-                    yield _decode(sent[0], sent[1])
+                    # Neither its bytes nor (once taken) the result are held here after:
+                    # they are megabytes.
+                    kind, payload = sent[0], sent[1]
+                    del sent
+                    result = _decode(kind, payload)
+                    del payload
+                    yield result
+                    del result
                     break
                 mine = self._claim()
                 if mine is not None:
@@ -222,6 +229,7 @@ class _Pool(Generic[T, R]):
                 self.done[index] = (kind, payload, worker)
                 worker.waiting += 1
                 self.changed.notify_all()
+            del payload  # (freed once decoded, not when the next one comes)
         if not worker.finished:
             _, status = os.waitpid(worker.pid, 0)
             worker.pid = 0
@@ -267,6 +275,7 @@ class _Pool(Generic[T, R]):
                     kind, payload = _ERROR, _encode_error(e)
                 _write(results, _HEADER.pack(kind, index, len(payload)))
                 _write(results, payload)  # (not joined to its header: a copy of megabytes)
+                del payload  # not held through the next task
             _write(results, _HEADER.pack(_DONE, 0, 0))
             code = 0
         finally:

@@ -82,7 +82,9 @@ def publish(
         validation.prepare()
     group = functools.partial(_publish_group, config=config)
     for outcomes in workers.run_with_progress(group, tasks, processes, progress, "Writing feeds"):
-        yield from outcomes
+        outcomes.reverse()
+        while outcomes:  # each let go once taken: they hold the bodies the group made
+            yield outcomes.pop()
 
 
 def _publish_group(
