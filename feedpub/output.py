@@ -138,36 +138,11 @@ class OutputFolder:
         for the disk; several at once wait about as long as one): True where written, False
         where unchanged, and at the first file that cannot be written its error, where the
         list ends. The files after it are not written (a full disk would fail them too)."""
-        results: list[bool | OutputError] = []
-        staged: list[tuple[int, str, Path, Path, int]] = []  # result, rel, target, temporary
+        batch = Batch(self)
         for rel, data in files:
-            try:
-                target = self.path_of(rel)  # (once: it resolves the folders on the way)
-                if self._read(target, rel) == data:
-                    results.append(False)
-                    continue
-                temp, fd = self._staged(rel, target, data)
-            except OutputError as e:
-                results.append(e)
+            if not batch.add(rel, data):
                 break
-            staged.append((len(results), rel, target, temp, fd))
-            results.append(True)
-        end = len(results)
-        flushed = _flushed([fd for *_, fd in staged])
-        for (i, rel, target, temp, fd), error in zip(staged, flushed, strict=True):
-            try:
-                os.close(fd)
-                if i < end:
-                    if error is not None:
-                        raise error
-                    os.replace(temp, target)
-                    continue
-            except OSError as e:
-                if i < end:
-                    results[i], end = _cannot_write(rel, e), i + 1
-            with contextlib.suppress(OSError):
-                temp.unlink()
-        return results[:end]
+        return batch.finish()
 
     def _staged(self, rel: str, target: Path, data: bytes) -> tuple[Path, int]:
         """`data` in a new temporary file beside `target` (the file at `rel`), not yet
@@ -235,6 +210,63 @@ class OutputFolder:
     def save_manifest(self, files: Iterable[str]) -> None:
         data = {"generator": "feedpub", "files": sorted(files)}
         self.write(self.manifest_file, json.dumps(data, ensure_ascii=False, indent=1).encode())
+
+
+class Batch:
+    """Files written together, as `OutputFolder.write_all` writes them, given one at a time:
+    each goes to its temporary file when it is added (its bytes need not be held until the
+    others are ready), and `finish` flushes them to disk together and puts each in place."""
+
+    def __init__(self, folder: OutputFolder) -> None:
+        self._folder = folder
+        self._results: list[bool | OutputError] = []
+        self._staged: list[tuple[int, str, Path, Path, int]] = []  # result, rel, target, temporary
+        self.files = 0
+        """Files added (also those refused after a failure)."""
+        self.bytes = 0
+        """Their bytes."""
+
+    def add(self, rel: str, data: bytes) -> bool:
+        """Write `rel` to its temporary file (or find it unchanged); False when it cannot be
+        written, or an earlier file of the batch could not: then it is not written."""
+        self.files += 1
+        self.bytes += len(data)
+        if self._results and isinstance(self._results[-1], OutputError):
+            return False
+        try:
+            target = self._folder.path_of(rel)  # (once: it resolves the folders on the way)
+            if self._folder._read(target, rel) == data:
+                self._results.append(False)
+                return True
+            temp, fd = self._folder._staged(rel, target, data)
+        except OutputError as e:
+            self._results.append(e)
+            return False
+        self._staged.append((len(self._results), rel, target, temp, fd))
+        self._results.append(True)
+        return True
+
+    def finish(self) -> list[bool | OutputError]:
+        """Flush the added files to disk and put each in place: a result per file, in order,
+        as `write_all` gives them."""
+        results, staged = self._results, self._staged
+        self._results, self._staged = [], []
+        end = len(results)
+        flushed = _flushed([fd for *_, fd in staged])
+        for (i, rel, target, temp, fd), error in zip(staged, flushed, strict=True):
+            try:
+                os.close(fd)
+                if i < end:
+                    if error is not None:
+                        raise error
+                    os.replace(temp, target)
+                    continue
+            except OSError as e:
+                if i < end:
+                    results[i], end = _cannot_write(rel, e), i + 1
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        return results[:end]
 
 
 def _cannot_write(rel: str, e: OSError) -> OutputError:

@@ -145,7 +145,7 @@ class _Pool(Generic[T, R]):
         self.function, self.tasks = function, tasks
         self.mine = mine
         """The caller takes no task from this one on."""
-        self.done: dict[int, tuple[int, bytes, _Worker]] = {}
+        self.done: dict[int, tuple[int, bytearray, _Worker]] = {}
         self.failure: str | None = None
         self.closing = False
         self.changed = threading.Condition()
@@ -192,7 +192,14 @@ class _Pool(Generic[T, R]):
                         sent[2].waiting -= 1
                         self.changed.notify_all()
                 if sent is not None:
-                    yield _decode(sent[0], sent[1])
+                    # Neither its bytes nor (once taken) the result are held here after:
+                    # they are megabytes.
+                    kind, payload = sent[0], sent[1]
+                    del sent
+                    result = _decode(kind, payload)
+                    del payload
+                    yield result
+                    del result
                     break
                 mine = self._claim(self.mine)
                 if mine is not None:
@@ -238,13 +245,14 @@ class _Pool(Generic[T, R]):
             if kind == _DONE:
                 worker.finished = True
                 break
-            payload = _read(worker.results, length)
+            payload = _read_into(worker.results, length)
             if payload is None:
                 break
             with self.changed:
                 self.done[index] = (kind, payload, worker)
                 worker.waiting += 1
                 self.changed.notify_all()
+            del payload  # (freed once decoded, not when the next one comes)
         if not worker.finished:
             _, status = os.waitpid(worker.pid, 0)
             worker.pid = 0
@@ -288,7 +296,9 @@ class _Pool(Generic[T, R]):
                     kind, payload = _RESULT, _encode(self.function(self.tasks[index]))
                 except BaseException as e:
                     kind, payload = _ERROR, _encode_error(e)
-                _write(results, _HEADER.pack(kind, index, len(payload)) + payload)
+                _write(results, _HEADER.pack(kind, index, len(payload)))
+                _write(results, payload)  # (not joined to its header: a copy of megabytes)
+                del payload  # not held through the next task
             _write(results, _HEADER.pack(_DONE, 0, 0))
             code = 0
         finally:
@@ -351,7 +361,7 @@ def _encode_error(error: BaseException) -> bytes:
         return _encode((WorkerError(f"{type(error).__name__}: {error}"), trace))
 
 
-def _decode(kind: int, payload: bytes) -> Any:
+def _decode(kind: int, payload: bytes | bytearray) -> Any:
     if kind == _RESULT:
         return pickle.loads(payload)
     error, trace = pickle.loads(payload)
@@ -368,6 +378,19 @@ def _read(fd: int, size: int) -> bytes | None:
         chunks.append(chunk)
         size -= len(chunk)
     return b"".join(chunks)
+
+
+def _read_into(fd: int, size: int) -> bytearray | None:
+    """Exactly `size` bytes from a pipe, read into one buffer (chunks joined would hold a
+    result twice: megabytes, at the peak of a build), or None at its end."""
+    data = bytearray(size)
+    view, done = memoryview(data), 0
+    while done < size:
+        n = os.readv(fd, [view[done:]])
+        if not n:
+            return None
+        done += n
+    return data
 
 
 def _write(fd: int, data: bytes) -> None:

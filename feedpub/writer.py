@@ -21,7 +21,7 @@ from .config import Config
 from .errors import OutputError, PostError, describe_bug
 from .formats import INDEX_FILE, OPML_FILE, Format
 from .models import Content, Feed, Problem, Severity
-from .output import OutputFolder
+from .output import Batch, OutputFolder
 from .report import FeedStatus
 from .sources import without_cycle_collection
 
@@ -79,7 +79,9 @@ def publish(
         prepare()
     group = functools.partial(_publish_group, config=config)
     for outcomes in workers.run_with_progress(group, tasks, processes, progress, "Writing feeds"):
-        yield from outcomes
+        outcomes.reverse()
+        while outcomes:  # each let go once taken: they hold the bodies the group made
+            yield outcomes.pop()
 
 
 def prepare() -> None:
@@ -89,6 +91,7 @@ def prepare() -> None:
     from . import bodies, render, validation  # noqa: F401
 
     bodies.prepare()
+    validation.prepare()
 
 
 def _publish_group(
@@ -114,8 +117,10 @@ def _publish_jobs(
     checked: set[ItemKey] = set()  # the items of valid feeds
     outcomes: list[FeedOutcome] = []
     # Valid feeds are written a few at a time, their files flushed to disk together (each
-    # flush waits for the disk; several at once wait about as long as one).
-    ready: list[tuple[PublishJob, bytes, dict[str, Content]]] = []
+    # flush waits for the disk; several at once wait about as long as one). Each is written
+    # to its temporary file at once: the batch does not hold their bytes.
+    batch = Batch(folder)
+    ready: list[tuple[PublishJob, dict[str, Content]]] = []
     for n, job in enumerate(jobs):
         made: dict[str, Content] = {}
         for entry in job.feed.entries:
@@ -143,40 +148,41 @@ def _publish_jobs(
                     FeedOutcome(job.file, FeedStatus.INVALID, job.fingerprint, tuple(errors))
                 )
             continue
-        ready.append((job, data, made))
-        if len(ready) < _WRITTEN_AT_ONCE and sum(len(r[1]) for r in ready) < _BYTES_AT_ONCE:
+        ready.append((job, made))
+        batch.add(job.file, data)
+        del data  # (in its file now: not held while the next feed is made)
+        if batch.files < _WRITTEN_AT_ONCE and batch.bytes < _BYTES_AT_ONCE:
             continue
-        if not _write(folder, ready, outcomes):
+        if not _write(batch, ready, outcomes):
             # A full or read-only disk fails every later write too: the rest stay as they are.
             outcomes += [_not_written(later) for later in jobs[n + 1 :]]
             return outcomes
-        ready = []
-    _write(folder, ready, outcomes)
+        batch, ready = Batch(folder), []
+    _write(batch, ready, outcomes)
     return outcomes
 
 
 _WRITTEN_AT_ONCE = 8
 _BYTES_AT_ONCE = 2 << 20
-"""At most this many valid feeds, and bytes of them, wait to be written together (a post's
-feeds in one group are a few; a big site's first build has hundreds, held a few at a time)."""
+"""At most this many valid feeds, and bytes of them, wait to be flushed together (a post's
+feeds in one group are a few; a big site's first build has hundreds, flushed a few at a time)."""
 
 
 def _write(
-    folder: OutputFolder,
-    ready: list[tuple[PublishJob, bytes, dict[str, Content]]],
-    outcomes: list[FeedOutcome],
+    batch: Batch, ready: list[tuple[PublishJob, dict[str, Content]]], outcomes: list[FeedOutcome]
 ) -> bool:
-    """Write valid feeds, their outcomes into `outcomes`; False if one could not be written
-    (the outcomes of those after it say they were not)."""
-    results = folder.write_all((job.file, data) for job, data, _ in ready)
-    for (job, _, made), result in zip(ready, results, strict=False):
+    """Flush the batch of valid feeds (`ready`, in the order they were added), their
+    outcomes into `outcomes`; False if one could not be written (the outcomes of those after
+    it say they were not)."""
+    results = batch.finish()
+    for (job, made), result in zip(ready, results, strict=False):
         if isinstance(result, OutputError):
             problem = Problem(job.file, str(result), rule="write-failed")
             outcomes.append(FeedOutcome(job.file, FeedStatus.FAILED, job.fingerprint, (problem,)))
         else:
             status = FeedStatus.WRITTEN if result else FeedStatus.UNCHANGED
             outcomes.append(FeedOutcome(job.file, status, job.fingerprint, prepared=made))
-    outcomes += [_not_written(job) for job, _, _ in ready[len(results) :]]
+    outcomes += [_not_written(job) for job, _ in ready[len(results) :]]
     return not (results and isinstance(results[-1], OutputError))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from feedpub.errors import LockTimeout, OutputError
-from feedpub.output import OutputFolder
+from feedpub.output import TEMP_SUFFIX, Batch, OutputFolder
 from tests.helpers import WritePost, build, feed_files
 
 
@@ -123,6 +123,23 @@ def test_files_written_together_stop_at_the_first_that_fails(
     assert on_disk == {
         "unchanged.txt": b"same", "a.txt": b"new", "b.txt": b"new", "c.txt": b"old", "d.txt": b"old"
     }  # fmt: skip
+
+
+def test_a_batch_writes_each_file_when_it_is_added_and_puts_them_in_place_together(
+    tmp_path: Path,
+) -> None:
+    folder = OutputFolder(tmp_path / "out")
+    folder.prepare()
+    folder.write("same.txt", b"same")
+    batch = Batch(folder)
+    assert batch.add("a/new.txt", b"new") and batch.add("same.txt", b"same")
+    staged = [p for p in (tmp_path / "out" / "a").iterdir() if p.name.endswith(TEMP_SUFFIX)]
+    assert [p.read_bytes() for p in staged] == [b"new"]  # written already, not yet in place
+    assert not (tmp_path / "out" / "a" / "new.txt").exists()
+    assert (batch.files, batch.bytes) == (2, 7)
+    assert batch.finish() == [True, False]
+    assert [p.name for p in (tmp_path / "out" / "a").iterdir()] == ["new.txt"]
+    assert (tmp_path / "out" / "a" / "new.txt").read_bytes() == b"new"
 
 
 def _hold_lock(

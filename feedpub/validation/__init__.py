@@ -22,9 +22,9 @@ from .findings import Findings
 from .json_feed import check_json_feed, looks_like_json
 from .parse import feed_kind, find_doctype, parse, report_doctype
 from .rules import check_atom, check_rss
-from .schema import check_structure
+from .schema import check_structure, prepare
 
-__all__ = ["MAX_FEED_BYTES", "feed_errors", "validate_feed"]
+__all__ = ["MAX_FEED_BYTES", "feed_errors", "prepare", "validate_feed"]
 
 MAX_FEED_BYTES = 64 * 1024 * 1024
 """Feeds larger than this are refused unread: far beyond any real feed, small enough
