@@ -19,7 +19,6 @@ import hashlib
 import json
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from itertools import compress
 from typing import Any, NamedTuple
 
@@ -64,9 +63,8 @@ def scan_digest(scan: Scan, columns: ScanColumns) -> str:
     return h.hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class ScanChanges:
-    """How a scan differs from the one the state keeps."""
+class ScanChanges(NamedTuple):
+    """How a scan differs from the one the state keeps. (A named tuple, as `LastBuild` is.)"""
 
     fresh: Sequence[SourceFile]
     """New files and files whose size, times or inode changed, by path."""

@@ -50,6 +50,8 @@ class FeedStatus(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PostReport:
+    """What became of one post file, and why."""
+
     path: str
     status: PostStatus
     problems: tuple[Problem, ...]
@@ -91,6 +93,9 @@ NO_POSTS = PostReports.of(())
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """What a build or a check did: every post's report, the feed files written, left as
+    they were, removed or kept back, and the pings."""
+
     posts: PostReports = NO_POSTS
     written: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
@@ -147,12 +152,15 @@ class Report:
         }
 
 
-@dataclass(frozen=True, slots=True)
 class JsonPosts:
     """The report's posts as JSON values (`list(...)` them for json.dumps), each made when
-    it is reached."""
+    it is reached. (A plain class: a dataclass is defined at every start-up, also of a
+    build where nothing changed.)"""
 
-    posts: PostReports
+    __slots__ = ("posts",)
+
+    def __init__(self, posts: PostReports) -> None:
+        self.posts = posts
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for p in self.posts:
