@@ -16,7 +16,7 @@ import stat
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -24,8 +24,11 @@ from . import __version__, pipeline
 from .config import CONFIG_NAME, SITE_CONFIG_NAME, Config, load_config
 from .console import EXIT_CODES, finish, progress, write_report
 from .errors import ExitCode, FeedpubError
-from .models import Feed, Problem, Severity
+from .problems import Problem, Severity
 from .report import Report, validation_exit_code
+
+if TYPE_CHECKING:
+    from .models import Feed
 
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ import click
 
 from .config import Config
 from .errors import ExitCode
-from .models import Problem, Severity
+from .problems import Problem, Severity
 from .report import PostStatus, Report
 
 if TYPE_CHECKING:

@@ -20,14 +20,16 @@ import json
 from array import array
 from collections.abc import Iterable, Sequence
 from itertools import compress
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .config import Config
 from .formats import Format
-from .models import Feed
 from .output import OutputFolder
 from .report import Report
 from .sources import Scan, SourceFile, local_image_stamp
+
+if TYPE_CHECKING:
+    from .models import Feed
 
 Packed = bytes | memoryview
 ScanColumns = tuple[bytes | bytearray, Packed, Packed, Packed, Packed]

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import __version__
 from .errors import ExitCode
-from .models import Problem, Severity
+from .problems import Problem, Severity
 from .websub import PingReport
 
 

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from .config import Config
 from .errors import PostError
-from .models import Problem
+from .problems import Problem
 
 POST_SUFFIXES = (".md", ".markdown")
 
