@@ -57,19 +57,28 @@ class PostReport:
     problems: tuple[Problem, ...]
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
 class PostReports:
     """Every post file's report, by path, without holding them all: how many there are of
     each status and the reports that name problems are here; the whole list is read when
-    it is asked for (from the incremental state, for a build of a big site)."""
+    it is asked for (from the incremental state, for a build of a big site). (A plain
+    class, not a dataclass: it is defined at every start-up, and is no value to compare.)"""
 
-    counts: dict[PostStatus, int]
-    with_problems: tuple[PostReport, ...]
-    """The reports that name a problem, by path (few, on a healthy site)."""
-    every: Callable[[], Iterator[PostReport]]
-    """Every report, by path, one at a time."""
-    close: Callable[[], None] = lambda: None
-    """Let go of what `every` reads from (else let go when these reports are freed)."""
+    __slots__ = ("__weakref__", "close", "counts", "every", "with_problems")
+
+    def __init__(
+        self,
+        counts: dict[PostStatus, int],
+        with_problems: tuple[PostReport, ...],
+        every: Callable[[], Iterator[PostReport]],
+        close: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.counts = counts
+        self.with_problems = with_problems
+        """The reports that name a problem, by path (few, on a healthy site)."""
+        self.every = every
+        """Every report, by path, one at a time."""
+        self.close = close
+        """Let go of what `every` reads from (else let go when these reports are freed)."""
 
     @classmethod
     def of(cls, reports: Iterable[PostReport]) -> PostReports:
