@@ -481,46 +481,6 @@ def test_the_command_lets_go_of_the_state_before_it_exits(posts: Path, tmp_path:
         gc.enable()
 
 
-_MODULES_AFTER = """
-import sys
-from feedpub.cli import main
-try:
-    main()
-finally:
-    print(" ".join(sys.modules))
-"""
-_READING = {
-    "feedpub.models",
-    "feedpub.state.cached",
-    "feedpub.reading",
-    "feedpub.reader",
-    "feedpub.builder",
-    "feedpub.writer",
-    "feedpub.workers",
-    "lxml.etree",
-}
-"""What reading posts and writing feeds take, and a build where nothing changed does not
-(defining models.py's dataclasses alone costs it a twentieth of its time)."""
-
-
-def test_a_build_where_nothing_changed_imports_nothing_that_reads_or_writes(
-    posts: Path, tmp_path: Path
-) -> None:
-    import subprocess
-    import sys
-
-    write_many(posts, 5)
-    command = [sys.executable, "-c", _MODULES_AFTER, "build", "--posts", str(posts)]
-    command += ["--output", str(tmp_path / "out"), "--quiet"]
-
-    def imported() -> set[str]:
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
-        return set(done.stdout.split())
-
-    assert imported() >= _READING  # a first build (this test can fail)
-    assert not imported() & _READING
-
-
 def test_a_first_builds_files_are_made_one_batch_at_a_time(tmp_path: Path) -> None:
     """Without a kept scan every file is fresh: a sequence over the scan's columns that
     makes each SourceFile when asked, the same files `Scan.files` gives."""
