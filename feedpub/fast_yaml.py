@@ -61,7 +61,7 @@ def load(block: str) -> dict[str, Any] | None:
         data = yaml_rs.loads(block, parse_datetime=False, duplicate_key_policy=_DUPLICATES_REFUSED)
     except Exception:  # any refusal: PyYAML gives the error the user sees
         return None
-    if not isinstance(data, dict) or not _as_pyyaml_reads_it(data):  # keys are text too
+    if type(data) is not dict or not _as_pyyaml_reads_it(data):  # keys are text too
         return None
     return data
 
@@ -70,26 +70,40 @@ def _as_pyyaml_reads_it(data: dict[str, Any]) -> bool:
     """Every key is text, and every key and value is what PyYAML would read it as: text,
     None, a boolean, or a list or mapping of them (numbers are not: YAML 1.1 and 1.2 read
     them by different rules). Walked with a stack, not recursion: yaml-rs nests as deep as
-    the text does."""
+    the text does. (By exact type: yaml-rs makes no subclasses.)"""
     stack: list[object] = [data]
     while stack:
         node = stack.pop()
-        if isinstance(node, dict):
-            if not all(isinstance(key, str) and _as_text(key) for key in node):
+        if type(node) is dict:
+            if not _keys_as_text(tuple(node)):
                 return False
             values: Iterable[object] = node.values()
         else:
-            assert isinstance(node, list)  # only containers are pushed
+            assert type(node) is list  # only containers are pushed
             values = node
         for value in values:
-            if isinstance(value, str):
-                if not _as_text(value):
+            if type(value) is str:
+                if value and value[0] in _RESOLVED_FIRST and not _as_text(value):
                     return False
-            elif isinstance(value, dict | list):
+            elif type(value) is dict or type(value) is list:
                 stack.append(value)
-            elif not (value is None or isinstance(value, bool)):
+            elif value is not None and type(value) is not bool:
                 return False
     return True
+
+
+def _keys_as_text(keys: tuple[Any, ...]) -> bool:
+    """Every key is text that PyYAML reads as text: looked at once per distinct set of
+    keys (thousands of posts share a few)."""
+    known = _KEYS_VERDICTS.get(keys)
+    if known is None:
+        known = all(type(key) is str and _as_text(key) for key in keys)
+        # (Their lengths are counted only when all are text.)
+        if known and len(keys) <= _VERDICT_KEYS and sum(map(len, keys)) <= _KEYS_CHARACTERS:
+            if len(_KEYS_VERDICTS) >= _VERDICTS_SIZE:
+                _KEYS_VERDICTS.clear()
+            _KEYS_VERDICTS[keys] = known
+    return known
 
 
 def _as_text(text: str) -> bool:
@@ -110,5 +124,8 @@ def _as_text(text: str) -> bool:
 
 
 _TEXT_VERDICTS: dict[str, bool] = {}
+_KEYS_VERDICTS: dict[tuple[Any, ...], bool] = {}
 _VERDICTS_SIZE = 4096
 _VERDICT_KEY_CHARACTERS = 256
+_VERDICT_KEYS = 64
+_KEYS_CHARACTERS = 1024

@@ -60,9 +60,17 @@ class NoFrontMatter(FrontMatterError):
 @dataclass(frozen=True, slots=True)
 class Split:
     metadata: dict[str, Any]
-    body: str
+    text: str
+    """The post's text, as given to `split`."""
+    body_start: int
+    """Where the body starts in `text`: it is looked at there, not copied out (a body is
+    most of a post, and a copy of text is a pass over it too)."""
     lenient: FrontMatterError | None
     """Why YAML refused the block, when it was read line by line instead."""
+
+    @property
+    def body(self) -> str:
+        return self.text[self.body_start :]
 
 
 class TOMLHandler(BaseHandler):
@@ -76,11 +84,13 @@ class TOMLHandler(BaseHandler):
 _HANDLERS: tuple[BaseHandler, ...] = (YAMLHandler(), TOMLHandler())
 _LEADING_BLANK = re.compile(r"(?:[ \t]*\n)*")
 _NEWLINES = re.compile(r"\n*")
+_BLANKS = frozenset(" \t\n")
+"""The characters a leading blank line can start with."""
 
 
 def split(text: str) -> Split:
     """Front matter and body of a post's text (newlines already normalised to LF)."""
-    handler, block, body, first_line = _cut(text)
+    handler, block, body_start, first_line = _cut(text)
     try:
         metadata = _load(handler, block, first_line)
     except FrontMatterError as error:
@@ -89,39 +99,51 @@ def split(text: str) -> Split:
         recovered = _read_simple_lines(block)
         if recovered is None:
             raise
-        return Split(recovered, body, lenient=error)
-    return Split(metadata, body, lenient=None)
+        return Split(recovered, text, body_start, lenient=error)
+    return Split(metadata, text, body_start, lenient=None)
 
 
 def body_of(text: str) -> str:
     """The body alone, for a post whose front matter was read before: no parsing again."""
-    return _cut(text)[2]
+    return text[_cut(text)[2] :]
 
 
-def _cut(text: str) -> tuple[BaseHandler, str, str, int]:
-    """(handler, front matter block, body, line of the block's first character)."""
-    start = _LEADING_BLANK.match(text).end()  # type: ignore[union-attr]
-    head = text[start:]
-    handler = next((h for h in _HANDLERS if h.detect(head)), None)
-    if handler is None:
+def _cut(text: str) -> tuple[BaseHandler, str, int, int]:
+    """(handler, front matter block, where the body starts, line of the block's first
+    character). Blank lines may come before the block; it is looked for where they end
+    (a `^` there is at the start of a line), without copying the text from there."""
+    start = _LEADING_BLANK.match(text).end() if text[:1] in _BLANKS else 0  # type: ignore[union-attr]
+    for handler in _HANDLERS:
+        assert handler.FM_BOUNDARY is not None  # set by every handler class
+        # What `handler.detect` looks for; the match is also the first boundary.
+        opening = handler.FM_BOUNDARY.match(text, start)
+        if opening is not None:
+            break
+    else:
         raise NoFrontMatter(
             "no front matter (a post starts with a '---' line); not a post, ignored", 1
         )
-    opening_line = text.count("\n", 0, start) + 1
-    assert handler.FM_BOUNDARY is not None  # set by every handler class
-    # Only the first two boundaries matter; finding all of them would scan the whole body.
-    boundaries = handler.FM_BOUNDARY.finditer(head)
-    opening, closing = next(boundaries), next(boundaries, None)
+    # The closing boundary: the first line after the opening one that starts with the
+    # delimiter and is a boundary (found with str.find, not by trying the boundary's
+    # pattern at every character of the block).
+    delimiter = f"\n{handler.START_DELIMITER}"
+    at = text.find(delimiter, opening.end() - 1)
+    closing = None
+    while at >= 0:
+        closing = handler.FM_BOUNDARY.match(text, at + 1)
+        if closing is not None:
+            break
+        at = text.find(delimiter, at + 1)
     if closing is None:
+        opening_line = text.count("\n", 0, start) + 1
         raise FrontMatterError(
             f"front matter opened with {handler.START_DELIMITER!r} on line {opening_line} is never closed",
             opening_line,
         )
-    block = head[opening.end() : closing.start()]
-    # One copy of the body, not two (a slice, then lstrip's): bodies are most of a post.
-    body = head[_NEWLINES.match(head, closing.end()).end() :]  # type: ignore[union-attr]
-    first_line = text.count("\n", 0, start + opening.end()) + 1
-    return handler, block, body, first_line
+    block = text[opening.end() : closing.start()]
+    body_start = _NEWLINES.match(text, closing.end()).end()  # type: ignore[union-attr]
+    first_line = text.count("\n", 0, opening.end()) + 1
+    return handler, block, body_start, first_line
 
 
 def _load(handler: BaseHandler, block: str, first_line: int) -> dict[str, Any]:

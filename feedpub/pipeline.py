@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, NamedTuple
 
 from .config import Config
@@ -113,18 +113,19 @@ def _build(
     file; then what the next build compares against."""
     from . import workers
     from .reading import problems_digest, read_all
+    from .writer import prepare
 
     progress = progress or workers.no_progress
     last = LastBuild.from_json(state.last_build() or "null")
     state.remember_last_build(None)  # a build that stops half-way leaves no record to trust
     touched = last.touched(folder) if last else set()
     losses = state.losses
-    files = _changes(scan, last, config, state, now, progress) if use_state else None
+    files = _changes(scan, last, config, state, now, progress, prepare) if use_state else None
     published = _publish(files, config, folder, state, now, progress, touched) if files else None
     if files is None or published is None or state.losses != losses:
         # (A state emptied half-way holds the reports of no other file.)
         losses = state.losses
-        files = read_all(scan.found.files(), scan.problems, config, state, progress)
+        files = read_all(scan.found.files(), scan.problems, config, state, progress, prepare)
         published = _publish(files, config, folder, state, now, progress, touched)
         assert published is not None  # every post is read: a broken body is left out here
     report = _reconcile(published, files, folder, config, state)
@@ -157,11 +158,13 @@ def _changes(
     state: State,
     now: dt.datetime,
     progress: Progress,
+    meanwhile: Callable[[], object],
 ) -> ReadFiles | None:
+    """(`meanwhile`: see reading._parse.)"""
     from .reading import read_changes
 
     try:
-        return read_changes(scan.found, scan.columns, last, config, state, now, progress)
+        return read_changes(scan.found, scan.columns, last, config, state, now, progress, meanwhile)
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none
         state.discard(f"{type(e).__name__}: {e}")
         return None

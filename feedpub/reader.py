@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import posixpath
 import re
 import sys
 import unicodedata
@@ -36,7 +35,7 @@ from .text import (
     may_hold_illegal,
     without_nul,
 )
-from .urls import MAX_SLUG_BYTES, absolute_url, category_slug, pattern_url
+from .urls import MAX_SLUG_BYTES, absolute_url, category_slug, pattern_url, source_names
 
 if TYPE_CHECKING:
     from .sites.base import PostFacts
@@ -114,17 +113,19 @@ def read_post(file: SourceFile, config: Config) -> tuple[Post | None, list[Probl
 def _make_post(
     file: SourceFile, data: bytes, text: str, parts: Split, config: Config, warn: Warn
 ) -> Post:
-    meta, body = parts.metadata, parts.body
-    stem = posixpath.splitext(posixpath.basename(file.rel))[0]
+    # The body is looked at in the text, from where it starts: not copied out of it.
+    meta, body_start = parts.metadata, parts.body_start
+    stem = source_names(file.rel)[1]
     site = config.site
     facts = None
     if site is not None:
         facts = site.post_facts(file.rel, meta, _saved(file))
         meta = facts.front_matter
-    illegal = len(XML_ILLEGAL.findall(body)) if may_hold_illegal(data, text, config.encoding) else 0
+    may_hold = may_hold_illegal(data, text, config.encoding)
+    illegal = len(XML_ILLEGAL.findall(text, body_start)) if may_hold else 0
     if illegal:
         warn(f"body: removed {illegal} character(s) that XML 1.0 does not allow", "body")
-    _warn_references(body, "body", warn)
+    _warn_references(text, "body", warn, body_start)
     if len(data) > FEED_BODY_BYTES:
         warn(
             f"body: {len(data):,} bytes is more than feeds carry; they show its beginning and a link",
@@ -148,11 +149,14 @@ def _make_post(
         warn,
     )
     if site is None or facts is None:  # facts are read whenever there is a site
-        draft = _flag(meta.get("draft")) is True or _flag(meta.get("published")) is False
+        draft = ("draft" in meta or "published" in meta) and (
+            _flag(meta.get("draft")) is True or _flag(meta.get("published")) is False
+        )
         url = _url(meta, file.rel, date, config, warn)
     else:
         draft = site.unpublished(file.rel, meta)
         url = site.post_url(file.rel, facts, categories, lambda message: warn(message, "permalink"))
+        body = parts.body
         if "{%" in body or "{{" in body:  # name every template tag feedpub cannot render
             first = data.decode("utf-8", "replace").count("\n") - body.count("\n")
             site.render_body(
@@ -174,17 +178,17 @@ def _make_post(
         summary=summary,
         draft=draft,
         url=url,
-        body_format=BodyFormat.HTML if _HTML_START.match(body) else BodyFormat.MARKDOWN,
+        body_format=BodyFormat.HTML if _HTML_START.match(text, body_start) else BodyFormat.MARKDOWN,
         # SHA-256, cut to 128 bits: the processors' SHA instructions make it a third faster
         # than BLAKE2b over a post (a version stamp, not a signature: 128 bits are plenty).
         digest=hashlib.sha256(data).hexdigest()[:32],
     )
 
 
-def _warn_references(html: str | None, field: str, warn: Warn) -> str | None:
-    """Warn of character references to characters XML forbids: the body stage removes
-    the characters they become."""
-    found = forbidden_references(html) if html else []
+def _warn_references(html: str | None, field: str, warn: Warn, start: int = 0) -> str | None:
+    """Warn of character references to characters XML forbids (in `html` from `start`
+    on): the body stage removes the characters they become."""
+    found = forbidden_references(html, start) if html else []
     if found:
         warn(
             f"{field}: removed {len(found)} character reference(s) to characters XML 1.0 "
@@ -210,7 +214,7 @@ def _url(meta: dict[str, Any], source: str, date: dt.datetime, config: Config, w
 def _title(value: object, stem: str, warn: Warn) -> str:
     if isinstance(value, str):
         title = clean(value, "title", warn)
-        if _TAG.search(title):
+        if "<" in title and _TAG.search(title):  # (each tag starts with it)
             # Titles are text, but readers differ on markup in them (some show it, some
             # strip it, some run it): like jekyll-feed, take the tags out.
             title = WHITESPACE.sub(" ", _TAG.sub(" ", title)).strip()
@@ -295,59 +299,87 @@ def _updated(meta: dict[str, Any], config: Config, warn: Warn) -> dt.datetime | 
 
 
 def _categories(meta: dict[str, Any], config: Config, warn: Warn) -> tuple[tuple[str, ...], ...]:
-    value = meta.get("categories", meta.get("category"))
+    value = meta["categories"] if "categories" in meta else meta.get("category")
     if value is None:
         return ()
-    key = _names_key(value)
-    if key is None:
-        return _read_categories(value, config, warn)
-    key = (config.categories, tuple(config.category_map.items()), key)
-    return _remembered(key, lambda told: _read_categories(value, config, told), warn)
+    return _remembered(_categories_memo(config), value, _read_categories, config, warn)
 
 
 def _tags(value: object, warn: Warn) -> tuple[str, ...]:
-    key = _names_key(value)
-    if key is None:
-        return _capped(_names(value, "tags", warn), "tags", warn)
-    return _remembered(
-        ("tags", key), lambda told: _capped(_names(value, "tags", told), "tags", told), warn
-    )
+    if value is None:
+        return ()
+    return _remembered(_TAGS_MEMO, value, _read_tags, None, warn)
 
 
-def _names_key(value: object) -> object:
-    """`value` as a key of `_MEMO`, when it is a little text or a short list of it."""
-    if type(value) is str:
-        return value if len(value) <= _MEMO_KEY_CHARACTERS else None
-    if (
-        type(value) is list
-        and len(value) <= MAX_CATEGORY_DEPTH
-        and all(type(item) is str for item in value)
-        and sum(map(len, value)) <= _MEMO_KEY_CHARACTERS
-    ):
-        return tuple(value)
-    return None
+def _read_tags(value: object, _: None, warn: Warn) -> tuple[str, ...]:
+    return _capped(_names(value, "tags", warn), "tags", warn)
 
 
-def _remembered(key: object, read: Callable[[Warn], T], warn: Warn) -> T:
-    """`read(warn)`, computed once per key: thousands of posts share a few hundred lists of
-    categories, and reading one (cleaning, normalising, checking its names) is most of
-    what reading a post's front matter costs. Its warnings are told again every time."""
-    known = _MEMO.get(key)
+def _categories_memo(config: Config) -> _Memo:
+    """The memo of categories read with `config`'s rules (its kind of categories and its
+    category map), found once per configuration, not once per post."""
+    last = _LAST_CATEGORIES_MEMO
+    if last and last[0][0] is config:
+        return last[0][1]
+    rules = (config.categories, tuple(config.category_map.items()))
+    memo = _CATEGORIES_MEMOS.get(rules)
+    if memo is None:
+        if len(_CATEGORIES_MEMOS) >= _MEMOS:
+            _CATEGORIES_MEMOS.clear()
+        memo = _CATEGORIES_MEMOS[rules] = {}
+    last[:] = [(config, memo)]  # (the config is held, so no other can take its id)
+    return memo
+
+
+def _remembered(
+    memo: _Memo, value: object, read: Callable[[object, Any, Warn], T], context: Any, warn: Warn
+) -> T:
+    """`read(value, context, warn)`, computed once per value: thousands of posts share a
+    few hundred lists of categories, and reading one (cleaning, normalising, checking its
+    names) is most of what reading a post's front matter costs. Its warnings are told
+    again every time. Only a little text, or a short list of it, is kept, so that the
+    memo stays small whatever the posts hold."""
+    if type(value) is str and len(value) <= _MEMO_KEY_CHARACTERS:
+        key: object = value
+        texts = None
+    elif type(value) is list and len(value) <= MAX_CATEGORY_DEPTH:
+        key = texts = tuple(value)
+    else:
+        return read(value, context, warn)
+    try:
+        known = memo.get(key)
+    except TypeError:  # a list holding a list or a mapping: no key
+        return read(value, context, warn)
     if known is None:
+        # What is kept is text or a list of it, so only text or such a list can equal
+        # a key kept (no other value YAML reads equals text).
+        if texts is not None and not (
+            all(type(item) is str for item in texts)
+            and sum(map(len, texts)) <= _MEMO_KEY_CHARACTERS
+        ):
+            return read(value, context, warn)
         told: list[tuple[str, str | None, int | None]] = []
         result = read(
-            lambda message, element=None, line=None: told.append((message, element, line))
+            value,
+            context,
+            lambda message, element=None, line=None: told.append((message, element, line)),
         )
-        if len(_MEMO) >= _MEMO_SIZE:
-            _MEMO.clear()
-        _MEMO[key] = known = (result, tuple(told))
-    for message, element, line in known[1]:
-        warn(message, element, line)
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[key] = known = (result, tuple(told))
+    if known[1]:
+        for message, element, line in known[1]:
+            warn(message, element, line)
     return known[0]
 
 
-_MEMO: dict[object, tuple[Any, tuple[tuple[str, str | None, int | None], ...]]] = {}
+_Memo = dict[object, tuple[Any, tuple[tuple[str, str | None, int | None], ...]]]
+_TAGS_MEMO: _Memo = {}
+_CATEGORIES_MEMOS: dict[tuple[object, ...], _Memo] = {}
+_LAST_CATEGORIES_MEMO: list[tuple[Config, _Memo]] = []
 _MEMO_SIZE = 4096
+_MEMOS = 16
+"""Configurations whose memos of categories are kept (a build has one)."""
 _MEMO_KEY_CHARACTERS = 1024
 """Keys are kept small, so that the memo stays small whatever the posts hold."""
 
@@ -440,6 +472,8 @@ def _names(value: object, field: str, warn: Warn, nested_ok: bool = False) -> tu
 
 
 def _text(value: object, field: str, warn: Warn) -> str | None:
+    if type(value) is str:  # nearly always: no other check applies
+        return (clean(value, field, warn) or None) if value else None
     if value is None or value == "":
         return None
     if isinstance(value, dict) and isinstance(value.get("name"), str):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import pickle
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -44,8 +44,8 @@ from .state import (
     encode_row,
     node_key,
     node_of,
-    report_values,
 )
+from .state.rows import report_row
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -58,6 +58,9 @@ PARALLEL_POSTS = 400
 _BATCHES_PER_WORKER = 4
 _BATCH_FILES = 500
 """At most this many files a batch: a batch's posts come back from a worker at once."""
+_LEFT_TO_WORKERS = 4
+"""Small batches (a quarter of one) each worker parses at the end while the caller makes
+the state's indexes (about as long, at 10,000 posts)."""
 _BUILDER_RULES = frozenset({"duplicate-permalink", "category-folder-shared"})
 """Warnings the builder gives a post for what other posts are (builder.py)."""
 
@@ -100,8 +103,10 @@ def read_all(
     config: Config,
     state: State,
     progress: workers.Progress,
+    meanwhile: Callable[[], object] | None = None,
 ) -> ReadFiles:
-    """Every post file → a ReadFile, from the state where the file is unchanged."""
+    """Every post file → a ReadFile, from the state where the file is unchanged.
+    (`meanwhile`: see `_parse`.)"""
     cached = state.cached_posts()
     results: dict[str, ReadFile] = {}
     fresh: list[SourceFile] = []
@@ -117,7 +122,7 @@ def read_all(
         state.discard(f"{type(e).__name__}: {e}")
         results, fresh = {}, list(files)
     with state.loading(), without_cycle_collection():  # (see read_changes)
-        for batch in _parse(fresh, config, state, progress):
+        for batch in _parse(fresh, config, state, progress, meanwhile=meanwhile):
             results.update(
                 (path, ReadFile(path, post, problems))
                 for path, post, problems in zip(
@@ -138,10 +143,12 @@ def read_changes(
     state: State,
     now: dt.datetime,
     progress: workers.Progress,
+    meanwhile: Callable[[], object] | None = None,
 ) -> ReadFiles | None:
     """The changed files and the posts every feed is made of, from the state's index;
     None when only `read_all` is sure. A first build (an empty state) is one where every
-    file changed: the posts are stored as they are parsed, never all held at once."""
+    file changed: the posts are stored as they are parsed, never all held at once.
+    (`meanwhile`: see `_parse`.)"""
     if not state.usable or (config.site and config.site.feed_order() != ("date", True)):
         return None
     losses = state.losses
@@ -175,7 +182,8 @@ def read_changes(
         # made again below for those whose report other posts bear on. Their posts are
         # not needed here but for their URLs, and not at all in a first build (where
         # every file is fresh): the posts the feeds are made of are read back below.
-        for batch in _parse(fresh, config, state, progress, _Own(now, keep_posts=not first)):
+        own = _Own(now, keep_posts=not first)
+        for batch in _parse(fresh, config, state, progress, own, meanwhile):
             state.remember_report_rows(batch.reports)
             fresh_urls.update(post.url for post in batch.posts if post is not None)
     if first:
@@ -257,21 +265,40 @@ def _parse(
     state: State,
     progress: workers.Progress,
     own: _Own | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[_Batch]:
     """Parse these files (over the cores when there are many) and store them in the state,
-    batch by batch (the caller holds `state.loading()` around the batches)."""
+    batch by batch (the caller holds `state.loading()` around the batches).
+
+    `meanwhile`: work of the build's for later, done here once the workers are parsing:
+    they take more batches while it is done, so its time is shared by the cores, where
+    after the read it would be this process's alone."""
     processes = workers.worker_count(config.jobs, len(files), PARALLEL_POSTS)
     count = max(processes * _BATCHES_PER_WORKER, -(-len(files) // _BATCH_FILES))
     # Each batch's files in one bytes object: a forked worker that read the scan's own
     # objects would write to their pages (reference counts), and every page written after
     # the fork is a page the kernel copies.
-    tasks = [pickle.dumps([tuple(f) for f in b]) for b in workers.batches(files, count)]
+    tail = processes if processes > 1 else 0
+    tasks = [pickle.dumps([tuple(f) for f in b]) for b in workers.batches(files, count, tail)]
+    # The last small batches are left to the workers: meanwhile this process makes the
+    # state's indexes (state.make_indexes), before storing them.
+    leave = 0
+    if processes > 1 and state.unindexed:
+        leave = min(_LEFT_TO_WORKERS * (processes - 1), len(tasks) - 1)
     if processes > 1:  # imported before the workers are forked: then they share the modules
         from . import builder, reader  # noqa: F401
     read_batch = functools.partial(_read_batch, config=config, own=own)
-    for batch in workers.run_with_progress(read_batch, tasks, processes, progress, "Reading posts"):
+    batches = workers.run_with_progress(
+        read_batch, tasks, processes, progress, "Reading posts", leave
+    )
+    for n, batch in enumerate(batches):
+        if leave and n == len(tasks) - leave:
+            state.make_indexes()
         # Stored as they come, so the encoded rows of a big site are never all held at once.
         state.remember_posts(batch.rows, batch.nodes)
+        if meanwhile is not None and processes > 1:
+            meanwhile()
+            meanwhile = None
         yield batch
 
 
@@ -301,8 +328,9 @@ def _read_batch(files: bytes, config: Config, own: _Own | None) -> _Batch:
             if own is None:
                 batch.posts.append(post)
                 continue
-            status = classify(post, config, own.now) if post is not None else None
-            batch.reports.append(report_values(_own_report(file.rel, problems, status)))
+            # The row of `_own_report`'s report, without the report.
+            status = classify(post, config, own.now) if post is not None else not_a_post(problems)
+            batch.reports.append(report_row(file.rel, status, problems))
             batch.posts.append(post if own.keep_posts else None)
     return batch
 

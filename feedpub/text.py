@@ -79,12 +79,12 @@ def without_nul(text: str, data: bytes | None = None) -> tuple[str, int]:
     return text.replace("\x00", ""), text.count("\x00")
 
 
-def forbidden_references(html: str) -> list[str]:
-    """Character references in `html` to characters XML 1.0 forbids (`&#x0C;`, `&#xFFFE;`):
-    an HTML parser turns them into those characters."""
+def forbidden_references(html: str, start: int = 0) -> list[str]:
+    """Character references in `html` (from `start` on) to characters XML 1.0 forbids
+    (`&#x0C;`, `&#xFFFE;`): an HTML parser turns them into those characters."""
     if "#" not in html or "&#" not in html:  # one character is found far faster than two
         return []
-    return [m[0] for m in _REFERENCE.finditer(html) if _forbidden(m)]
+    return [m[0] for m in _REFERENCE.finditer(html, start) if _forbidden(m)]
 
 
 _REFERENCE = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]{1,8})|0*([0-9]{1,10}));?")

@@ -117,13 +117,24 @@ def _template(pattern: str) -> str:
 
 def pattern_url(config: Config, source: str, date: dt.datetime, slug: str | None) -> str:
     """A post's URL from the configured permalink pattern, with the date in the site's zone."""
-    stem = posixpath.splitext(posixpath.basename(source))[0]
-    path = posixpath.splitext(source)[0]
+    path, stem = source_names(source)
     try:
         local = date.astimezone(config.zone())
     except OverflowError:  # the last day of the year 9999, in a zone east of UTC
         local = date
     return site_url(config.base_url, expand_permalink(config.permalink, local, slug or stem, path))
+
+
+def source_names(source: str) -> tuple[str, str]:
+    """A post's path without its extension (Hexo's :path), and its file name without it
+    (:title): `posixpath.splitext`'s, found in fewer calls (this runs per post)."""
+    slash = source.rfind("/")
+    dot = source.rfind(".")
+    # The extension is the last dot's, unless only dots come before it in the file name.
+    path = source[:dot] if dot > slash + 1 and source[slash + 1] != "." else None
+    if path is None:
+        path = posixpath.splitext(source)[0]
+    return path, path[slash + 1 :]
 
 
 def site_url(base_url: str, path: str) -> str:

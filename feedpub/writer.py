@@ -76,12 +76,19 @@ def publish(
         tasks.append((group_jobs, {s: ready[s] for s in sources if s in ready}))
     processes = workers.worker_count(config.jobs, len(jobs), PARALLEL_FEED_FILES)
     if processes > 1:  # made before the workers are forked: then they share them
-        from . import bodies, render, validation  # noqa: F401
-
-        bodies.prepare()
+        prepare()
     group = functools.partial(_publish_group, config=config)
     for outcomes in workers.run_with_progress(group, tasks, processes, progress, "Writing feeds"):
         yield from outcomes
+
+
+def prepare() -> None:
+    """Import the renderers, the validator and the body sanitiser, and build what the jobs
+    share (bodies.prepare): before the workers that publish are forked, or earlier, while
+    the posts are read (reading._parse)."""
+    from . import bodies, render, validation  # noqa: F401
+
+    bodies.prepare()
 
 
 def _publish_group(

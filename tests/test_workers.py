@@ -61,7 +61,7 @@ def test_a_worker_waits_while_the_caller_has_not_taken_its_results(tmp_path: Pat
     def task(n: int) -> bytes:
         with started.open("a") as log:
             log.write(f"{os.getpid()}\n")
-        return bytes(300_000)  # more than a pipe holds: the worker waits for its reader
+        return bytes(1_200_000)  # more than a pipe holds: the worker waits for its reader
 
     results = workers.run(task, list(range(60)), 2)
     next(results)  # (the caller works on tasks too while it waits for the first)
@@ -83,6 +83,21 @@ def test_a_process_that_draws_long_tasks_takes_fewer() -> None:
     pids = list(workers.run(task, [0.6] + [0.02] * 10, 2))
     assert parent in pids and len(set(pids)) == 2
     assert pids[1:].count(pids[0]) <= 3
+
+
+def test_batches_keep_the_order_and_end_in_quarter_slices() -> None:
+    items = list(range(10_000))
+    slices = list(workers.batches(items, 20, tail=2))
+    assert [i for s in slices for i in s] == items
+    assert [len(s) for s in slices] == [500] * 18 + [125] * 8
+    assert [len(s) for s in workers.batches(items[:10], 3)] == [4, 4, 2]
+    for n in (0, 1, 3, 401):
+        assert [i for s in workers.batches(items[:n], 8, tail=2) for i in s] == items[:n]
+
+
+def test_the_caller_leaves_the_last_tasks_to_the_workers() -> None:
+    pids = list(workers.run(lambda n: (time.sleep(0.01), os.getpid())[1], list(range(12)), 2, 4))
+    assert os.getpid() not in pids[-4:] and len(pids) == 12
 
 
 def test_one_process_or_one_task_stays_in_this_process() -> None:

@@ -110,6 +110,8 @@ class State:
         """Why the state was thrown away or bypassed, if it was (for the build's report)."""
         self._loading = False
         """Storing into an empty state, without its indexes (`loading`)."""
+        self._indexed = False
+        """Its indexes were made before the loading ended (`make_indexes`)."""
         self._filling = False
         """Opened empty, with a rollback journal for the first build (schema.journal_for_filling)."""
         self.losses = 0
@@ -228,15 +230,32 @@ class State:
             self._trouble(e)
             yield
             return
-        self._loading = True
+        self._loading, self._indexed = True, False
         try:
             yield
         finally:
             self._loading = False
-            for name, on in INDEXES.items():
-                self._write(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+            self._make_indexes()
             for sql in (*RECOUNT_FEEDS, *RECOUNT_REPORTS):
                 self._write(sql)
+
+    @property
+    def unindexed(self) -> bool:
+        """Storing while `loading`, the indexes not made yet."""
+        return self._loading and not self._indexed
+
+    def make_indexes(self) -> None:
+        """While `loading`, make the indexes now, before the last rows come (a first
+        build's last few batches: they then go into the indexes as they are stored). The
+        caller makes them while its workers parse those batches, where after them it made
+        them with the other cores idle."""
+        if self._loading:
+            self._make_indexes()
+
+    def _make_indexes(self) -> None:
+        for name, on in INDEXES.items():
+            self._write(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+        self._indexed = True
 
     def remember_posts(
         self, rows: Sequence[tuple[Any, ...]], nodes: Sequence[tuple[NodeKey, ...]]

@@ -67,28 +67,16 @@ def encode_row(
     problems_json = (
         json.dumps([p.as_dict() for p in problems], ensure_ascii=False) if problems else "[]"
     )
-    values = (
-        file.rel,
-        file.size,
-        file.mtime_ns,
-        file.ctime_ns,
-        file.inode,
-        *_encode_post(post),
-        problems_json,
-        post.date.timestamp() if post else None,
-        (post.updated or post.date).timestamp() if post else None,
-    )
-    return PostRow(values, tuple(nodes) if post and not post.draft else ())
-
-
-def _encode_post(post: Post | None) -> tuple[Any, ...]:
-    """The post's POST_COLUMNS values (all None for a file that is not a post)."""
     if post is None:
-        return _NO_POST
-    return (
+        return PostRow((*file, *_NO_POST, problems_json, None, None), ())
+    # (A SourceFile is the row's first five columns, in their order.)
+    date, updated = post.date, post.updated
+    date_ts = date.timestamp()
+    values = (
+        *file,
         post.title,
-        post.date.isoformat(),
-        post.updated.isoformat() if post.updated else None,
+        date.isoformat(),
+        updated.isoformat() if updated else None,
         _names_json(post.categories) if post.categories else None,
         _names_json(post.tags) if post.tags else None,
         post.author,
@@ -96,9 +84,13 @@ def _encode_post(post: Post | None) -> tuple[Any, ...]:
         post.summary,
         int(post.draft),
         post.url,
-        str(post.body_format),
+        post.body_format._value_,  # the plain str (the member's own attribute: no descriptor)
         post.digest,
+        problems_json,
+        date_ts,
+        updated.timestamp() if updated else date_ts,
     )
+    return PostRow(values, () if post.draft else tuple(nodes))
 
 
 def _names_json(names: tuple[Any, ...]) -> str:
@@ -117,6 +109,7 @@ _NAMES_JSON_SIZE = 4096
 
 
 _STATUSES = {str(status): status for status in PostStatus}
+_STATUS_NAMES = {status: str(status) for status in PostStatus}
 
 
 ReportRow = tuple[str, str, str | None]
@@ -124,11 +117,15 @@ ReportRow = tuple[str, str, str | None]
 
 
 def report_values(report: PostReport) -> ReportRow:
-    problems = [p.as_dict() for p in report.problems]
+    return report_row(report.path, report.status, report.problems)
+
+
+def report_row(path: str, status: PostStatus, problems: Sequence[Problem]) -> ReportRow:
+    """`report_values` of the report these make, without making it (once per file read)."""
     return (
-        report.path,
-        str(report.status),
-        json.dumps(problems, ensure_ascii=False) if problems else None,
+        path,
+        _STATUS_NAMES[status],
+        json.dumps([p.as_dict() for p in problems], ensure_ascii=False) if problems else None,
     )
 
 
