@@ -16,21 +16,33 @@ import stat
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from . import __version__, pipeline
 from .config import CONFIG_NAME, SITE_CONFIG_NAME, Config, load_config
-from .console import EXIT_CODES, finish, progress, write_report
+from .console import exit_code_table, finish, progress, write_report
 from .errors import ExitCode, FeedpubError
-from .models import Feed, Problem, Severity
+from .problems import Problem, Severity
 from .report import Report, validation_exit_code
+
+if TYPE_CHECKING:
+    from .models import Feed
 
 T = TypeVar("T")
 
 
-class _Group(click.Group):
+class _WithExitCodes(click.Command):
+    """A command whose help ends with the exit-code table, made only when help is shown
+    (wrapping it takes textwrap, which nothing else of a build imports)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.epilog = exit_code_table()
+        super().format_epilog(ctx, formatter)
+
+
+class _Group(_WithExitCodes, click.Group):
     """The one funnel from feedpub's exceptions to messages and exit codes."""
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -65,7 +77,7 @@ _REPORT = "feedpub.report"
 """ctx.meta key: the --report file of the running command, for `_fail`."""
 
 
-@click.group(cls=_Group, epilog=EXIT_CODES)
+@click.group(cls=_Group)
 @click.version_option(__version__, "--version", prog_name="feedpub")
 def cli() -> None:
     """Publish RSS 2.0, Atom 1.0 and JSON Feed feeds from a folder of Markdown posts.
@@ -96,7 +108,7 @@ def _site_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(cls=_WithExitCodes)
 @_site_options
 @click.option(
     "--output",
@@ -178,7 +190,7 @@ def build(
     finish(result, config, strict, quiet, report, verb="published")
 
 
-@cli.command(epilog=EXIT_CODES)
+@cli.command(cls=_WithExitCodes)
 @_site_options
 def check(
     site_dir: Path | None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import textwrap
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -16,7 +15,7 @@ import click
 
 from .config import Config
 from .errors import ExitCode
-from .models import Problem, Severity
+from .problems import Problem, Severity
 from .report import PostStatus, Report
 
 if TYPE_CHECKING:
@@ -28,14 +27,13 @@ _PROGRESS_DELAY = 0.5
 
 def exit_code_table() -> str:
     """The help text's table, made from ExitCode (click keeps a \\b paragraph as it is)."""
+    import textwrap
+
     lines = ["\b", "Exit codes:"]
     for code in ExitCode:
         first, *rest = textwrap.wrap(code.meaning, 60)
         lines += [f"{code.value:>3}  {first}", *(f"     {line}" for line in rest)]
     return "\n".join(lines)
-
-
-EXIT_CODES = exit_code_table()
 
 
 def write_report(path: Path, data: dict[str, Any]) -> None:

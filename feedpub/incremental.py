@@ -19,16 +19,17 @@ import hashlib
 import json
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from itertools import compress
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .config import Config
 from .formats import Format
-from .models import Feed
 from .output import OutputFolder
 from .report import Report
 from .sources import Scan, SourceFile, local_image_stamp
+
+if TYPE_CHECKING:
+    from .models import Feed
 
 Packed = bytes | memoryview
 ScanColumns = tuple[bytes | bytearray, Packed, Packed, Packed, Packed]
@@ -64,9 +65,8 @@ def scan_digest(scan: Scan, columns: ScanColumns) -> str:
     return h.hexdigest()
 
 
-@dataclass(frozen=True, slots=True)
-class ScanChanges:
-    """How a scan differs from the one the state keeps."""
+class ScanChanges(NamedTuple):
+    """How a scan differs from the one the state keeps. (A named tuple, as `LastBuild` is.)"""
 
     fresh: Sequence[SourceFile]
     """New files and files whose size, times or inode changed, by path."""

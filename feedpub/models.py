@@ -1,7 +1,9 @@
 """The data that flows through feedpub: files → Posts → Feeds → bytes.
 
 Everything here is a frozen value: no I/O, no XML. A bad post never becomes a
-`Post`; it becomes a `Problem`, which is data too (like feedparser's `bozo`).
+`Post`; it becomes a `Problem`, which is data too (like feedparser's `bozo`); that one is
+in problems.py (and here too), apart, so that a build where nothing changed, which needs
+it, defines none of the others.
 """
 
 from __future__ import annotations
@@ -14,58 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from .formats import Format
-
-
-class Severity(enum.StrEnum):
-    """How bad a problem is. An error drops the post (or keeps a feed back);
-    a warning publishes it anyway."""
-
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """Something wrong with one input or output file, said so a person can fix it.
-
-    `path` is the post's path relative to the posts folder (or a feed's path
-    relative to the output folder); `line` is 1-based where a parser gave one.
-    """
-
-    path: str
-    message: str
-    severity: Severity = Severity.ERROR
-    line: int | None = None
-    element: str | None = None
-    """The XML element (in a feed) or front-matter field (in a post) at fault."""
-    rule: str | None = None
-    """A short, stable name for the rule broken, for scripts and tests."""
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        rule = f" [{self.rule}]" if self.rule else ""
-        return f"{where}: {self.severity}: {self.message}{rule}"
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Problem:
-        return cls(
-            data["path"],
-            data["message"],
-            Severity(data["severity"]),
-            data["line"],
-            data["element"],
-            data["rule"],
-        )
-
-    def as_dict(self) -> dict[str, str | int | None]:
-        return {
-            "path": self.path,
-            "severity": str(self.severity),
-            "line": self.line,
-            "element": self.element,
-            "rule": self.rule,
-            "message": self.message,
-        }
+from .problems import Problem as Problem
+from .problems import Severity as Severity
 
 
 class BodyFormat(enum.StrEnum):

@@ -35,8 +35,8 @@ from .incremental import (
     scan_columns,
     scan_digest,
 )
-from .models import Feed, Problem
 from .output import OutputFolder
+from .problems import Problem
 from .report import FeedStatus, PostReport, PostReports, PostStatus, Report, not_a_post
 from .sources import Scan, scan_posts
 from .state import State
@@ -44,6 +44,7 @@ from .websub import ping_hubs
 
 if TYPE_CHECKING:  # imported where used: a build where nothing changed needs none of them
     from .builder import Build
+    from .models import Feed
     from .reading import ReadFiles
     from .workers import Progress
     from .writer import FeedOutcome

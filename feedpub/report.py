@@ -15,7 +15,7 @@ from typing import Any
 
 from . import __version__
 from .errors import ExitCode
-from .models import Problem, Severity
+from .problems import Problem, Severity
 from .websub import PingReport
 
 
@@ -50,24 +50,35 @@ class FeedStatus(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PostReport:
+    """What became of one post file, and why."""
+
     path: str
     status: PostStatus
     problems: tuple[Problem, ...]
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
 class PostReports:
     """Every post file's report, by path, without holding them all: how many there are of
     each status and the reports that name problems are here; the whole list is read when
-    it is asked for (from the incremental state, for a build of a big site)."""
+    it is asked for (from the incremental state, for a build of a big site). (A plain
+    class, not a dataclass: it is defined at every start-up, and is no value to compare.)"""
 
-    counts: dict[PostStatus, int]
-    with_problems: tuple[PostReport, ...]
-    """The reports that name a problem, by path (few, on a healthy site)."""
-    every: Callable[[], Iterator[PostReport]]
-    """Every report, by path, one at a time."""
-    close: Callable[[], None] = lambda: None
-    """Let go of what `every` reads from (else let go when these reports are freed)."""
+    __slots__ = ("__weakref__", "close", "counts", "every", "with_problems")
+
+    def __init__(
+        self,
+        counts: dict[PostStatus, int],
+        with_problems: tuple[PostReport, ...],
+        every: Callable[[], Iterator[PostReport]],
+        close: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.counts = counts
+        self.with_problems = with_problems
+        """The reports that name a problem, by path (few, on a healthy site)."""
+        self.every = every
+        """Every report, by path, one at a time."""
+        self.close = close
+        """Let go of what `every` reads from (else let go when these reports are freed)."""
 
     @classmethod
     def of(cls, reports: Iterable[PostReport]) -> PostReports:
@@ -91,6 +102,9 @@ NO_POSTS = PostReports.of(())
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    """What a build or a check did: every post's report, the feed files written, left as
+    they were, removed or kept back, and the pings."""
+
     posts: PostReports = NO_POSTS
     written: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
@@ -147,12 +161,15 @@ class Report:
         }
 
 
-@dataclass(frozen=True, slots=True)
 class JsonPosts:
     """The report's posts as JSON values (`list(...)` them for json.dumps), each made when
-    it is reached."""
+    it is reached. (A plain class: a dataclass is defined at every start-up, also of a
+    build where nothing changed.)"""
 
-    posts: PostReports
+    __slots__ = ("posts",)
+
+    def __init__(self, posts: PostReports) -> None:
+        self.posts = posts
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         for p in self.posts:

@@ -11,8 +11,10 @@ import bisect
 import codecs
 import contextlib
 import gc
+import itertools
 import operator
 import os
+import struct
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -21,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from .config import Config
 from .errors import PostError
-from .models import Problem
+from .problems import Problem
 
 POST_SUFFIXES = (".md", ".markdown")
 
@@ -197,14 +199,6 @@ def scan_posts(root: Path, keep: Callable[[str, bool], bool] | None = None) -> S
 
 def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan) -> None:
     problems = scan.problems
-    names, sizes, mtimes, ctimes, inodes = (
-        scan.names.append,
-        scan.sizes.append,
-        scan.mtimes.append,
-        scan.ctimes.append,
-        scan.inodes.append,
-    )
-    low, high = _LOW, _HIGH
     real_root = root.resolve()
     visited = {real_root}
     # A stack, not recursion: a folder tree can be deeper than Python's stack.
@@ -216,37 +210,40 @@ def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan) -> N
         # which is the order of their inodes on disk; everything else is looked at after,
         # in name order, so that what is reported and which path to a folder wins never
         # depends on the listing order.
-        others = []
+        others: list[os.DirEntry[str]] = []
         try:
             with os.scandir(fd) as listing:
-                for entry in listing:
-                    name = entry.name
-                    if name[0] == ".":
-                        continue
-                    if (
-                        keep is None
-                        and (name.endswith(POST_SUFFIXES) or name.lower().endswith(POST_SUFFIXES))
-                        and entry.is_file(follow_symlinks=False)
-                        and (name.isascii() or _is_utf8(name))
-                    ):
-                        try:
-                            stat = entry.stat(follow_symlinks=False)
-                        except OSError:
-                            others.append(entry)  # said in its turn, below
+                # Taken a batch at a time, whose columns go into the scan's at once.
+                while batch := list(itertools.islice(listing, _BATCH)):
+                    names: list[str] = []
+                    stats: tuple[list[int], ...] = ([], [], [], [])
+                    add_name = names.append
+                    sizes, mtimes, ctimes, inodes = (column.append for column in stats)
+                    for entry in batch:
+                        name = entry.name
+                        if name[0] == ".":
                             continue
-                        mtime, ctime = stat.st_mtime_ns, stat.st_ctime_ns
-                        if low <= mtime <= high and low <= ctime <= high:
-                            names(name)
+                        if (
+                            keep is None
+                            and (
+                                name.endswith(POST_SUFFIXES) or name.lower().endswith(POST_SUFFIXES)
+                            )
+                            and entry.is_file(follow_symlinks=False)
+                            and (name.isascii() or _is_utf8(name))
+                        ):
+                            try:
+                                stat = entry.stat(follow_symlinks=False)
+                            except OSError:
+                                others.append(entry)  # said in its turn, below
+                                continue
+                            add_name(name)
                             sizes(stat.st_size)
-                            mtimes(mtime)
-                            ctimes(ctime)
+                            mtimes(stat.st_mtime_ns)
+                            ctimes(stat.st_ctime_ns)
                             inodes(stat.st_ino)
                         else:
-                            scan.add(
-                                SourceFile(prefix + name, stat.st_size, mtime, ctime, stat.st_ino)
-                            )
-                    else:
-                        others.append(entry)
+                            others.append(entry)
+                    _add_plain(scan, prefix, names, stats)
         except OSError as e:
             problems.append(Problem(rel or ".", f"cannot list folder: {e.strerror}"))
             continue
@@ -297,6 +294,27 @@ def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan) -> N
             except OSError as e:
                 problems.append(Problem(entry_rel, f"cannot read: {e.strerror}"))
         folders.extend(reversed(subfolders))
+
+
+_BATCH = 4096
+
+
+def _add_plain(scan: Scan, prefix: str, names: list[str], stats: Sequence[list[int]]) -> None:
+    """Plain post files of one folder into the scan's columns, each column packed at once:
+    appended to lists, then packed, they cost a third less than appended to the arrays one
+    by one (an array parses each item it is given as a call's argument)."""
+    try:
+        packed = [
+            struct.pack(f"{len(names)}{kind}", *column)
+            for kind, column in zip("qqqQ", stats, strict=True)
+        ]
+    except struct.error:  # a time that does not fit 64 bits: file by file (see Scan.add)
+        for name, *stat in zip(names, *stats, strict=True):
+            scan.add(SourceFile(prefix + name, *stat))
+        return
+    scan.names += names
+    for column, data in zip(scan.columns(), packed, strict=True):
+        column.frombytes(data)
 
 
 def _opened(

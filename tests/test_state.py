@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -21,7 +22,7 @@ from feedpub.formats import SITE_FILES, Format
 from feedpub.incremental import LastBuild, scan_changes, scan_columns, scan_digest
 from feedpub.models import Problem, Severity
 from feedpub.report import PostReport, PostReports, PostStatus
-from feedpub.sources import Scan, SourceFile
+from feedpub.sources import Scan, SourceFile, scan_posts
 from feedpub.state import STATE_FILE, State
 from tests.helpers import (
     BASE_URL,
@@ -257,6 +258,23 @@ def test_the_scan_digest_tells_every_change_of_a_file_and_takes_any_stat() -> No
     odd = [SourceFile("a.md", 10, 2**63, -(2**40), 2**64 - 1)]
     assert _digest(odd) != _digest([odd[0]._replace(inode=1)])
     assert _scan_of(odd).files() == odd
+
+
+def test_a_scan_keeps_a_file_dated_after_2262_where_the_folder_lists_it(tmp_path: Path) -> None:
+    for name in ("a.md", "b.md", "c.md"):
+        (tmp_path / name).write_text("x")
+    os.utime(tmp_path / "b.md", ns=(0, 2**63 + 5))  # past what the columns hold
+    scan = scan_posts(tmp_path)
+    listed = [e.name for e in os.scandir(tmp_path)]
+    assert scan.names == listed  # the plain files' batch, taken one by one, in its order
+    files = {f.rel: f for f in scan.files()}
+    assert files["b.md"].mtime_ns == 2**63 + 5 and list(scan.odd) == ["b.md"]
+    assert files["a.md"] == SourceFile("a.md", *_stat_of(tmp_path / "a.md"))
+
+
+def _stat_of(path: Path) -> tuple[int, int, int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
 
 
 _NAMES = [f"{folder}{n}.md" for folder in ("", "a/", "a-b/", "新媒体/") for n in range(12)]

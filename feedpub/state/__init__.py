@@ -37,17 +37,15 @@ import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..models import Content, Enclosure
 from ..report import PostReport, PostReports, PostStatus
 from .rows import (
     DATE_TS,
     POST_COLUMNS,
     POST_COLUMNS_SQL,
     ROW_COLUMNS,
-    Cached,
     NodeKey,
     PostRow,
     Read,
@@ -78,6 +76,10 @@ from .schema import (
     settle_journal,
     start_over,
 )
+
+if TYPE_CHECKING:  # imported where used: a build where nothing changed makes no post
+    from ..models import Content
+    from .cached import Cached
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -196,6 +198,8 @@ class State:
         """Every post row by path, in one query (far faster than a query per file)."""
         if self._db is None:
             return {}
+        from .cached import Cached
+
         return {
             row[0]: Cached(row)
             for row in self._rows(
@@ -319,6 +323,8 @@ class State:
 
     def prepared(self, keys: dict[str, str]) -> dict[str, Content]:
         """The kept bodies of these posts (source → content key wanted) that match."""
+        from ..models import Content, Enclosure
+
         found: dict[str, Content] = {}
         columns = "path, key, html, summary, enclosure_url, enclosure_type, enclosure_length"
         for chunk in _chunks(sorted(keys)):
@@ -394,6 +400,8 @@ class State:
 
     def read(self, paths: Iterable[str]) -> Read:
         """The stored posts and problems of these files (those the state has)."""
+        from .cached import Cached
+
         found: Read = {}
         columns = f"path, size, mtime_ns, ctime_ns, inode, {POST_COLUMNS_SQL}, problems"
         for chunk in _chunks(sorted(set(paths))):

@@ -1,18 +1,19 @@
 """How the state stores posts and reports: a row per post file (its fields a column each)
-and per report, encoded in the worker that read the file and decoded only when asked for."""
+and per report, encoded in the worker that read the file and decoded only when asked for
+(a post by cached.py)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
 
-from ..models import BodyFormat, Enclosure, Post, Problem
+from ..problems import Problem
 from ..report import PostReport, PostStatus
 from ..sources import SourceFile
+
+if TYPE_CHECKING:  # a build where nothing changed makes no post (see cached.py)
+    from ..models import Enclosure, Post
 
 NodeKey = str
 """A feed's category node as the state stores it: its names joined by U+001F ('' is the site)."""
@@ -40,28 +41,8 @@ class PostRow(NamedTuple):
     that is not a post."""
 
 
-Read = dict[str, tuple[Post | None, list[Problem]]]
+Read: TypeAlias = "dict[str, tuple[Post | None, list[Problem]]]"
 """Files as read: path → the Post (None for a file that is not one) and its problems."""
-
-
-@dataclass(frozen=True, slots=True)
-class Cached:
-    """One post file as an earlier build read it: a row of the posts table, decoded
-    only if the file is unchanged."""
-
-    row: tuple[Any, ...]
-    """path, size, mtime_ns, ctime_ns, inode, the POST_COLUMNS, problems."""
-
-    def matches(self, file: SourceFile) -> bool:
-        # ctime cannot be set back by touch or rsync, so an edit that keeps size and mtime is still seen.
-        return self.row[1:5] == (file.size, file.mtime_ns, file.ctime_ns, file.inode)
-
-    def load(self) -> tuple[Post | None, list[Problem]]:
-        path, *_, problems = self.row
-        post = decode_post(path, self.row[5:-1]) if self.row[5] is not None else None
-        return post, [] if problems == "[]" else [
-            Problem.from_dict(p) for p in json.loads(problems)
-        ]
 
 
 POST_COLUMNS = (
@@ -103,7 +84,7 @@ def encode_row(
         post.summary,
         int(post.draft),
         post.url,
-        _BODY_FORMAT_NAMES[post.body_format],
+        post.body_format._value_,  # the plain str (the member's own attribute: no descriptor)
         post.digest,
         problems_json,
         date_ts,
@@ -125,49 +106,6 @@ def _names_json(names: tuple[Any, ...]) -> str:
 
 _NAMES_JSON: dict[tuple[Any, ...], str] = {}
 _NAMES_JSON_SIZE = 4096
-
-
-def decode_post(source: str, values: Sequence[Any]) -> Post:
-    (
-        title,
-        date,
-        updated,
-        categories,
-        tags,
-        author,
-        thumbnail,
-        summary,
-        draft,
-        url,
-        body_format,
-        digest,
-    ) = values
-    return Post(
-        source,
-        title,
-        dt.datetime.fromisoformat(date),
-        dt.datetime.fromisoformat(updated) if updated else None,
-        tuple(map(_names, json.loads(categories))) if categories else (),
-        _names(json.loads(tags)) if tags else (),
-        author,
-        thumbnail,
-        summary,
-        bool(draft),
-        url,
-        _BODY_FORMATS[body_format],
-        digest,
-    )
-
-
-_BODY_FORMATS = {str(f): f for f in BodyFormat}
-_BODY_FORMAT_NAMES = {f: str(f) for f in BodyFormat}
-
-
-def _names(value: Any) -> tuple[str, ...]:
-    """A list of names, checked: a state file is never trusted to hold what we wrote."""
-    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-        raise ValueError(f"not a list of names: {value!r:.60}")
-    return tuple(map(sys.intern, value))  # a few hundred names, shared by every post
 
 
 _STATUSES = {str(status): status for status in PostStatus}
