@@ -230,7 +230,7 @@ def _rendered(
         return b"", [Problem(file, f"cannot be rendered: {describe_bug(e)}")]
     self_url = feed.file_url(fmt)
     if not isinstance(rendered, Document):
-        problems = validate_feed(rendered, file, self_url=self_url)
+        problems = validate_feed(rendered, file, self_url=self_url, warnings=False)
         return rendered, [p for p in problems if p.severity is Severity.ERROR]
     head, items, tail, separator = rendered
     keys = [item_key(fmt, entry) for entry in feed.entries]

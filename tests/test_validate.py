@@ -79,6 +79,11 @@ def test_feed_findings(feed: Path) -> None:
         assert problem.message
         if problem.element is not None:
             assert problem.element in problem.message
+    # what the writer asks for: the same errors, and no warning need be looked for
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    only = validate_feed(feed.read_bytes(), feed.name, self_url, warnings=False)
+    assert [p for p in only if p.severity is Severity.ERROR] == errors
+    assert not any(p.rule == "relative-reference" for p in only)
 
 
 @pytest.mark.parametrize("feed", _cases("good"), ids=lambda p: p.name)

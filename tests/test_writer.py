@@ -191,10 +191,10 @@ def test_each_item_is_validated_once_per_group_and_a_bad_one_in_every_feed(
     checked: list[int] = []
     validate = validation.validate_feed
 
-    def counting(data, name, self_url=None):  # type: ignore[no-untyped-def]
+    def counting(data, name, self_url=None, warnings=True):  # type: ignore[no-untyped-def]
         if name.endswith("rss.xml"):
             checked.append(data.count(b"<item>"))
-        return validate(data, name, self_url)
+        return validate(data, name, self_url, warnings)
 
     monkeypatch.setattr(validation, "validate_feed", counting)
     assert build(posts, tmp_path / "out", "--format", "rss")[0] == 0

@@ -31,13 +31,17 @@ MAX_FEED_BYTES = 64 * 1024 * 1024
 that checking one never takes more than a moment or much memory."""
 
 
-def validate_feed(data: bytes, name: str, self_url: str | None = None) -> list[Problem]:
+def validate_feed(
+    data: bytes, name: str, self_url: str | None = None, warnings: bool = True
+) -> list[Problem]:
     """Check one RSS 2.0, Atom 1.0 or JSON Feed document; errors and warnings sorted by line.
 
     `name` goes into every Problem's `path`. `self_url`, for feeds feedpub publishes,
     is the URL the feed will have: its `atom:link rel="self"` must be exactly that.
+    `warnings` False: only the errors are wanted, and the checks that can only warn (a scan
+    of every item's content for relative links) are skipped; the errors are the same.
     """
-    out = Findings(name)
+    out = Findings(name, warnings)
     if len(data) > MAX_FEED_BYTES:
         out.add(
             None,
@@ -46,7 +50,7 @@ def validate_feed(data: bytes, name: str, self_url: str | None = None) -> list[P
         )
         return out.problems
     if looks_like_json(data):
-        return check_json_feed(data, name, self_url)
+        return check_json_feed(data, name, self_url, warnings)
     doctype = find_doctype(data)
     if doctype is not None and doctype.internal_subset:
         report_doctype(doctype, out)  # an internal subset: never let libxml2 read it
@@ -84,10 +88,10 @@ def feed_errors(
     size = len(head) + sum(map(len, items)) + len(separator) * (len(items) - 1) + len(tail)
     if known and size <= MAX_FEED_BYTES:
         fresh = separator.join(item for index, item in enumerate(items) if index not in known)
-        if not _errors(validate_feed(b"".join([head, fresh, tail]), name, self_url)):
+        if not _errors(validate_feed(b"".join([head, fresh, tail]), name, self_url, False)):
             return []
     whole = b"".join([head, separator.join(items), tail])
-    return _errors(validate_feed(whole, name, self_url))
+    return _errors(validate_feed(whole, name, self_url, False))
 
 
 def _errors(problems: list[Problem]) -> list[Problem]:

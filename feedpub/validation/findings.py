@@ -27,8 +27,10 @@ feed of 200,000 broken items gives an answer a person can read, in time linear i
 class Findings:
     """The Problems found in one feed, in the order found; every check reports here."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, warnings: bool = True) -> None:
         self.path = path
+        self.warnings = warnings
+        """False when only errors are wanted: checks that can only warn may be skipped."""
         self.problems: list[Problem] = []
         self._counts: dict[str, int] = {}
         self._severities: dict[str, Severity] = {}

@@ -33,8 +33,9 @@ def looks_like_json(data: bytes) -> bool:
 
 
 class _Out:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, warnings: bool) -> None:
         self.path = path
+        self.warnings = warnings  # as Findings.warnings
         self.problems: list[Problem] = []
 
     def add(self, where: str | None, rule: str, message: str, line: int | None = None) -> None:
@@ -44,9 +45,12 @@ class _Out:
         self.problems.append(Problem(self.path, message, Severity.WARNING, None, where, rule))
 
 
-def check_json_feed(data: bytes, name: str, self_url: str | None = None) -> list[Problem]:
-    """Check one JSON Feed document. `self_url` is where it is published: `feed_url` must be it."""
-    out = _Out(name)
+def check_json_feed(
+    data: bytes, name: str, self_url: str | None = None, warnings: bool = True
+) -> list[Problem]:
+    """Check one JSON Feed document. `self_url` is where it is published: `feed_url` must be it.
+    `warnings` False: only the errors are wanted (checks that can only warn may be skipped)."""
+    out = _Out(name, warnings)
     document = _parse(data, out)
     if document is None:
         return out.problems
@@ -301,7 +305,7 @@ def _check_item(item: dict[str, Any], where: str, version: str, out: _Out) -> No
     if "content_html" not in item and "content_text" not in item:
         out.add(where, "missing-content", f'{where} has neither "content_html" nor "content_text"')
     content = item.get("content_html")
-    if isinstance(content, str):
+    if isinstance(content, str) and out.warnings:  # a scan of all the content, for a warning
         relative = relative_references(content)
         if relative:
             out.warn(

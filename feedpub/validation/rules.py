@@ -66,6 +66,8 @@ def _check_url(el: Element, out: Findings, value: str | None = None, attr: str =
 
 
 def _check_references(el: Element, out: Findings) -> None:
+    if not out.warnings:  # only ever a warning, and a scan of all the content
+        return
     text = el.text  # read once: lxml makes a new string of the (long) content each time
     refs = relative_references(text) if text else []
     if refs:
