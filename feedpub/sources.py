@@ -364,12 +364,17 @@ def read_bytes(config: Config, rel: str, size: int = 0) -> bytes:
     try:
         fd = os.open(os.path.join(config.posts, rel), os.O_RDONLY | os.O_CLOEXEC)
         try:
-            chunks = [os.read(fd, size + 1 if size else _READ_CHUNK)]
-            while chunks[-1]:  # to the end, also if the file grew since it was found
-                chunks.append(os.read(fd, _READ_CHUNK))
+            wanted = size + 1 if size else _READ_CHUNK
+            chunks = [os.read(fd, wanted)]
+            # To the end, also if the file grew since it was found. A read of a regular
+            # file that gives fewer bytes than asked for has reached the end: no second
+            # call just to be told so (one system call a post fewer).
+            while len(chunks[-1]) == wanted:
+                wanted = _READ_CHUNK
+                chunks.append(os.read(fd, wanted))
         finally:
             os.close(fd)
-        return chunks[0] if len(chunks) == 2 else b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
     except FileNotFoundError:
         raise PostError("the file disappeared while it was being read") from None
     except IsADirectoryError:
