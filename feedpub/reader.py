@@ -22,7 +22,7 @@ from .config import Config
 from .dates import DateError, parse_date
 from .errors import PostError, describe_bug
 from .front_matter import FrontMatterError, NoFrontMatter, Split, split
-from .models import BodyFormat, Post, Problem, Severity
+from .models import BodyFormat, Post, Problem, Severity, new_post
 from .sources import SourceFile, decode, read_bytes
 from .text import (
     MAX_NAME_CHARACTERS,
@@ -166,7 +166,7 @@ def _make_post(
                 title,
                 lambda message, line: warn(message, "body", first + line),
             )
-    return Post(
+    return new_post(
         source=file.rel,
         title=title,
         date=date,
