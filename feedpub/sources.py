@@ -362,7 +362,8 @@ def read_bytes(config: Config, rel: str, size: int = 0) -> bytes:
     (fstat twice, an isatty ioctl, two lseeks), which is much of reading a small post.
     """
     try:
-        fd = os.open(os.path.join(config.posts, rel), os.O_RDONLY | os.O_CLOEXEC)
+        # (`rel` is relative, so this is os.path.join's path, without its per-call checks.)
+        fd = os.open(f"{os.fspath(config.posts)}/{rel}", os.O_RDONLY | os.O_CLOEXEC)
         try:
             wanted = size + 1 if size else _READ_CHUNK
             chunks = [os.read(fd, wanted)]
