@@ -8,6 +8,7 @@ the rest of feedpub can trust a `Config` without checking it again.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import re
@@ -80,7 +81,7 @@ class Config:
     """Site mode: the Hexo or Jekyll site whose rules decide URLs and dates (not a TOML key)."""
 
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return _zone(self.timezone)
 
     def fingerprint(self) -> str:
         """A digest of every setting that shapes the output, for the incremental state."""
@@ -89,6 +90,11 @@ class Config:
             del data[name]
         blob = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()
+
+
+_zone = functools.cache(ZoneInfo)
+"""A zone by name, made once: every post's date asks for it (ZoneInfo's own cache is
+looked up in more steps). Names that are no zone raise, and are not kept."""
 
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}

@@ -22,7 +22,7 @@ from .config import Config
 from .dates import DateError, parse_date
 from .errors import PostError, describe_bug
 from .front_matter import FrontMatterError, NoFrontMatter, Split, split
-from .models import BodyFormat, Post, Problem, Severity
+from .models import BodyFormat, Post, Problem, Severity, new_post
 from .sources import SourceFile, decode, read_bytes
 from .text import (
     MAX_NAME_CHARACTERS,
@@ -115,7 +115,6 @@ def _make_post(
 ) -> Post:
     # The body is looked at in the text, from where it starts: not copied out of it.
     meta, body_start = parts.metadata, parts.body_start
-    stem = source_names(file.rel)[1]
     site = config.site
     facts = None
     if site is not None:
@@ -133,7 +132,7 @@ def _make_post(
         )
     date = _site_date(facts, warn) if facts else _date(meta, file, config, warn)
     # In the order the fields are checked, so warnings come in the order of the old reader.
-    title = _title(meta.get("title"), stem, warn)
+    title = _title(meta.get("title"), file.rel, warn)
     if site is not None:
         title = site.item_title(title)
     updated = facts.updated if facts else _updated(meta, config, warn)
@@ -166,7 +165,7 @@ def _make_post(
                 title,
                 lambda message, line: warn(message, "body", first + line),
             )
-    return Post(
+    return new_post(
         source=file.rel,
         title=title,
         date=date,
@@ -211,7 +210,7 @@ def _url(meta: dict[str, Any], source: str, date: dt.datetime, config: Config, w
     return pattern_url(config, source, date, _text(meta.get("slug"), "slug", warn))
 
 
-def _title(value: object, stem: str, warn: Warn) -> str:
+def _title(value: object, source: str, warn: Warn) -> str:
     if isinstance(value, str):
         title = clean(value, "title", warn)
         if "<" in title and _TAG.search(title):  # (each tag starts with it)
@@ -221,6 +220,8 @@ def _title(value: object, stem: str, warn: Warn) -> str:
             warn("title: removed HTML tags (titles are plain text in feeds)", "title")
         if title:
             return title
+    stem = source_names(source)[1]  # the file name, found only for a post without a title
+    if isinstance(value, str):
         warn(f"title is empty; using the file name {stem!r}", "title")
     elif value is None:
         warn(f"no title; using the file name {stem!r}", "title")

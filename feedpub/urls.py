@@ -118,10 +118,13 @@ def _template(pattern: str) -> str:
 def pattern_url(config: Config, source: str, date: dt.datetime, slug: str | None) -> str:
     """A post's URL from the configured permalink pattern, with the date in the site's zone."""
     path, stem = source_names(source)
-    try:
-        local = date.astimezone(config.zone())
-    except OverflowError:  # the last day of the year 9999, in a zone east of UTC
-        local = date
+    if date.tzinfo is dt.UTC and config.timezone == "UTC":
+        local = date  # the usual date, in the usual zone: its fields are the same
+    else:
+        try:
+            local = date.astimezone(config.zone())
+        except OverflowError:  # the last day of the year 9999, in a zone east of UTC
+            local = date
     return site_url(config.base_url, expand_permalink(config.permalink, local, slug or stem, path))
 
 

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from ..models import BodyFormat, Post
+from ..models import BodyFormat, Post, new_post
 from ..problems import Problem
 from ..sources import SourceFile
 
@@ -51,7 +51,7 @@ def decode_post(source: str, values: Sequence[Any]) -> Post:
         body_format,
         digest,
     ) = values
-    return Post(
+    return new_post(
         source,
         title,
         dt.datetime.fromisoformat(date),
