@@ -44,15 +44,10 @@ _EPOCH_MILLIS = range(10**11, 10**13)
 
 def parse_date(value: object, zone: ZoneInfo) -> dt.datetime:
     """Read one front-matter date value; naive results are placed in `zone`."""
-    if type(value) is str:
-        usual = _USUAL_RFC2822.match(value)
-        # What scrapers write, so most dates of big sites: in UTC and in the years
-        # 1000-9999, so none of the checks below can apply.
-        if usual:
-            try:
-                return _usual_rfc2822(usual)
-            except ValueError:  # no such day or time: email.utils says so
-                pass
+    # What scrapers write, so most dates of big sites: in UTC and in the years 1000-9999,
+    # so none of the checks below can apply.
+    if type(value) is str and (usual := _usual_rfc2822(value)) is not None:
+        return usual
     date = _parse(value, zone)
     # Feeds carry dates in UTC: the year is the one UTC gives (1000-01-01T00:30+01:00 is 999).
     try:
@@ -118,12 +113,8 @@ def _aware(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
 
 
 def _rfc2822(text: str) -> dt.datetime:
-    usual = _USUAL_RFC2822.match(text)
-    if usual:
-        try:
-            return _usual_rfc2822(usual)
-        except ValueError:  # no such day or time: email.utils says so
-            pass
+    if (usual := _usual_rfc2822(text)) is not None:
+        return usual
     import email.utils  # imported when first needed: most builds read no date at all
 
     try:
@@ -134,11 +125,18 @@ def _rfc2822(text: str) -> dt.datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _usual_rfc2822(usual: re.Match[str]) -> dt.datetime:
-    """`_USUAL_RFC2822`'s date, read as email.utils reads it, eight times faster: as the
-    ISO 8601 text it is (datetime's own parser, in C, checks the day and time)."""
+def _usual_rfc2822(text: str) -> dt.datetime | None:
+    """`text` as email.utils reads it if it is `_USUAL_RFC2822`'s date, eight times faster:
+    as the ISO 8601 text it is (datetime's own parser, in C, checks the day and time);
+    None if it is not, or is no real day or time (email.utils then says why)."""
+    usual = _USUAL_RFC2822.match(text)
+    if usual is None:
+        return None
     day, month, year, time = usual.groups()
-    return dt.datetime.fromisoformat(f"{year}-{_MONTH_DIGITS[month]}-{day}T{time}+00:00")
+    try:
+        return dt.datetime.fromisoformat(f"{year}-{_MONTH_DIGITS[month]}-{day}T{time}+00:00")
+    except ValueError:
+        return None
 
 
 def _from_timestamp(value: float) -> dt.datetime:
