@@ -234,8 +234,8 @@ class State:
         try:
             yield
         finally:
+            self.make_indexes()  # (unless made while the last batches were parsed)
             self._loading = False
-            self._make_indexes()
             for sql in (*RECOUNT_FEEDS, *RECOUNT_REPORTS):
                 self._write(sql)
 
@@ -249,13 +249,10 @@ class State:
         build's last few batches: they then go into the indexes as they are stored). The
         caller makes them while its workers parse those batches, where after them it made
         them with the other cores idle."""
-        if self._loading:
-            self._make_indexes()
-
-    def _make_indexes(self) -> None:
-        for name, on in INDEXES.items():
-            self._write(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
-        self._indexed = True
+        if self.unindexed:
+            for name, on in INDEXES.items():
+                self._write(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+            self._indexed = True
 
     def remember_posts(
         self, rows: Sequence[tuple[Any, ...]], nodes: Sequence[tuple[NodeKey, ...]]
