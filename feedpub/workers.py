@@ -245,7 +245,7 @@ class _Pool(Generic[T, R]):
             if kind == _DONE:
                 worker.finished = True
                 break
-            payload = _read_into(worker.results, length)
+            payload = _read(worker.results, length)
             if payload is None:
                 break
             with self.changed:
@@ -368,19 +368,7 @@ def _decode(kind: int, payload: bytes | bytearray) -> Any:
     raise error from WorkerError(f"in a worker process:\n{trace}")
 
 
-def _read(fd: int, size: int) -> bytes | None:
-    """Exactly `size` bytes from a pipe, or None at its end."""
-    chunks = []
-    while size:
-        chunk = os.read(fd, min(size, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def _read_into(fd: int, size: int) -> bytearray | None:
+def _read(fd: int, size: int) -> bytearray | None:
     """Exactly `size` bytes from a pipe, read into one buffer (chunks joined would hold a
     result twice: megabytes, at the peak of a build), or None at its end."""
     data = bytearray(size)

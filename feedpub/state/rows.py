@@ -109,7 +109,6 @@ _NAMES_JSON_SIZE = 4096
 
 
 _STATUSES = {str(status): status for status in PostStatus}
-_STATUS_NAMES = {status: str(status) for status in PostStatus}
 
 
 ReportRow = tuple[str, str, str | None]
@@ -124,7 +123,7 @@ def report_row(path: str, status: PostStatus, problems: Sequence[Problem]) -> Re
     """`report_values` of the report these make, without making it (once per file read)."""
     return (
         path,
-        _STATUS_NAMES[status],
+        status._value_,  # (as body_format's above)
         json.dumps([p.as_dict() for p in problems], ensure_ascii=False) if problems else None,
     )
 
