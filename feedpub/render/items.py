@@ -37,11 +37,11 @@ class Items:
         self._left = Counter(item_key(fmt, entry) for fmt, entry in uses)
         self._kept: dict[ItemKey, bytes] = {}
 
-    def item(self, fmt: Format, entry: Entry, render: Callable[[Entry], str]) -> bytes:
+    def item(self, fmt: Format, entry: Entry, render: Callable[[Entry], bytes]) -> bytes:
         key = item_key(fmt, entry)
         data = self._kept.get(key)
         if data is None:
-            data = render(entry).encode("utf-8")
+            data = render(entry)
         left = self._left[key] - 1
         if left > 0:
             self._kept[key] = data
@@ -57,7 +57,7 @@ class Items:
         entries: tuple[Entry, ...],
         head: str,
         tail: str,
-        render: Callable[[Entry], str],
+        render: Callable[[Entry], bytes],
     ) -> Document:
         """`head`, the entries' items one after the other, `tail`: an RSS or Atom document."""
         items = tuple(self.item(fmt, entry, render) for entry in entries)

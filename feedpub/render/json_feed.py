@@ -50,7 +50,9 @@ def json_feed(
     head = f'{{{_MEMBER}{("," + _MEMBER).join(members)},{_MEMBER}"items": [{_ITEM}'
     texts = tuple(
         items.item(
-            Format.JSON, e, lambda e: _json(_item(e, contents[e.post.source], config), _ITEM)
+            Format.JSON,
+            e,
+            lambda e: _json(_item(e, contents[e.post.source], config), _ITEM).encode(),
         )
         for e in feed.entries
     )

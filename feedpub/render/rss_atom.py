@@ -64,6 +64,26 @@ def _text(value: str) -> str:
     return value
 
 
+def _escaped(value: str) -> bytes:
+    """`_text(value)` in UTF-8, escaped as bytes: for a post's HTML, twice as fast as
+    escaping the text and encoding it (and the item's text around it is not encoded
+    with it)."""
+    data = value.encode("utf-8")
+    if b"&" in data:
+        data = data.replace(b"&", b"&amp;")
+    if b"<" in data:
+        data = data.replace(b"<", b"&lt;")
+    if b">" in data:
+        data = data.replace(b">", b"&gt;")
+    if b"\r" in data:
+        data = data.replace(b"\r", b"&#13;")
+    return data
+
+
+def _joined(parts: list[str]) -> bytes:
+    return "".join(parts).encode("utf-8")
+
+
 def _attr(value: str) -> str:
     """An attribute value escaped as lxml escapes it (inside double quotes)."""
     value = _text(value)
@@ -136,20 +156,21 @@ def _rss_head(feed: Feed, config: Config) -> str:
     return "".join(out)
 
 
-def _rss_item(entry: Entry, content: Content, full: bool) -> str:
+def _rss_item(entry: Entry, content: Content, full: bool) -> bytes:
     post = entry.post
     out = ["    <item>\n", _element("      ", "title", post.title)]
     out.append(_element("      ", "link", entry.url))
+    parts: list[bytes] = []  # the item's bytes, the long HTML ones escaped as bytes
     # feedgen: a description and content make both elements; content alone (an empty
     # description) goes into <description>; a description alone is only that.
     description = (content.summary or content.html) if full else content.summary
     if description and full:
-        body = _text(content.html)  # escaped once when it is both (no summary): most posts
-        out.append(
-            f"      <description>{body if description is content.html else _text(description)}"
-            "</description>\n"
-        )
-        out.append(f"      <content:encoded>{body}</content:encoded>\n")
+        body = _escaped(content.html)  # escaped once when it is both (no summary): most posts
+        out.append("      <description>")
+        parts += [_joined(out), body if description is content.html else _escaped(description)]
+        out = ["</description>\n      <content:encoded>"]
+        parts += [_joined(out), body]
+        out = ["</content:encoded>\n"]
     elif description:
         out.append(_element("      ", "description", description))
     elif full:
@@ -167,7 +188,8 @@ def _rss_item(entry: Entry, content: Content, full: bool) -> str:
     if post.author:
         out.append(_element("      ", "dc:creator", post.author))
     out.append("    </item>\n")
-    return "".join(out)
+    parts.append(_joined(out))
+    return b"".join(parts)
 
 
 def _atom_head(feed: Feed, config: Config) -> str:
@@ -195,7 +217,7 @@ def _atom_head(feed: Feed, config: Config) -> str:
     return "".join(out)
 
 
-def _atom_item(entry: Entry, content: Content, full: bool) -> str:
+def _atom_item(entry: Entry, content: Content, full: bool) -> bytes:
     post = entry.post
     out = [
         "  <entry>\n",
@@ -205,12 +227,13 @@ def _atom_item(entry: Entry, content: Content, full: bool) -> str:
     ]
     if post.author:
         out.append(f"    <author>\n{_element('      ', 'name', post.author)}    </author>\n")
-    if full:
-        out.append(
-            f'    <content type="html">{_text(content.html)}</content>\n'
-            if content.html
-            else '    <content type="html"/>\n'
-        )
+    parts: list[bytes] = []  # as in _rss_item
+    if full and content.html:
+        out.append('    <content type="html">')
+        parts += [_joined(out), _escaped(content.html)]
+        out = ["</content>\n"]
+    elif full:
+        out.append('    <content type="html"/>\n')
     out.append(f'    <link href="{_attr(entry.url)}" rel="alternate" type="text/html"/>\n')
     if content.enclosure:
         enclosure = content.enclosure
@@ -225,4 +248,5 @@ def _atom_item(entry: Entry, content: Content, full: bool) -> str:
     out.append(f"    <published>{_iso(post.date)}</published>\n")
     out += _media(content, "    ")
     out.append("  </entry>\n")
-    return "".join(out)
+    parts.append(_joined(out))
+    return b"".join(parts)
