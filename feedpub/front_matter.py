@@ -17,7 +17,6 @@ its quoting helps no one.
 from __future__ import annotations
 
 import re
-import tomllib
 from typing import Any, NamedTuple
 
 import yaml
@@ -79,7 +78,16 @@ class TOMLHandler(BaseHandler):
     START_DELIMITER = END_DELIMITER = "+++"
 
     def load(self, fm: str, **kwargs: object) -> Any:
-        return tomllib.loads(fm)
+        import tomllib  # only for TOML front matter, which most sites never have
+
+        try:
+            return tomllib.loads(fm)
+        except tomllib.TOMLDecodeError as e:
+            raise _NotTOML(str(e)) from None
+
+
+class _NotTOML(Exception):
+    """tomllib's refusal, under a name known without importing tomllib."""
 
 
 _HANDLERS: tuple[BaseHandler, ...] = (YAMLHandler(), TOMLHandler())
@@ -183,7 +191,7 @@ def _load(handler: BaseHandler, block: str, first_line: int) -> dict[str, Any]:
         ) from None
     except yaml.YAMLError as e:
         raise FrontMatterError(f"front matter is not valid YAML: {e}") from None
-    except tomllib.TOMLDecodeError as e:
+    except _NotTOML as e:
         raise FrontMatterError(f"front matter is not valid TOML: {e}") from None
     except (ValueError, OverflowError) as e:
         # YAML read a value it cannot build, e.g. the timestamp 2021-02-30 or a +99:00 offset.
