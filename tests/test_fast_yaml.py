@@ -7,6 +7,8 @@ disagree about, on random text, on every bad-input case and on the real posts.
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import pytest
@@ -140,3 +142,21 @@ def test_the_quick_scan_sees_every_character_the_full_check_looks_for() -> None:
             f"a: x{character}"
         ):
             assert fast_yaml._SUSPECT.search(character), hex(code)
+
+
+_ONE_EXPRESSION = re.compile(
+    r"(?:^|[-:?,\[\]{}])[ \t]*[!&*|>@`%]|"
+    r"[\\\t\x85\u2028\u2029\ufeff]|^(?:---|\.\.\.)|"
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]",
+    re.MULTILINE,
+)
+"""What load sends to PyYAML before parsing, as one expression: an indicator where a node
+starts (at a line's start or after -:?,[]{}, and blanks), the characters, document markers."""
+
+
+def test_what_goes_to_pyyaml_is_what_one_expression_says() -> None:
+    alphabet = [*"ab :-?,[]{}\n\t !&*|>@`%\\.#'\"", "\x85", "\u2028", "\ufeff", "\x01", "é", "中"]
+    rng = random.Random(11)
+    for _ in range(20_000):
+        block = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        assert fast_yaml._pyyaml_only(block) == bool(_ONE_EXPRESSION.search(block)), repr(block)
