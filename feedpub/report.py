@@ -11,7 +11,7 @@ import operator
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import __version__
 from .errors import ExitCode
@@ -48,9 +48,8 @@ class FeedStatus(enum.StrEnum):
     """One of its posts turned unreadable mid-build; built again without it."""
 
 
-@dataclass(frozen=True, slots=True)
-class PostReport:
-    """What became of one post file, and why."""
+class PostReport(NamedTuple):
+    """What became of one post file, and why. (A named tuple, as `Problem` is.)"""
 
     path: str
     status: PostStatus
