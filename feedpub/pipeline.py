@@ -77,9 +77,9 @@ def build(
             state.save()
         # Pings left pending by an earlier build go out even when nothing changed now.
         pings = ping_hubs(config, folder, report.written, send=ping, now=now)
-    report = dataclasses.replace(report, pings=pings)
+    report = report._replace(pings=pings)
     notices = ((state.warning,) if state.warning else ()) + report.notices
-    return dataclasses.replace(report, notices=notices, seconds=time.perf_counter() - started)
+    return report._replace(notices=notices, seconds=time.perf_counter() - started)
 
 
 def _unchanged(
