@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import re
 import typing
@@ -84,12 +83,13 @@ class Config:
         return _zone(self.timezone)
 
     def fingerprint(self) -> str:
-        """A digest of every setting that shapes the output, for the incremental state."""
+        """Every setting that shapes the output, as one canonical text, for the incremental
+        state to key on: kept whole and compared as it is, so that no build loads a hash
+        library (OpenSSL) to find that nothing changed."""
         data = {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
         for name in ("posts", "output", "lock_timeout", "jobs"):  # where and how, not what
             del data[name]
-        blob = json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
-        return hashlib.sha256(blob).hexdigest()
+        return json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
 _zone = functools.cache(ZoneInfo)
