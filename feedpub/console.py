@@ -3,7 +3,6 @@ summary, a progress bar on long work, the exit-code table, and the JSON report."
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 import time
@@ -125,7 +124,7 @@ def finish(
 
 def _located(problem: Problem, posts: Path) -> str:
     """The problem as `str(problem)` says it, with the path a shell can open."""
-    return str(dataclasses.replace(problem, path=str(posts / problem.path)))
+    return str(problem._replace(path=str(posts / problem.path)))
 
 
 def _summary(result: Report, verb: str) -> str:

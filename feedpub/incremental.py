@@ -1,8 +1,8 @@
 """How little a build can get away with: what the last build saw and wrote, and the
 fingerprints that tell an unchanged post, feed or image from a changed one.
 
-- `scan_digest`: one hash of every post file's path, size, times and inode; and
-  `scan_changes`: which files changed since the scan the state keeps (`ScanColumns`).
+- `scan_notes`: what a scan's columns (`ScanColumns`, which the state keeps) cannot say;
+  and `scan_changes`: which files changed since the scan the state keeps.
 - `content_keys`: what a post's prepared body depends on, so the state can keep it.
 - `feed_fingerprints`: everything a feed file's bytes depend on (its items and their
   versions, the images behind its enclosures), except what the state's stamp covers
@@ -15,7 +15,6 @@ fingerprints that tell an unchanged post, feed or image from a changed one.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from array import array
 from collections.abc import Iterable, Sequence
@@ -52,17 +51,12 @@ def scan_columns(scan: Scan) -> ScanColumns:
 _PATHS_AT_ONCE = 4096
 
 
-def scan_digest(scan: Scan, columns: ScanColumns) -> str:
-    """One hash of every post file's path, size, times and inode, and of what the scan
-    could not look at: made from the columns at C speed (a build where nothing changed
-    does this for every post)."""
-    paths, *stats = columns
-    h = hashlib.sha256(len(paths).to_bytes(8, "little") + paths)
-    for column in stats:
-        h.update(column)
-    h.update(repr(sorted(scan.odd.values())).encode("utf-8", "surrogateescape"))
-    h.update("".join(f"\n{p}" for p in scan.problems).encode("utf-8", "surrogateescape"))
-    return h.hexdigest()
+def scan_notes(scan: Scan) -> str:
+    """What a scan's columns cannot say, as text: the files whose stats they clamp
+    (`Scan.odd`) and what the scan could not look at. With the columns, which the state
+    keeps and a build where nothing changed compares as they are (no hash of them to
+    make), the whole scan."""
+    return repr(sorted(scan.odd.values())) + "".join(f"\n{p}" for p in scan.problems)
 
 
 class ScanChanges(NamedTuple):
@@ -238,6 +232,8 @@ def feed_fingerprints(
     """The fingerprint of each format's file of the feed: its parts and items hashed once,
     then each format's name with that (every feed of a build is fingerprinted, in each
     format, to find the few that changed)."""
+    import hashlib  # not for a build where nothing changed: OpenSSL takes 2 ms to load
+
     h = hashlib.sha256()
     for part in (feed.title, feed.description, feed.url, feed.alternate, feed.updated.isoformat()):
         h.update(part.encode() + b"\0")
@@ -282,6 +278,8 @@ class LastBuild(NamedTuple):
     defining a dataclass costs ten times as much."""
 
     scan: str
+    """The scan's notes (`scan_notes`); its columns are the state's kept scan, which a
+    build keeps before it records this (`State.holds_scan`)."""
     due: dt.datetime | None
     """When the earliest scheduled post comes due."""
     outputs: dict[str, tuple[int, int]]

@@ -33,7 +33,7 @@ from .incremental import (
     feed_fingerprints,
     image_stamps,
     scan_columns,
-    scan_digest,
+    scan_notes,
 )
 from .output import OutputFolder
 from .problems import Problem
@@ -77,9 +77,9 @@ def build(
             state.save()
         # Pings left pending by an earlier build go out even when nothing changed now.
         pings = ping_hubs(config, folder, report.written, send=ping, now=now)
-    report = dataclasses.replace(report, pings=pings)
+    report = report._replace(pings=pings)
     notices = ((state.warning,) if state.warning else ()) + report.notices
-    return dataclasses.replace(report, notices=notices, seconds=time.perf_counter() - started)
+    return report._replace(notices=notices, seconds=time.perf_counter() - started)
 
 
 def _unchanged(
@@ -89,9 +89,11 @@ def _unchanged(
     last = LastBuild.from_json(state.last_build() or "null")
     if last is None or _clock_went_back(state, now):
         return None
-    if not last.unchanged(scan.digest, now, folder, config):
+    if not last.unchanged(scan.notes, now, folder, config):
         return None
     try:
+        if not state.holds_scan(scan.columns):
+            return None
         posts = state.post_reports()
     except (ValueError, TypeError, KeyError) as e:  # a row we did not write: trust none
         state.discard(f"{type(e).__name__}: {e}")
@@ -130,15 +132,16 @@ def _build(
         assert published is not None  # every post is read: a broken body is left out here
     report = _reconcile(published, files, folder, config, state)
     state.remember_feeds(published.kept_fingerprints())
-    if not report.feed_problems:
-        record = LastBuild.of(report, scan.digest, published.due, folder, published.images)
-        state.remember_last_build(record.to_json())
     state.remember_built_at(now)
     state.remember_meta("scan_problems", problems_digest(scan.problems))
     # The scan the posts' rows now match. (A build that stops half-way leaves the last one:
     # every file it stored differs from that, and is read again.)
     if state.losses == losses:  # else the rows may not all be there
         state.remember_scan(scan.columns)
+    # The record is kept only with its scan: the next build compares the files with that.
+    if not report.feed_problems and state.losses == losses:
+        record = LastBuild.of(report, scan.notes, published.due, folder, published.images)
+        state.remember_last_build(record.to_json())
     return report
 
 
@@ -209,7 +212,7 @@ class _Scan(NamedTuple):
     """The post files, by column, and the files and folders that could not even be
     looked at (bad names, FIFOs, …)."""
     columns: ScanColumns
-    digest: str
+    notes: str
 
     @property
     def problems(self) -> list[Problem]:
@@ -219,7 +222,7 @@ class _Scan(NamedTuple):
 def _scan(config: Config) -> _Scan:
     found = _find(config)
     columns = scan_columns(found)
-    return _Scan(found, columns, scan_digest(found, columns))
+    return _Scan(found, columns, scan_notes(found))
 
 
 def _find(config: Config) -> Scan:

@@ -213,37 +213,25 @@ def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan) -> N
         others: list[os.DirEntry[str]] = []
         try:
             with os.scandir(fd) as listing:
-                # Taken a batch at a time, whose columns go into the scan's at once.
+                # Taken a batch at a time, whose columns go into the scan's at once: the
+                # names looked at in one comprehension, the files stat'ed and their facts
+                # taken by map, at C speed, not by a statement per file.
                 while batch := list(itertools.islice(listing, _BATCH)):
-                    names: list[str] = []
-                    stats: tuple[list[int], ...] = ([], [], [], [])
-                    add_name = names.append
-                    sizes, mtimes, ctimes, inodes = (column.append for column in stats)
-                    for entry in batch:
-                        name = entry.name
-                        if name[0] == ".":
-                            continue
-                        if (
-                            keep is None
-                            and (
-                                name.endswith(POST_SUFFIXES) or name.lower().endswith(POST_SUFFIXES)
-                            )
-                            and entry.is_file(follow_symlinks=False)
-                            and (name.isascii() or _is_utf8(name))
-                        ):
-                            try:
-                                stat = entry.stat(follow_symlinks=False)
-                            except OSError:
-                                others.append(entry)  # said in its turn, below
-                                continue
-                            add_name(name)
-                            sizes(stat.st_size)
-                            mtimes(stat.st_mtime_ns)
-                            ctimes(stat.st_ctime_ns)
-                            inodes(stat.st_ino)
-                        else:
-                            others.append(entry)
-                    _add_plain(scan, prefix, names, stats)
+                    plain = [
+                        entry
+                        for entry in batch
+                        if keep is None
+                        and (name := entry.name)[0] != "."
+                        and (name.endswith(POST_SUFFIXES) or name.lower().endswith(POST_SUFFIXES))
+                        and entry.is_file(follow_symlinks=False)
+                        and (name.isascii() or _is_utf8(name))
+                    ]
+                    if len(plain) < len(batch):
+                        chosen = set(plain)
+                        others += [e for e in batch if e not in chosen and e.name[0] != "."]
+                    stats = _stats(plain, others)
+                    names = list(map(_NAME, plain))
+                    _add_plain(scan, prefix, names, [list(map(f, stats)) for f in _FACTS])
         except OSError as e:
             problems.append(Problem(rel or ".", f"cannot list folder: {e.strerror}"))
             continue
@@ -296,7 +284,26 @@ def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan) -> N
         folders.extend(reversed(subfolders))
 
 
-_BATCH = 4096
+_BATCH = 1024
+"""(A batch's stat results are held together: batches of 1,024 scanned faster than of 4,096.)"""
+_FACTS = tuple(map(operator.attrgetter, ("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")))
+
+
+def _stats(plain: list[os.DirEntry[str]], others: list[os.DirEntry[str]]) -> list[os.stat_result]:
+    """Each plain file's stat (no symlink's: `stat()` of an entry that is none is its
+    lstat); a file that cannot be stat'ed (gone since the listing) goes to `others`, to be
+    said in its turn, and out of `plain`."""
+    try:
+        return list(map(os.DirEntry.stat, plain))
+    except OSError:
+        stats = []
+        for entry in plain[:]:
+            try:
+                stats.append(entry.stat())
+            except OSError:
+                plain.remove(entry)
+                others.append(entry)
+        return stats
 
 
 def _add_plain(scan: Scan, prefix: str, names: list[str], stats: Sequence[list[int]]) -> None:

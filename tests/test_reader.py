@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -347,4 +349,26 @@ def test_unusable_names_fifos_and_deep_folders(
     assert sorted((p.path, p.rule) for p in problems) == [
         ("bad\\xffname.md", "bad-name"),
         ("pipe.md", "not-a-file"),
+    ]
+
+
+def test_a_post_gone_between_the_listing_and_its_stat_is_reported(
+    write_post: WritePost, posts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a.md", "b.md", "c.md"):
+        write_post(name, title=name, date="2021-08-09")
+    listed = os.scandir
+
+    @contextlib.contextmanager
+    def listed_then_removed(fd: int) -> Iterator[Iterator[os.DirEntry[str]]]:
+        with listed(fd) as listing:
+            entries = list(listing)
+        (posts / "b.md").unlink()  # after the listing, before the stat
+        yield iter(entries)
+
+    monkeypatch.setattr(os, "scandir", listed_then_removed)
+    files, problems = find_posts(posts)
+    assert [f.rel for f in files] == ["a.md", "c.md"]
+    assert [(p.path, p.message) for p in problems] == [
+        ("b.md", "cannot read: No such file or directory")
     ]
