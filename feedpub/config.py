@@ -7,14 +7,15 @@ the rest of feedpub can trust a `Config` without checking it again.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,13 +30,9 @@ SITE_CONFIG_NAME = "_config.yml"
 """What makes a folder a Hexo or Jekyll site's root (with its posts folder, see sites/detect.py)."""
 
 
-class Config(NamedTuple):
-    """Everything a build needs to know about the site. Field names are the TOML keys.
-
-    A named tuple, not a frozen dataclass: every start-up defines it (also a build where
-    nothing changed), and a frozen dataclass of these 25 fields costs 11M instructions to
-    define, a named tuple 3M. (`_replace` makes a changed copy; `_fields` names them.)
-    """
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything a build needs to know about the site. Field names are the TOML keys."""
 
     title: str = "feedpub"
     description: str = ""
@@ -59,7 +56,7 @@ class Config(NamedTuple):
     """`full` puts the whole post in each item; `summary` only its summary."""
     categories: Literal["tree", "flat"] = "tree"
     """`tree`: a list is one path (Hexo); `flat`: every list item is a category (Jekyll)."""
-    category_map: Mapping[str, str] = MappingProxyType({})
+    category_map: Mapping[str, str] = field(default_factory=dict)
     """Category name → slug, as Hexo's `category_map`."""
     encoding: str = "utf-8"
     """Encoding of the post files; e.g. `gb18030` for legacy Chinese sites."""
@@ -89,7 +86,7 @@ class Config(NamedTuple):
         """Every setting that shapes the output, as one canonical text, for the incremental
         state to key on: kept whole and compared as it is, so that no build loads a hash
         library (OpenSSL) to find that nothing changed."""
-        data = {name: _jsonable(value) for name, value in zip(self._fields, self, strict=True)}
+        data = {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
         for name in ("posts", "output", "lock_timeout", "jobs"):  # where and how, not what
             del data[name]
         return json.dumps(data, sort_keys=True, ensure_ascii=False)
@@ -100,7 +97,7 @@ _zone = functools.cache(ZoneInfo)
 looked up in more steps). Names that are no zone raise, and are not kept."""
 
 
-_DEFAULTS = Config._field_defaults
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Config)}
 _TOML_NAMES = {"hubs": "hub"}
 """Fields whose key in feedpub.toml is not their name (`hub = "…"` reads better for one)."""
 _SETTABLE = frozenset(_DEFAULTS) - {"site"}
@@ -160,7 +157,7 @@ def load_config(
     from .sites.base import checked_feed_files  # the sites read this module
 
     checked_feed_files(site, config.formats)  # a bad feed path is an error before any work
-    return config._replace(site=site)
+    return dataclasses.replace(config, site=site)
 
 
 def _read_toml(file: Path) -> dict[str, Any]:
@@ -178,18 +175,23 @@ def _read_toml(file: Path) -> dict[str, Any]:
 
 
 def _make_config(values: Mapping[str, Any], origin: str) -> Config:
-    hints = typing.get_type_hints(Config, localns={"Site": object})
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         if key not in _SETTABLE:
             keys = ", ".join(sorted(TOML_KEYS))
             raise ConfigError(f"{origin}: unknown key {key!r} (known keys: {keys})")
-        kwargs[key] = _coerce(toml_key(key), value, hints[key], origin)
+        kwargs[key] = _coerce(toml_key(key), value, _hint(key), origin)
     config = Config(**kwargs)
     _check(config, origin)
     if not config.description:
-        config = config._replace(description=config.title)
+        config = dataclasses.replace(config, description=config.title)
     return _site_urls(config, origin)
+
+
+def _hint(field: str) -> Any:
+    """The type of a field, evaluated as typing.get_type_hints does, but only for the keys
+    given (a command line gives three: all 25 annotations would cost a compile each)."""
+    return eval(Config.__annotations__[field], globals(), {"Site": object})
 
 
 def _site_urls(config: Config, origin: str) -> Config:
@@ -202,7 +204,7 @@ def _site_urls(config: Config, origin: str) -> Config:
             if urlsplit(url).scheme not in ("http", "https"):
                 raise ConfigError(f"{origin}: {key!r} must be an http(s) URL or a path on the site")
             urls[key] = quote(url, safe="/:?#[]@!$&'()*+,;=%~-._")
-    return config._replace(**urls)
+    return dataclasses.replace(config, **urls)
 
 
 def _coerce(key: str, value: Any, hint: Any, origin: str) -> Any:
