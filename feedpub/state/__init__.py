@@ -566,7 +566,7 @@ class State:
     def reports_with_problems(self) -> tuple[PostReport, ...]:
         """The stored reports that name problems, by path. Raises ValueError, KeyError or
         TypeError for a row no build wrote."""
-        query = "SELECT path, status, problems FROM reports WHERE problems IS NOT NULL"
+        query = "SELECT path, status, problems FROM reports WHERE problems != ''"
         return tuple(map(decode_report, self._rows(query + " ORDER BY path")))
 
     def post_reports(self) -> PostReports:

@@ -12,7 +12,7 @@ from pathlib import Path
 from .rows import POST_COLUMNS
 
 STATE_FILE = "state.sqlite3"
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 APPLICATION_ID = 0x46505542  # "FPUB": marks the file as ours
 
 
@@ -164,9 +164,9 @@ def reset(db: sqlite3.Connection, stamp: str) -> None:
         CREATE TABLE scan (name TEXT PRIMARY KEY, data BLOB NOT NULL);
         CREATE TABLE feed_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE report_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
-        CREATE TABLE reports (path TEXT PRIMARY KEY, status TEXT NOT NULL, problems TEXT)
+        CREATE TABLE reports (path TEXT PRIMARY KEY, status TEXT NOT NULL, problems TEXT NOT NULL)
             WITHOUT ROWID;
-        CREATE INDEX reports_with_problems ON reports (path) WHERE problems IS NOT NULL;
+        CREATE INDEX reports_with_problems ON reports (path) WHERE problems != '';
         """
     )
     db.execute("INSERT INTO meta (key, value) VALUES ('stamp', ?)", (stamp,))
