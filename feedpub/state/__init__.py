@@ -42,12 +42,9 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..report import PostReport, PostReports, PostStatus
 from .rows import (
-    DATE_TS,
-    POST_COLUMNS,
     POST_COLUMNS_SQL,
     ROW_COLUMNS,
     NodeKey,
-    PostRow,
     Read,
     ReportRow,
     decode_report,
@@ -58,7 +55,9 @@ from .rows import (
     report_values,
 )
 from .schema import (
+    FILL_MEMBERS,
     INDEXES,
+    NODES,
     RECOUNT_FEEDS,
     RECOUNT_REPORTS,
     SCAN_COLUMNS,
@@ -85,7 +84,6 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATE_FILE",
     "NodeKey",
-    "PostRow",
     "Read",
     "ReportRow",
     "State",
@@ -245,43 +243,41 @@ class State:
         return self._loading and not self._indexed
 
     def make_indexes(self) -> None:
-        """While `loading`, make the indexes now, before the last rows come (a first
-        build's last few batches: they then go into the indexes as they are stored). The
+        """While `loading`, make the indexes, and the memberships of the posts stored so
+        far, now, before the last rows come (a first build's last few batches: they then
+        go into the indexes as they are stored). The
         caller makes them while its workers parse those batches, where after them it made
         them with the other cores idle."""
         if self.unindexed:
-            for name, on in INDEXES.items():
-                self._write(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+            for sql in (*FILL_MEMBERS, *INDEXES.values()):
+                self._write(sql)
             self._indexed = True
 
-    def remember_posts(
-        self, rows: Sequence[tuple[Any, ...]], nodes: Sequence[tuple[NodeKey, ...]]
-    ) -> None:
-        """Store rows made by `encode_row` (`PostRow.values`), with their feed membership
-        (`PostRow.nodes`, in the same order)."""
-        marks = ", ".join("?" * (len(POST_COLUMNS) + 8))
-        self._write(f"INSERT OR REPLACE INTO posts ({ROW_COLUMNS}) VALUES ({marks})", rows)
-        if not self._loading:  # else the state was empty: no earlier row, and no index yet
-            paths = [values[0] for values in rows]
-            counts = Counter(node for of_row in nodes for node in of_row)
-            counts.subtract(self._nodes_of(paths))
-            self._write("DELETE FROM members WHERE path = ?", [(p,) for p in paths])
-        self._write(
-            "INSERT INTO members (node, date_ts, path) VALUES (?, ?, ?)",
-            [
-                (node, values[DATE_TS], values[0])
-                for values, of_row in zip(rows, nodes, strict=True)
-                for node in of_row
-            ],
-        )
-        if not self._loading:  # (counted when the loading is over)
-            self._count("feed_counts", counts)
+    def remember_posts(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Store rows made by `encode_row`, and their feed membership."""
+        paths = [values[0] for values in rows]
+        if self._loading:  # the state was empty: no earlier row
+            self._write(_INSERT_POSTS, rows)
+            if self._indexed:  # else `members` is made from every post with the indexes
+                self._members(_ADD_MEMBERS, paths)
+            return
+        counts = _negated(self._nodes_of(paths))
+        self._members(_DROP_MEMBERS, paths)  # (found by the rows these replace: first)
+        self._write(_INSERT_POSTS, rows)
+        self._members(_ADD_MEMBERS, paths)
+        counts.update(self._nodes_of(paths))
+        self._count("feed_counts", counts)
+
+    def _members(self, sql: str, paths: Sequence[str]) -> None:
+        """Add or drop (`_ADD_MEMBERS`, `_DROP_MEMBERS`) these posts' memberships."""
+        for chunk in _chunks(paths):
+            self._write(sql.format(", ".join("?" * len(chunk))), [chunk])
 
     def _nodes_of(self, paths: Sequence[str]) -> Iterator[str]:
         """The feeds these posts are members of now, once per membership."""
         for chunk in _chunks(paths):
             marks = ", ".join("?" * len(chunk))
-            for (node,) in self._rows(f"SELECT node FROM members WHERE path IN ({marks})", chunk):
+            for node, _, _ in self._rows(f"{NODES} WHERE p.path IN ({marks})", chunk):
                 yield node
 
     def _statuses_of(self, paths: Sequence[str]) -> Iterator[str]:
@@ -313,8 +309,8 @@ class State:
         if not self._loading:  # (counted when the loading is over)
             self._count("feed_counts", _negated(self._nodes_of(paths)))
             self._count("report_counts", _negated(self._statuses_of(paths)))
+        self._members(_DROP_MEMBERS, paths)  # (found by the posts' rows: first)
         self._write("DELETE FROM posts WHERE path = ?", gone)
-        self._write("DELETE FROM members WHERE path = ?", gone)
         self._write("DELETE FROM contents WHERE path = ?", gone)
         self._write("DELETE FROM reports WHERE path = ?", gone)
 
@@ -421,11 +417,11 @@ class State:
         published; None: every post is)."""
         totals = Counter(dict(self._rows("SELECT key, n FROM feed_counts")))
         if now is not None:  # the few posts dated later, by the posts' date index
-            query = (  # CROSS JOIN: SQLite then walks the posts first (not every member)
-                "SELECT node, count(*) FROM posts CROSS JOIN members ON members.path = posts.path"
-                " WHERE posts.date_ts > ? AND members.date_ts > ? GROUP BY node"
+            query = (  # (a member's date_ts is its post's)
+                "SELECT j.value, count(*) FROM posts p, json_each(p.nodes) j"
+                " WHERE p.date_ts > ? GROUP BY j.value"
             )
-            totals.subtract(dict(self._rows(query, (now, now))))
+            totals.subtract(dict(self._rows(query, (now,))))
         return {node: n for node, n in totals.items() if n > 0}
 
     def newest(self, node: NodeKey, now: float | None, limit: int) -> list[str]:
@@ -661,6 +657,19 @@ def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
     """Runs of values small enough for one `IN (…)` (SQLite limits a query's parameters)."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+_INSERT_POSTS = (
+    f"INSERT OR REPLACE INTO posts ({ROW_COLUMNS})"
+    f" VALUES ({', '.join('?' * len(ROW_COLUMNS.split(',')))})"
+)
+_ADD_MEMBERS = f"INSERT INTO members {NODES} WHERE p.path IN ({{}}) ORDER BY 1, 2 DESC, 3"
+_DROP_MEMBERS = (
+    f"DELETE FROM members WHERE (node, date_ts, path) IN ({NODES} WHERE p.path IN ({{}}))"
+)
+"""Posts' memberships (by their paths), as their rows in `posts` name them, added or
+dropped in the table's order: each page of it is then read and written once, not once
+a membership (a post's are far apart)."""
 
 
 def _negated(keys: Iterable[str]) -> Counter[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..problems import Problem
 from ..report import PostReport, PostStatus
@@ -28,19 +28,6 @@ def node_of(key: NodeKey) -> tuple[str, ...]:
     return tuple(key.split("\x1f")) if key else ()
 
 
-class PostRow(NamedTuple):
-    """One file as the state stores it (made by `encode_row`, in the worker that read it).
-
-    A named tuple: rows come back from the workers by the thousand, and a tuple pickles and
-    unpickles in a third of the time a frozen dataclass takes."""
-
-    values: tuple[Any, ...]
-    """path, size, mtime_ns, ctime_ns, inode, the POST_COLUMNS, problems, date_ts, instant."""
-    nodes: tuple[NodeKey, ...]
-    """The feeds the post can be in ('' and its category nodes); () for a draft or a file
-    that is not a post."""
-
-
 Read: TypeAlias = "dict[str, tuple[Post | None, list[Problem]]]"
 """Files as read: path → the Post (None for a file that is not one) and its problems."""
 
@@ -56,26 +43,25 @@ binding None costs the sqlite3 module a failed search for an adapter, 300 ns, si
 what text costs, and most posts lack three of them."""
 POST_COLUMNS_SQL = ", ".join(POST_COLUMNS)
 ROW_COLUMNS = (
-    f"path, size, mtime_ns, ctime_ns, inode, {POST_COLUMNS_SQL}, problems, date_ts, instant"
+    f"path, size, mtime_ns, ctime_ns, inode, {POST_COLUMNS_SQL}, problems, date_ts, instant, nodes"
 )
-DATE_TS = len(POST_COLUMNS) + 6
 _NO_POST = (None,) * len(POST_COLUMNS)
 
 
 def encode_row(
-    file: SourceFile, post: Post | None, problems: Sequence[Problem], nodes: Sequence[NodeKey]
-) -> PostRow:
-    """The state's row for one file as the reader read it; `nodes` are the feeds it can be
-    in (a draft is in none)."""
+    file: SourceFile, post: Post | None, problems: Sequence[Problem], nodes: tuple[NodeKey, ...]
+) -> tuple[Any, ...]:
+    """The state's row for one file as the reader read it (the values of `ROW_COLUMNS`);
+    `nodes` are the feeds it can be in ('' and its category nodes; a draft is in none)."""
     problems_json = (
         json.dumps([p.as_dict() for p in problems], ensure_ascii=False) if problems else "[]"
     )
     if post is None:
-        return PostRow((*file, *_NO_POST, problems_json, None, None), ())
+        return (*file, *_NO_POST, problems_json, None, None, "[]")
     # (A SourceFile is the row's first five columns, in their order.)
     date, updated = post.date, post.updated
     date_ts = date.timestamp()
-    values = (
+    return (
         *file,
         post.title,
         date.isoformat(),
@@ -92,13 +78,13 @@ def encode_row(
         problems_json,
         date_ts,
         updated.timestamp() if updated else date_ts,
+        "[]" if post.draft else _names_json(nodes),  # (json_each reads them: schema.NODES)
     )
-    return PostRow(values, () if post.draft else tuple(nodes))
 
 
 def _names_json(names: tuple[Any, ...]) -> str:
-    """`names` (a post's categories or tags) as JSON, encoded once per distinct value:
-    thousands of posts share a few hundred."""
+    """`names` (a post's categories, tags or feeds) as JSON, encoded once per distinct
+    value: thousands of posts share a few hundred."""
     known = _NAMES_JSON.get(names)
     if known is None:
         if len(_NAMES_JSON) >= _NAMES_JSON_SIZE:
