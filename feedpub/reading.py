@@ -4,7 +4,7 @@
   made of, from the state's index (state/). Work proportional to the change:
   1. the changed files (new, edited, gone) are found by comparing the scan with each
      file's stored stat; only they are parsed, and stored as they are;
-  2. every feed's newest N posts come from the members index, and each feed's total
+  2. every feed's newest N posts come from the members table, and each feed's total
      from a count over it;
   3. with them come the posts whose report may have changed (those that share a
      permalink with a changed post, before or after the change, those that came due or

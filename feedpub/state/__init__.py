@@ -6,7 +6,8 @@ A small SQLite database in the output folder's hidden `.feedpub/` holds
   match, by column, which the next scan is compared with at C speed
   (incremental.scan_changes);
 - every post's feed membership (`members`: a row per feed it can be in, `''` for the
-  site's), indexed so that "the newest N posts of this feed" is one range of an index,
+  site's, made from the feeds each post's row names), keyed by feed and date so that
+  "the newest N posts of this feed" is one range of the table,
   and counted per feed (`feed_counts`, kept up to date with every change, as the reports'
   `report_counts` are: no build counts every post),
   and the posts indexed by URL, instant and date, so a build that changed a few posts
@@ -208,8 +209,8 @@ class State:
     @contextlib.contextmanager
     def loading(self) -> Iterator[None]:
         """Around storing many posts: into an empty state (a first build), the rows go in
-        without the indexes, which are made after in one sorted pass each, instead of
-        taking a million inserts at random places. All in the build's one transaction:
+        without the indexes or memberships, which are made after in one sorted pass each,
+        instead of taking a million inserts at random places. All in the build's one transaction:
         a build that is killed leaves the state as it was, one that fails still leaves
         every index (the `finally`)."""
         if self._db is None or self._loading or self._rows("SELECT 1 FROM posts LIMIT 1"):
@@ -426,7 +427,7 @@ class State:
 
     def newest(self, node: NodeKey, now: float | None, limit: int) -> list[str]:
         """The newest `limit` published posts of a feed, newest first (ties by path), as the
-        builder orders them: one range of the members index."""
+        builder orders them: one range of the members table."""
         due = "AND date_ts <= ? " if now is not None else ""
         args = (node, now, limit) if now is not None else (node, limit)
         return [
