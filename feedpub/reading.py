@@ -4,7 +4,7 @@
   made of, from the state's index (state/). Work proportional to the change:
   1. the changed files (new, edited, gone) are found by comparing the scan with each
      file's stored stat; only they are parsed, and stored as they are;
-  2. every feed's newest N posts come from the members index, and each feed's total
+  2. every feed's newest N posts come from the members table, and each feed's total
      from a count over it;
   3. with them come the posts whose report may have changed (those that share a
      permalink with a changed post, before or after the change, those that came due or
@@ -37,7 +37,6 @@ from .models import Post, Problem
 from .report import PostReport, PostStatus, not_a_post
 from .sources import Scan, SourceFile, without_cycle_collection
 from .state import (
-    NodeKey,
     Read,
     ReportRow,
     State,
@@ -252,9 +251,7 @@ class _Batch(NamedTuple):
     """None also when the caller did not keep posts (`_Own`)."""
     problems: list[tuple[Problem, ...]]
     rows: list[tuple[Any, ...]]
-    """Each file's row of the state (`PostRow.values`)."""
-    nodes: list[tuple[NodeKey, ...]]
-    """The feeds each file's post can be in (`PostRow.nodes`)."""
+    """Each file's row of the state (`encode_row`)."""
     reports: list[ReportRow]
     """The files' own reports, encoded for the state, when asked for (`_Own`)."""
 
@@ -295,7 +292,7 @@ def _parse(
         if leave and n == len(tasks) - leave:
             state.make_indexes()
         # Stored as they come, so the encoded rows of a big site are never all held at once.
-        state.remember_posts(batch.rows, batch.nodes)
+        state.remember_posts(batch.rows)
         if meanwhile is not None and processes > 1:
             meanwhile()
             meanwhile = None
@@ -308,7 +305,7 @@ def _read_batch(files: bytes, config: Config, own: _Own | None) -> _Batch:
     from .builder import classify, nodes_of
     from .reader import read_post  # the parsers are imported only when a post has to be read
 
-    batch = _Batch([], [], [], [], [], [])
+    batch = _Batch([], [], [], [], [])
     # The feeds of each distinct list of categories (a batch's posts share a few dozen).
     node_keys: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
     with without_cycle_collection():  # thousands of records, no cycles
@@ -320,11 +317,9 @@ def _read_batch(files: bytes, config: Config, own: _Own | None) -> _Batch:
                 nodes = node_keys.get(post.categories) or node_keys.setdefault(
                     post.categories, ("", *map(node_key, nodes_of(post.categories, config)))
                 )
-            row = encode_row(file, post, problems, nodes)
             batch.paths.append(file.rel)
             batch.problems.append(problems)
-            batch.rows.append(row.values)
-            batch.nodes.append(row.nodes)
+            batch.rows.append(encode_row(file, post, problems, nodes))
             if own is None:
                 batch.posts.append(post)
                 continue

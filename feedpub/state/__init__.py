@@ -6,7 +6,8 @@ A small SQLite database in the output folder's hidden `.feedpub/` holds
   match, by column, which the next scan is compared with at C speed
   (incremental.scan_changes);
 - every post's feed membership (`members`: a row per feed it can be in, `''` for the
-  site's), indexed so that "the newest N posts of this feed" is one range of an index,
+  site's, made from the feeds each post's row names), keyed by feed and date so that
+  "the newest N posts of this feed" is one range of the table,
   and counted per feed (`feed_counts`, kept up to date with every change, as the reports'
   `report_counts` are: no build counts every post),
   and the posts indexed by URL, instant and date, so a build that changed a few posts
@@ -42,12 +43,9 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..report import PostReport, PostReports, PostStatus
 from .rows import (
-    DATE_TS,
-    POST_COLUMNS,
     POST_COLUMNS_SQL,
     ROW_COLUMNS,
     NodeKey,
-    PostRow,
     Read,
     ReportRow,
     decode_report,
@@ -58,7 +56,9 @@ from .rows import (
     report_values,
 )
 from .schema import (
+    FILL_MEMBERS,
     INDEXES,
+    NODES,
     RECOUNT_FEEDS,
     RECOUNT_REPORTS,
     SCAN_COLUMNS,
@@ -85,7 +85,6 @@ __all__ = [
     "SCHEMA_VERSION",
     "STATE_FILE",
     "NodeKey",
-    "PostRow",
     "Read",
     "ReportRow",
     "State",
@@ -210,8 +209,8 @@ class State:
     @contextlib.contextmanager
     def loading(self) -> Iterator[None]:
         """Around storing many posts: into an empty state (a first build), the rows go in
-        without the indexes, which are made after in one sorted pass each, instead of
-        taking a million inserts at random places. All in the build's one transaction:
+        without the indexes or memberships, which are made after in one sorted pass each,
+        instead of taking a million inserts at random places. All in the build's one transaction:
         a build that is killed leaves the state as it was, one that fails still leaves
         every index (the `finally`)."""
         if self._db is None or self._loading or self._rows("SELECT 1 FROM posts LIMIT 1"):
@@ -245,43 +244,41 @@ class State:
         return self._loading and not self._indexed
 
     def make_indexes(self) -> None:
-        """While `loading`, make the indexes now, before the last rows come (a first
-        build's last few batches: they then go into the indexes as they are stored). The
+        """While `loading`, make the indexes, and the memberships of the posts stored so
+        far, now, before the last rows come (a first build's last few batches: they then
+        go into the indexes as they are stored). The
         caller makes them while its workers parse those batches, where after them it made
         them with the other cores idle."""
         if self.unindexed:
-            for name, on in INDEXES.items():
-                self._write(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+            for sql in (*FILL_MEMBERS, *INDEXES.values()):
+                self._write(sql)
             self._indexed = True
 
-    def remember_posts(
-        self, rows: Sequence[tuple[Any, ...]], nodes: Sequence[tuple[NodeKey, ...]]
-    ) -> None:
-        """Store rows made by `encode_row` (`PostRow.values`), with their feed membership
-        (`PostRow.nodes`, in the same order)."""
-        marks = ", ".join("?" * (len(POST_COLUMNS) + 8))
-        self._write(f"INSERT OR REPLACE INTO posts ({ROW_COLUMNS}) VALUES ({marks})", rows)
-        if not self._loading:  # else the state was empty: no earlier row, and no index yet
-            paths = [values[0] for values in rows]
-            counts = Counter(node for of_row in nodes for node in of_row)
-            counts.subtract(self._nodes_of(paths))
-            self._write("DELETE FROM members WHERE path = ?", [(p,) for p in paths])
-        self._write(
-            "INSERT INTO members (node, date_ts, path) VALUES (?, ?, ?)",
-            [
-                (node, values[DATE_TS], values[0])
-                for values, of_row in zip(rows, nodes, strict=True)
-                for node in of_row
-            ],
-        )
-        if not self._loading:  # (counted when the loading is over)
-            self._count("feed_counts", counts)
+    def remember_posts(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Store rows made by `encode_row`, and their feed membership."""
+        paths = [values[0] for values in rows]
+        if self._loading:  # the state was empty: no earlier row
+            self._write(_INSERT_POSTS, rows)
+            if self._indexed:  # else `members` is made from every post with the indexes
+                self._members(_ADD_MEMBERS, paths)
+            return
+        counts = _negated(self._nodes_of(paths))
+        self._members(_DROP_MEMBERS, paths)  # (found by the rows these replace: first)
+        self._write(_INSERT_POSTS, rows)
+        self._members(_ADD_MEMBERS, paths)
+        counts.update(self._nodes_of(paths))
+        self._count("feed_counts", counts)
+
+    def _members(self, sql: str, paths: Sequence[str]) -> None:
+        """Add or drop (`_ADD_MEMBERS`, `_DROP_MEMBERS`) these posts' memberships."""
+        for chunk in _chunks(paths):
+            self._write(sql.format(", ".join("?" * len(chunk))), [chunk])
 
     def _nodes_of(self, paths: Sequence[str]) -> Iterator[str]:
         """The feeds these posts are members of now, once per membership."""
         for chunk in _chunks(paths):
             marks = ", ".join("?" * len(chunk))
-            for (node,) in self._rows(f"SELECT node FROM members WHERE path IN ({marks})", chunk):
+            for node, _, _ in self._rows(f"{NODES} WHERE p.path IN ({marks})", chunk):
                 yield node
 
     def _statuses_of(self, paths: Sequence[str]) -> Iterator[str]:
@@ -313,8 +310,8 @@ class State:
         if not self._loading:  # (counted when the loading is over)
             self._count("feed_counts", _negated(self._nodes_of(paths)))
             self._count("report_counts", _negated(self._statuses_of(paths)))
+        self._members(_DROP_MEMBERS, paths)  # (found by the posts' rows: first)
         self._write("DELETE FROM posts WHERE path = ?", gone)
-        self._write("DELETE FROM members WHERE path = ?", gone)
         self._write("DELETE FROM contents WHERE path = ?", gone)
         self._write("DELETE FROM reports WHERE path = ?", gone)
 
@@ -435,16 +432,16 @@ class State:
         published; None: every post is)."""
         totals = Counter(dict(self._rows("SELECT key, n FROM feed_counts")))
         if now is not None:  # the few posts dated later, by the posts' date index
-            query = (  # CROSS JOIN: SQLite then walks the posts first (not every member)
-                "SELECT node, count(*) FROM posts CROSS JOIN members ON members.path = posts.path"
-                " WHERE posts.date_ts > ? AND members.date_ts > ? GROUP BY node"
+            query = (  # (a member's date_ts is its post's)
+                "SELECT j.value, count(*) FROM posts p, json_each(p.nodes) j"
+                " WHERE p.date_ts > ? GROUP BY j.value"
             )
-            totals.subtract(dict(self._rows(query, (now, now))))
+            totals.subtract(dict(self._rows(query, (now,))))
         return {node: n for node, n in totals.items() if n > 0}
 
     def newest(self, node: NodeKey, now: float | None, limit: int) -> list[str]:
         """The newest `limit` published posts of a feed, newest first (ties by path), as the
-        builder orders them: one range of the members index."""
+        builder orders them: one range of the members table."""
         due = "AND date_ts <= ? " if now is not None else ""
         args = (node, now, limit) if now is not None else (node, limit)
         return [
@@ -580,7 +577,7 @@ class State:
     def reports_with_problems(self) -> tuple[PostReport, ...]:
         """The stored reports that name problems, by path. Raises ValueError, KeyError or
         TypeError for a row no build wrote."""
-        query = "SELECT path, status, problems FROM reports WHERE problems IS NOT NULL"
+        query = "SELECT path, status, problems FROM reports WHERE problems != ''"
         return tuple(map(decode_report, self._rows(query + " ORDER BY path")))
 
     def post_reports(self) -> PostReports:
@@ -675,6 +672,19 @@ def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
     """Runs of values small enough for one `IN (…)` (SQLite limits a query's parameters)."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+_INSERT_POSTS = (
+    f"INSERT OR REPLACE INTO posts ({ROW_COLUMNS})"
+    f" VALUES ({', '.join('?' * len(ROW_COLUMNS.split(',')))})"
+)
+_ADD_MEMBERS = f"INSERT INTO members {NODES} WHERE p.path IN ({{}}) ORDER BY 1, 2 DESC, 3"
+_DROP_MEMBERS = (
+    f"DELETE FROM members WHERE (node, date_ts, path) IN ({NODES} WHERE p.path IN ({{}}))"
+)
+"""Posts' memberships (by their paths), as their rows in `posts` name them, added or
+dropped in the table's order: each page of it is then read and written once, not once
+a membership (a post's are far apart)."""
 
 
 def _negated(keys: Iterable[str]) -> Counter[str]:

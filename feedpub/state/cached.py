@@ -59,8 +59,8 @@ def decode_post(source: str, values: Sequence[Any]) -> Post:
         tuple(map(_names, json.loads(categories))) if categories else (),
         _names(json.loads(tags)) if tags else (),
         author,
-        thumbnail,
-        summary,
+        thumbnail or None,  # ('' for none: see rows.POST_COLUMNS)
+        summary or None,
         bool(draft),
         url,
         _BODY_FORMATS[body_format],

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..problems import Problem
 from ..report import PostReport, PostStatus
@@ -28,19 +28,6 @@ def node_of(key: NodeKey) -> tuple[str, ...]:
     return tuple(key.split("\x1f")) if key else ()
 
 
-class PostRow(NamedTuple):
-    """One file as the state stores it (made by `encode_row`, in the worker that read it).
-
-    A named tuple: rows come back from the workers by the thousand, and a tuple pickles and
-    unpickles in a third of the time a frozen dataclass takes."""
-
-    values: tuple[Any, ...]
-    """path, size, mtime_ns, ctime_ns, inode, the POST_COLUMNS, problems, date_ts, instant."""
-    nodes: tuple[NodeKey, ...]
-    """The feeds the post can be in ('' and its category nodes); () for a draft or a file
-    that is not a post."""
-
-
 Read: TypeAlias = "dict[str, tuple[Post | None, list[Problem]]]"
 """Files as read: path → the Post (None for a file that is not one) and its problems."""
 
@@ -50,38 +37,40 @@ POST_COLUMNS = (
     "summary", "draft", "url", "body_format", "digest",
 )  # fmt: skip
 """A post's fields, each in a column of its own: SQLite hands them back as Python values
-at C speed, and decoding every cached post is most of a build that changed little."""
+at C speed, and decoding every cached post is most of a build that changed little. A
+field a post has not is '' (`encode_row`), not NULL, where '' is no value it can have:
+binding None costs the sqlite3 module a failed search for an adapter, 300 ns, six times
+what text costs, and most posts lack three of them."""
 POST_COLUMNS_SQL = ", ".join(POST_COLUMNS)
 ROW_COLUMNS = (
-    f"path, size, mtime_ns, ctime_ns, inode, {POST_COLUMNS_SQL}, problems, date_ts, instant"
+    f"path, size, mtime_ns, ctime_ns, inode, {POST_COLUMNS_SQL}, problems, date_ts, instant, nodes"
 )
-DATE_TS = len(POST_COLUMNS) + 6
 _NO_POST = (None,) * len(POST_COLUMNS)
 
 
 def encode_row(
-    file: SourceFile, post: Post | None, problems: Sequence[Problem], nodes: Sequence[NodeKey]
-) -> PostRow:
-    """The state's row for one file as the reader read it; `nodes` are the feeds it can be
-    in (a draft is in none)."""
+    file: SourceFile, post: Post | None, problems: Sequence[Problem], nodes: tuple[NodeKey, ...]
+) -> tuple[Any, ...]:
+    """The state's row for one file as the reader read it (the values of `ROW_COLUMNS`);
+    `nodes` are the feeds it can be in ('' and its category nodes; a draft is in none)."""
     problems_json = (
         json.dumps([p.as_dict() for p in problems], ensure_ascii=False) if problems else "[]"
     )
     if post is None:
-        return PostRow((*file, *_NO_POST, problems_json, None, None), ())
+        return (*file, *_NO_POST, problems_json, None, None, "[]")
     # (A SourceFile is the row's first five columns, in their order.)
     date, updated = post.date, post.updated
     date_ts = date.timestamp()
-    values = (
+    return (
         *file,
         post.title,
         date.isoformat(),
-        updated.isoformat() if updated else None,
-        _names_json(post.categories) if post.categories else None,
-        _names_json(post.tags) if post.tags else None,
+        updated.isoformat() if updated else "",
+        _names_json(post.categories) if post.categories else "",
+        _names_json(post.tags) if post.tags else "",
         post.author,
-        post.thumbnail,
-        post.summary,
+        post.thumbnail or "",
+        post.summary or "",
         int(post.draft),
         post.url,
         post.body_format._value_,  # the plain str (the member's own attribute: no descriptor)
@@ -89,13 +78,13 @@ def encode_row(
         problems_json,
         date_ts,
         updated.timestamp() if updated else date_ts,
+        "[]" if post.draft else _names_json(nodes),  # (json_each reads them: schema.NODES)
     )
-    return PostRow(values, () if post.draft else tuple(nodes))
 
 
 def _names_json(names: tuple[Any, ...]) -> str:
-    """`names` (a post's categories or tags) as JSON, encoded once per distinct value:
-    thousands of posts share a few hundred."""
+    """`names` (a post's categories, tags or feeds) as JSON, encoded once per distinct
+    value: thousands of posts share a few hundred."""
     known = _NAMES_JSON.get(names)
     if known is None:
         if len(_NAMES_JSON) >= _NAMES_JSON_SIZE:
@@ -111,8 +100,9 @@ _NAMES_JSON_SIZE = 4096
 _STATUSES = {str(status): status for status in PostStatus}
 
 
-ReportRow = tuple[str, str, str | None]
-"""A report as the state stores it: path, status, problems (JSON, or None for none)."""
+ReportRow = tuple[str, str, str]
+"""A report as the state stores it: path, status, problems (JSON, or '' for none, as a
+post's absent fields are: see POST_COLUMNS)."""
 
 
 def report_values(report: PostReport) -> ReportRow:
@@ -124,7 +114,7 @@ def report_row(path: str, status: PostStatus, problems: Sequence[Problem]) -> Re
     return (
         path,
         status._value_,  # (as body_format's above)
-        json.dumps([p.as_dict() for p in problems], ensure_ascii=False) if problems else None,
+        json.dumps([p.as_dict() for p in problems], ensure_ascii=False) if problems else "",
     )
 
 
