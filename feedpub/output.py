@@ -27,7 +27,7 @@ import posixpath
 import stat
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from .errors import LockTimeout, OutputError
@@ -144,18 +144,19 @@ class OutputFolder:
                 break
         return batch.finish()
 
-    def _staged(self, rel: str, target: Path, data: bytes) -> tuple[Path, int]:
-        """`data` in a new temporary file beside `target` (the file at `rel`), not yet
-        flushed to disk: (the temporary file, its descriptor)."""
+    def _staged(self, rel: str, target: Path, parts: Sequence[bytes]) -> tuple[Path, int]:
+        """These bytes (`parts`, in order) in a new temporary file beside `target` (the file
+        at `rel`), not yet flushed to disk: (the temporary file, its descriptor)."""
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temp, fd = _create_temporary(target)
         except OSError as e:
             raise _cannot_write(rel, e) from None
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            for part in parts:
+                view = memoryview(part)
+                while view:
+                    view = view[os.write(fd, view) :]
         except OSError as e:
             os.close(fd)
             with contextlib.suppress(OSError):
@@ -226,19 +227,22 @@ class Batch:
         self.bytes = 0
         """Their bytes."""
 
-    def add(self, rel: str, data: bytes) -> bool:
-        """Write `rel` to its temporary file (or find it unchanged); False when it cannot be
-        written, or an earlier file of the batch could not: then it is not written."""
+    def add(self, rel: str, *parts: bytes) -> bool:
+        """Write `rel` (these bytes, in order: a feed comes in parts, which joined would be
+        copied once more) to its temporary file (or find it unchanged); False when it cannot
+        be written, or an earlier file of the batch could not: then it is not written."""
+        size = sum(map(len, parts))
         self.files += 1
-        self.bytes += len(data)
+        self.bytes += size
         if self._results and isinstance(self._results[-1], OutputError):
             return False
         try:
             target = self._folder.path_of(rel)  # (once: it resolves the folders on the way)
-            if self._folder._read(target, rel) == data:
+            old = self._folder._read(target, rel)
+            if old is not None and len(old) == size and old == b"".join(parts):
                 self._results.append(False)
                 return True
-            temp, fd = self._folder._staged(rel, target, data)
+            temp, fd = self._folder._staged(rel, target, parts)
         except OutputError as e:
             self._results.append(e)
             return False

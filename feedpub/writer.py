@@ -135,7 +135,7 @@ def _publish_jobs(
                 FeedOutcome(job.file, FeedStatus.STALE, job.fingerprint, broken_posts=dict(broken))
             )
             continue
-        data, errors = _rendered(job.feed, job.fmt, contents, config, checked)
+        parts, errors = _rendered(job.feed, job.fmt, contents, config, checked)
         if errors:
             culprits = _culprits(job, contents, config)
             if culprits:  # the post's fault, not the site's: built again without it
@@ -149,8 +149,8 @@ def _publish_jobs(
                 )
             continue
         ready.append((job, made))
-        batch.add(job.file, data)
-        del data  # (in its file now: not held while the next feed is made)
+        batch.add(job.file, *parts)
+        del parts  # (in its file now: not held while the next feed is made)
         if batch.files < _WRITTEN_AT_ONCE and batch.bytes < _BYTES_AT_ONCE:
             continue
         if not _write(batch, ready, outcomes):
@@ -213,8 +213,9 @@ def _rendered(
     contents: dict[str, Content],
     config: Config,
     checked: set[ItemKey] | None = None,
-) -> tuple[bytes, list[Problem]]:
-    """The feed's bytes and the errors feedpub's validator finds in them.
+) -> tuple[list[bytes], list[Problem]]:
+    """The feed's bytes, in parts (its head, items and tail are not joined: `Batch.add`
+    writes them as they are), and the errors feedpub's validator finds in them.
 
     `checked`: the items found valid in earlier feeds of the group, which are not checked
     again; this feed's are added when it is valid. An item is the same bytes in every feed
@@ -227,11 +228,11 @@ def _rendered(
     try:
         rendered = render_document(feed, fmt, contents, config)
     except Exception as e:  # a value the renderer refuses: found out below, post by post
-        return b"", [Problem(file, f"cannot be rendered: {describe_bug(e)}")]
+        return [], [Problem(file, f"cannot be rendered: {describe_bug(e)}")]
     self_url = feed.file_url(fmt)
     if not isinstance(rendered, Document):
         problems = validate_feed(rendered, file, self_url=self_url, warnings=False)
-        return rendered, [p for p in problems if p.severity is Severity.ERROR]
+        return [rendered], [p for p in problems if p.severity is Severity.ERROR]
     head, items, tail, separator = rendered
     keys = [item_key(fmt, entry) for entry in feed.entries]
     known = []
@@ -240,7 +241,7 @@ def _rendered(
     errors = feed_errors(head, items, tail, file, self_url, known, separator)
     if checked is not None and not errors:
         checked.update(keys)
-    return b"".join([head, separator.join(items), tail]), errors
+    return [head, separator.join(items), tail], errors
 
 
 def _culprits(job: PublishJob, contents: dict[str, Content], config: Config) -> dict[str, Problem]:
