@@ -175,23 +175,18 @@ def _read_toml(file: Path) -> dict[str, Any]:
 
 
 def _make_config(values: Mapping[str, Any], origin: str) -> Config:
+    hints = typing.get_type_hints(Config, localns={"Site": object})
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
         if key not in _SETTABLE:
             keys = ", ".join(sorted(TOML_KEYS))
             raise ConfigError(f"{origin}: unknown key {key!r} (known keys: {keys})")
-        kwargs[key] = _coerce(toml_key(key), value, _hint(key), origin)
+        kwargs[key] = _coerce(toml_key(key), value, hints[key], origin)
     config = Config(**kwargs)
     _check(config, origin)
     if not config.description:
         config = dataclasses.replace(config, description=config.title)
     return _site_urls(config, origin)
-
-
-def _hint(field: str) -> Any:
-    """The type of a field, evaluated as typing.get_type_hints does, but only for the keys
-    given (a command line gives three: all 25 annotations would cost a compile each)."""
-    return eval(Config.__annotations__[field], globals(), {"Site": object})
 
 
 def _site_urls(config: Config, origin: str) -> Config:
