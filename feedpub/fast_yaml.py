@@ -17,6 +17,12 @@ used only where the two cannot differ, and PyYAML decides everything else:
 Duplicate keys go to PyYAML too (it keeps the last value, but builds, and may refuse,
 every one). tests/test_fast_yaml.py compares the
 two on random front matter and on every case in tests/cases.
+
+PyYAML itself is not imported here: its reader compiles a pattern over all of Unicode
+when it is imported, which made importing PyYAML cost more than reading one post (a
+build that reads one changed post, or none, needs it only for a block that goes to it).
+So YAML 1.1's implicit types are written out below, as PyYAML resolves them; a test
+holds them equal to PyYAML's own.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-import yaml.resolver
 import yaml_rs
 
 # What PyYAML would treat differently, or reads with rules yaml-rs does not share (besides
@@ -49,8 +54,41 @@ _SUSPECT = re.compile(
     r"[\x00-\x09\x0b\x0c\x0e-\x1f\x21\x25\x26\x2a\x3e\x40\x5c\x60\x7c\x7f-\x9f"
     r"\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
 )
-_IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
-"""PyYAML's implicit resolvers by first character: what makes `no` false and `1_000` a number."""
+_IMPLICIT: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
+"""YAML 1.1's implicit types by the first character of a plain scalar, as PyYAML's
+`Resolver.yaml_implicit_resolvers` has them: what makes `no` false and `1_000` a number."""
+
+
+def _implicit(tag: str, pattern: str, firsts: str | list[str]) -> None:
+    regexp = re.compile(pattern, re.X)
+    for first in firsts:
+        _IMPLICIT.setdefault(first, []).append((f"tag:yaml.org,2002:{tag}", regexp))
+
+
+_implicit("bool", r"""^(?:yes|Yes|YES|no|No|NO
+    |true|True|TRUE|false|False|FALSE
+    |on|On|ON|off|Off|OFF)$""", "yYnNtTfFoO")  # fmt: skip
+_implicit("float", r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+    |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""", "-+0123456789.")  # fmt: skip
+_implicit("int", r"""^(?:[-+]?0b[0-1_]+
+    |[-+]?0[0-7_]+
+    |[-+]?(?:0|[1-9][0-9_]*)
+    |[-+]?0x[0-9a-fA-F_]+
+    |[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$""", "-+0123456789")  # fmt: skip
+_implicit("merge", r"^(?:<<)$", "<")
+_implicit("null", r"""^(?: ~
+    |null|Null|NULL
+    | )$""", ["~", "n", "N", ""])  # fmt: skip
+_implicit("timestamp", r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+    |[0-9][0-9][0-9][0-9] -[0-9][0-9]? -[0-9][0-9]?
+     (?:[Tt]|[ \t]+)[0-9][0-9]?
+     :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+     (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""", "0123456789")  # fmt: skip
+_implicit("value", r"^(?:=)$", "=")
+_implicit("yaml", r"^(?:!|&|\*)$", "!&*")  # (no plain scalar starts so: PyYAML's too)
 _RESOLVED_FIRST = frozenset(first for first in _IMPLICIT if first)
 _DUPLICATES_REFUSED = yaml_rs.DuplicateKeyPolicy.Error
 

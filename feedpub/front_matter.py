@@ -16,24 +16,34 @@ its quoting helps no one.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any, NamedTuple
-
-import yaml
-from frontmatter.default_handlers import BaseHandler, YAMLHandler
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import fast_yaml
 
+if TYPE_CHECKING:
+    from frontmatter.default_handlers import YAMLHandler
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """PyYAML's safe loader (libyaml's parser where installed), with a shortcut: a plain
-    string scalar becomes its value without the generic construction machinery, which
-    is half of the time it takes to read a scraped post's front matter."""
 
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        if node.__class__ is yaml.ScalarNode and node.tag == _STR:
-            return node.value  # what SafeConstructor.construct_yaml_str returns
-        return super().construct_object(node, deep)
+@functools.cache
+def _pyyaml() -> tuple[YAMLHandler, type]:
+    """python-frontmatter's YAML handler and the loader it is given, imported when a block
+    first needs PyYAML (fast_yaml.py reads most of them without it)."""
+    import yaml
+    from frontmatter.default_handlers import YAMLHandler
+
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        """PyYAML's safe loader (libyaml's parser where installed), with a shortcut: a
+        plain string scalar becomes its value without the generic construction machinery,
+        which is half of the time it takes to read a scraped post's front matter."""
+
+        def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+            if node.__class__ is yaml.ScalarNode and node.tag == _STR:
+                return node.value  # what SafeConstructor.construct_yaml_str returns
+            return super().construct_object(node, deep)
+
+    return YAMLHandler(), Loader
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -73,24 +83,35 @@ class Split(NamedTuple):
         return self.text[self.body_start :]
 
 
-class TOMLHandler(BaseHandler):
-    FM_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
-    START_DELIMITER = END_DELIMITER = "+++"
+class _Fence(NamedTuple):
+    """A kind of front matter: the line that opens and closes its block, and its language."""
 
-    def load(self, fm: str, **kwargs: object) -> Any:
-        import tomllib  # only for TOML front matter, which most sites never have
+    boundary: re.Pattern[str]
+    delimiter: str
+    language: str
 
-        try:
-            return tomllib.loads(fm)
-        except tomllib.TOMLDecodeError as e:
-            raise _NotTOML(str(e)) from None
+
+_FENCES = (
+    # python-frontmatter's YAMLHandler.FM_BOUNDARY (a test holds them equal): known here
+    # without importing the handler, which imports PyYAML
+    _Fence(re.compile(r"^-{3,}\s*$", re.MULTILINE), "---", "YAML"),
+    _Fence(re.compile(r"^\+{3,}\s*$", re.MULTILINE), "+++", "TOML"),
+)
+
+
+def _toml(block: str) -> Any:
+    import tomllib  # only for TOML front matter, which most sites never have
+
+    try:
+        return tomllib.loads(block)
+    except tomllib.TOMLDecodeError as e:
+        raise _NotTOML(str(e)) from None
 
 
 class _NotTOML(Exception):
     """tomllib's refusal, under a name known without importing tomllib."""
 
 
-_HANDLERS: tuple[BaseHandler, ...] = (YAMLHandler(), TOMLHandler())
 _LEADING_BLANK = re.compile(r"(?:[ \t]*\n)*")
 _NEWLINES = re.compile(r"\n*")
 _BLANKS = frozenset(" \t\n")
@@ -99,11 +120,11 @@ _BLANKS = frozenset(" \t\n")
 
 def split(text: str) -> Split:
     """Front matter and body of a post's text (newlines already normalised to LF)."""
-    handler, block, body_start, first_line = _cut(text)
+    fence, block, body_start, first_line = _cut(text)
     try:
-        metadata = _load(handler, block, first_line)
+        metadata = _load(fence, block, first_line)
     except FrontMatterError as error:
-        if not isinstance(handler, YAMLHandler) or not error.recoverable:
+        if fence.language != "YAML" or not error.recoverable:
             raise
         recovered = _read_simple_lines(block)
         if recovered is None:
@@ -117,15 +138,14 @@ def body_of(text: str) -> str:
     return text[_cut(text)[2] :]
 
 
-def _cut(text: str) -> tuple[BaseHandler, str, int, int]:
-    """(handler, front matter block, where the body starts, line of the block's first
+def _cut(text: str) -> tuple[_Fence, str, int, int]:
+    """(fence, front matter block, where the body starts, line of the block's first
     character). Blank lines may come before the block; it is looked for where they end
     (a `^` there is at the start of a line), without copying the text from there."""
     start = _LEADING_BLANK.match(text).end() if text[:1] in _BLANKS else 0  # type: ignore[union-attr]
-    for handler in _HANDLERS:
-        assert handler.FM_BOUNDARY is not None  # set by every handler class
-        # What `handler.detect` looks for; the match is also the first boundary.
-        opening = handler.FM_BOUNDARY.match(text, start)
+    for fence in _FENCES:
+        # What python-frontmatter's `detect` looks for; the match is also the first boundary.
+        opening = fence.boundary.match(text, start)
         if opening is not None:
             break
     else:
@@ -135,73 +155,42 @@ def _cut(text: str) -> tuple[BaseHandler, str, int, int]:
     # The closing boundary: the first line after the opening one that starts with the
     # delimiter and is a boundary (found with str.find, not by trying the boundary's
     # pattern at every character of the block).
-    delimiter = f"\n{handler.START_DELIMITER}"
+    delimiter = f"\n{fence.delimiter}"
     at = text.find(delimiter, opening.end() - 1)
     closing = None
     while at >= 0:
-        closing = handler.FM_BOUNDARY.match(text, at + 1)
+        closing = fence.boundary.match(text, at + 1)
         if closing is not None:
             break
         at = text.find(delimiter, at + 1)
     if closing is None:
         opening_line = text.count("\n", 0, start) + 1
         raise FrontMatterError(
-            f"front matter opened with {handler.START_DELIMITER!r} on line {opening_line} is never closed",
+            f"front matter opened with {fence.delimiter!r} on line {opening_line} is never closed",
             opening_line,
         )
     block = text[opening.end() : closing.start()]
     body_start = _NEWLINES.match(text, closing.end()).end()  # type: ignore[union-attr]
     first_line = text.count("\n", 0, opening.end()) + 1
-    return handler, block, body_start, first_line
+    return fence, block, body_start, first_line
 
 
-def _load(handler: BaseHandler, block: str, first_line: int) -> dict[str, Any]:
-    if isinstance(handler, YAMLHandler):
+def _load(fence: _Fence, block: str, first_line: int) -> dict[str, Any]:
+    if fence.language == "YAML":
         fast = fast_yaml.load(block)  # None unless it surely reads as PyYAML reads it
         if fast is not None:
             return fast
     try:
-        data = (
-            handler.load(block, Loader=_Loader)
-            if isinstance(handler, YAMLHandler)
-            else handler.load(block)
-        )
-    except yaml.constructor.ConstructorError as e:
-        line = first_line + e.problem_mark.line if e.problem_mark else None
-        raise FrontMatterError(
-            f"front matter uses a YAML tag feedpub does not allow: {e.problem}",
-            line,
-            recoverable=False,
-        ) from None
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        left_open = e.context and ("flow" in e.context or "quoted" in e.context)
-        if e.context_mark and (left_open or mark is None or mark.index >= len(block.rstrip())):
-            mark = e.context_mark  # point at the bracket or quote left open, not where YAML gave up
-        line = first_line + mark.line if mark else None
-        message = f"front matter is not valid YAML: {e.problem or e.context}"
-        if e.problem and e.context and e.context_mark:
-            message += f" ({e.context} that starts on line {first_line + e.context_mark.line})"
-        raise FrontMatterError(message, line) from None
-    except yaml.reader.ReaderError as e:
-        line = first_line + block.count("\n", 0, e.position)
-        raise FrontMatterError(
-            f"front matter is not valid YAML: it contains the control character U+{e.character:04X}",
-            line,
-        ) from None
-    except yaml.YAMLError as e:
-        raise FrontMatterError(f"front matter is not valid YAML: {e}") from None
-    except _NotTOML as e:
-        raise FrontMatterError(f"front matter is not valid TOML: {e}") from None
-    except (ValueError, OverflowError) as e:
-        # YAML read a value it cannot build, e.g. the timestamp 2021-02-30 or a +99:00 offset.
-        raise FrontMatterError(f"front matter has a value YAML cannot read: {e}") from None
-    except (AttributeError, TypeError):  # PyYAML's own slip: `!!timestamp` on what is no date
-        raise FrontMatterError(
-            "front matter has a value YAML cannot read (a !!timestamp that is not a date?)"
-        ) from None
-    except RecursionError:
-        raise FrontMatterError("front matter is nested too deeply") from None
+        if fence.language == "YAML":
+            handler, loader = _pyyaml()
+            data = handler.load(block, Loader=loader)
+        else:
+            data = _toml(block)
+    except Exception as e:
+        error = _refusal(e, fence, block, first_line)
+        if error is None:
+            raise
+        raise error from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -212,6 +201,54 @@ def _load(handler: BaseHandler, block: str, first_line: int) -> dict[str, Any]:
     if "*" in block:  # without aliases, the data cannot be bigger than the (bounded) text
         _check_size(data)
     return data
+
+
+def _refusal(e: Exception, fence: _Fence, block: str, first_line: int) -> FrontMatterError | None:
+    """Why the block cannot be read, for the user; None for an error that is a bug."""
+    if fence.language == "YAML":
+        import yaml  # (imported already, by the reading that failed)
+
+        if isinstance(e, yaml.constructor.ConstructorError):
+            line = first_line + e.problem_mark.line if e.problem_mark else None
+            return FrontMatterError(
+                f"front matter uses a YAML tag feedpub does not allow: {e.problem}",
+                line,
+                recoverable=False,
+            )
+        if isinstance(e, yaml.MarkedYAMLError):
+            mark = e.problem_mark or e.context_mark
+            left_open = e.context and ("flow" in e.context or "quoted" in e.context)
+            if e.context_mark and (left_open or mark is None or mark.index >= len(block.rstrip())):
+                mark = (
+                    e.context_mark
+                )  # point at the bracket or quote left open, not where YAML gave up
+            line = first_line + mark.line if mark else None
+            message = f"front matter is not valid YAML: {e.problem or e.context}"
+            if e.problem and e.context and e.context_mark:
+                message += f" ({e.context} that starts on line {first_line + e.context_mark.line})"
+            return FrontMatterError(message, line)
+        if isinstance(e, yaml.reader.ReaderError):
+            line = first_line + block.count("\n", 0, e.position)
+            return FrontMatterError(
+                f"front matter is not valid YAML: it contains the control character U+{e.character:04X}",
+                line,
+            )
+        if isinstance(e, yaml.YAMLError):
+            return FrontMatterError(f"front matter is not valid YAML: {e}")
+    if isinstance(e, _NotTOML):
+        return FrontMatterError(f"front matter is not valid TOML: {e}")
+    if isinstance(e, (ValueError, OverflowError)):
+        # YAML read a value it cannot build, e.g. the timestamp 2021-02-30 or a +99:00 offset.
+        return FrontMatterError(f"front matter has a value YAML cannot read: {e}")
+    if isinstance(
+        e, (AttributeError, TypeError)
+    ):  # PyYAML's own slip: `!!timestamp` on what is no date
+        return FrontMatterError(
+            "front matter has a value YAML cannot read (a !!timestamp that is not a date?)"
+        )
+    if isinstance(e, RecursionError):
+        return FrontMatterError("front matter is nested too deeply")
+    return None
 
 
 def _check_size(data: object) -> None:

@@ -396,3 +396,24 @@ def test_a_build_where_nothing_changed_loads_only_what_it_needs(
         "hashlib",  # OpenSSL: the scan and the settings are compared as they are, not hashed
     ):
         assert library not in loaded
+
+
+def test_a_build_that_reads_a_plain_post_does_not_load_pyyaml(
+    sample_posts: Path, tmp_path: Path
+) -> None:
+    """PyYAML's import costs more than reading a post (its reader compiles a pattern over
+    all of Unicode): a post whose front matter yaml-rs reads as PyYAML would is read
+    without it; one that needs PyYAML still gets it."""
+    posts = sample_posts
+    command = [sys.executable, "-c", _LOADED, "build", "--posts", str(posts)]
+    command += ["--output", str(tmp_path / "out"), "--base-url", BASE_URL, "--quiet"]
+    subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
+    plain = "---\ntitle: A plain post\ndate: Mon, 09 Aug 2021 08:36:33 GMT\ncategories: [News]\n---\nHi.\n"
+    (posts / "plain.md").write_text(plain, encoding="utf-8")
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
+    loaded = set(again.stdout.split())
+    assert "feedpub.reader" in loaded and "yaml_rs" in loaded  # the post was read
+    assert "yaml" not in loaded and "frontmatter" not in loaded
+    (posts / "yes.md").write_text(plain.replace("A plain post", "yes"), encoding="utf-8")
+    third = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert "yaml" in set(third.stdout.split())  # `title: yes` is YAML 1.1's true: PyYAML reads it

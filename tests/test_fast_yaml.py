@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from feedpub import fast_yaml
-from feedpub.front_matter import FrontMatterError, NoFrontMatter, _cut, _Loader
+from feedpub.front_matter import _FENCES, FrontMatterError, NoFrontMatter, _cut
+from feedpub.front_matter import _pyyaml as pyyaml_and_loader
 from tests.helpers import SHARED_CORPUS
 
 CASES = Path(__file__).parent / "cases"
@@ -33,7 +34,7 @@ _SCALAR_TEXT = st.sampled_from(TRICKY) | st.text(max_size=12)
 
 
 def _pyyaml(block: str) -> object:
-    return yaml.load(block, Loader=_Loader)
+    return yaml.load(block, Loader=pyyaml_and_loader()[1])
 
 
 def _scalar(text: str, style: str) -> str:
@@ -160,3 +161,48 @@ def test_what_goes_to_pyyaml_is_what_one_expression_says() -> None:
     for _ in range(20_000):
         block = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
         assert fast_yaml._pyyaml_only(block) == bool(_ONE_EXPRESSION.search(block)), repr(block)
+
+
+def _without_layout(pattern: str) -> str:
+    return re.sub(r"\s+", "", pattern)
+
+
+def test_yaml_1_1s_implicit_types_are_pyyamls() -> None:
+    """fast_yaml's own table of YAML 1.1's implicit types (kept so that PyYAML is not
+    imported) is PyYAML's: the same first characters, tags in the same order, and the same
+    patterns but for the layout of their verbose text."""
+    from yaml.resolver import Resolver
+
+    theirs = Resolver.yaml_implicit_resolvers
+    assert set(fast_yaml._IMPLICIT) == set(theirs)
+    for first, resolvers in theirs.items():
+        ours = fast_yaml._IMPLICIT[first]
+        assert [tag for tag, _ in ours] == [tag for tag, _ in resolvers], first
+        for (_, mine), (_, pyyamls) in zip(ours, resolvers, strict=True):
+            assert _without_layout(mine.pattern) == _without_layout(pyyamls.pattern), first
+    for text in [
+        *TRICKY,
+        "0b101",
+        "-0x1F",
+        "190:20:30",
+        "1_0.5e+3",
+        "2001-12-14t21:59:43.10-05:00",
+    ]:
+        first = text[:1]
+        if first in theirs:
+            assert any(r.match(text) for _, r in fast_yaml._IMPLICIT[first]) == any(
+                r.match(text) for _, r in theirs[first]
+            ), text
+
+
+def test_the_yaml_fence_is_python_frontmatters() -> None:
+    from frontmatter.default_handlers import YAMLHandler
+
+    boundary = YAMLHandler.FM_BOUNDARY
+    assert boundary is not None
+    yaml_fence = _FENCES[0]
+    assert (yaml_fence.boundary.pattern, yaml_fence.boundary.flags) == (
+        boundary.pattern,
+        boundary.flags,
+    )
+    assert yaml_fence.delimiter == YAMLHandler.START_DELIMITER == YAMLHandler.END_DELIMITER
