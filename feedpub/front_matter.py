@@ -1,11 +1,11 @@
 """Split a post's text into front matter and body, and parse the front matter.
 
-Parsing goes through python-frontmatter's handlers (YAML between `---`, TOML
-between `+++`), with two guards it does not have: YAML is read with the safe
-loader (libyaml's when installed) and the result is bounded, so an alias bomb
-or a recursive anchor cannot make feedpub use unbounded time or memory; and
-TOML is read with the standard library's `tomllib` instead of the unmaintained
-`toml` package.
+YAML (between `---` lines) is read by yaml-rs where it surely reads as PyYAML does
+(fast_yaml.py), else through python-frontmatter's YAML handler, with two guards it
+does not have: the safe loader (libyaml's when installed), and a bounded result, so an
+alias bomb or a recursive anchor cannot make feedpub use unbounded time or memory.
+TOML (between `+++` lines) is read with the standard library's `tomllib` instead of
+the unmaintained `toml` package. Each parser is imported when a block first needs it.
 
 Many posts written by scraper bots have front matter that YAML refuses, such as
 `title: ''第1集''` written with its quotes doubled over and over. When YAML fails
@@ -99,19 +99,6 @@ _FENCES = (
 )
 
 
-def _toml(block: str) -> Any:
-    import tomllib  # only for TOML front matter, which most sites never have
-
-    try:
-        return tomllib.loads(block)
-    except tomllib.TOMLDecodeError as e:
-        raise _NotTOML(str(e)) from None
-
-
-class _NotTOML(Exception):
-    """tomllib's refusal, under a name known without importing tomllib."""
-
-
 _LEADING_BLANK = re.compile(r"(?:[ \t]*\n)*")
 _NEWLINES = re.compile(r"\n*")
 _BLANKS = frozenset(" \t\n")
@@ -185,7 +172,9 @@ def _load(fence: _Fence, block: str, first_line: int) -> dict[str, Any]:
             handler, loader = _pyyaml()
             data = handler.load(block, Loader=loader)
         else:
-            data = _toml(block)
+            import tomllib  # only for TOML front matter, which most sites never have
+
+            data = tomllib.loads(block)
     except Exception as e:
         error = _refusal(e, fence, block, first_line)
         if error is None:
@@ -219,9 +208,8 @@ def _refusal(e: Exception, fence: _Fence, block: str, first_line: int) -> FrontM
             mark = e.problem_mark or e.context_mark
             left_open = e.context and ("flow" in e.context or "quoted" in e.context)
             if e.context_mark and (left_open or mark is None or mark.index >= len(block.rstrip())):
-                mark = (
-                    e.context_mark
-                )  # point at the bracket or quote left open, not where YAML gave up
+                # Point at the bracket or quote left open, not where YAML gave up.
+                mark = e.context_mark
             line = first_line + mark.line if mark else None
             message = f"front matter is not valid YAML: {e.problem or e.context}"
             if e.problem and e.context and e.context_mark:
@@ -235,14 +223,15 @@ def _refusal(e: Exception, fence: _Fence, block: str, first_line: int) -> FrontM
             )
         if isinstance(e, yaml.YAMLError):
             return FrontMatterError(f"front matter is not valid YAML: {e}")
-    if isinstance(e, _NotTOML):
-        return FrontMatterError(f"front matter is not valid TOML: {e}")
+    else:
+        import tomllib  # (imported already, by the reading that failed)
+
+        if isinstance(e, tomllib.TOMLDecodeError):
+            return FrontMatterError(f"front matter is not valid TOML: {e}")
     if isinstance(e, (ValueError, OverflowError)):
         # YAML read a value it cannot build, e.g. the timestamp 2021-02-30 or a +99:00 offset.
         return FrontMatterError(f"front matter has a value YAML cannot read: {e}")
-    if isinstance(
-        e, (AttributeError, TypeError)
-    ):  # PyYAML's own slip: `!!timestamp` on what is no date
+    if isinstance(e, (AttributeError, TypeError)):  # PyYAML's slip: `!!timestamp` on no date
         return FrontMatterError(
             "front matter has a value YAML cannot read (a !!timestamp that is not a date?)"
         )
