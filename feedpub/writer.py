@@ -233,12 +233,12 @@ def _rendered(
     if not isinstance(rendered, Document):
         problems = validate_feed(rendered, file, self_url=self_url, warnings=False)
         return [rendered], [p for p in problems if p.severity is Severity.ERROR]
-    head, items, tail, separator = rendered
+    head, items, tail, separator, skeletons = rendered
     keys = [item_key(fmt, entry) for entry in feed.entries]
     known = []
     if checked is not None and len({entry.url for entry in feed.entries}) == len(keys):
         known = [i for i, key in enumerate(keys) if key in checked]
-    errors = feed_errors(head, items, tail, file, self_url, known, separator)
+    errors = feed_errors(head, items, tail, file, self_url, known, separator, skeletons)
     if checked is not None and not errors:
         checked.update(keys)
     return [head, separator.join(items), tail], errors

@@ -9,6 +9,7 @@ new pair of files; see tests/feeds/README.md.
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -350,19 +351,22 @@ def test_relative_references(html: str, found: list[str]) -> None:
     assert relative_references(html) == found
 
 
-def _document(fmt: str) -> Any:
-    """A feed of three items as the renderer's parts (head, items, tail, separator)."""
+def _document(fmt: str, html: str | None = None) -> Any:
+    """A feed of three items as the renderer's parts (head, items, tail, separator,
+    skeletons); `html`: the newest post's body."""
     from feedpub.formats import Format
     from feedpub.render import render_document
     from tests.test_render import sample_feed
 
     feed, contents, config = sample_feed()
+    if html is not None:
+        contents["new.md"] = dataclasses.replace(contents["new.md"], html=html)
     return render_document(feed, Format(fmt), contents, config), feed.file_url(Format(fmt))
 
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
 def test_items_checked_in_another_feed_are_not_checked_again(fmt: str) -> None:
-    (head, items, tail, between), self_url = _document(fmt)
+    (head, items, tail, between, _), self_url = _document(fmt)
     assert len(items) == 3
     for known in ((), (0,), (0, 1, 2)):
         assert validation.feed_errors(head, items, tail, "f", self_url, known, between) == []
@@ -373,7 +377,7 @@ def test_items_checked_in_another_feed_are_not_checked_again(fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
 def test_faults_outside_the_known_items_are_reported_as_in_the_whole_feed(fmt: str) -> None:
-    (head, items, tail, between), self_url = _document(fmt)
+    (head, items, tail, between, _), self_url = _document(fmt)
     bad = (items[0], items[1], items[2].replace(b"2021", b"20x1"))  # dates no reader reads
     whole = [
         p
@@ -385,3 +389,39 @@ def test_faults_outside_the_known_items_are_reported_as_in_the_whole_feed(fmt: s
     assert found == whole  # the lines (and JSON paths) are those of the whole feed
     # the head is always checked: a feed published under another URL
     assert validation.feed_errors(head, items, tail, "f", self_url + "x", (0, 1, 2), between)
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_skeletons_are_read_instead_of_the_items_and_faults_reported_as_in_the_whole(
+    fmt: str,
+) -> None:
+    html = "<p>a <b>long</b> & “fine” body ]]> " * 50
+    (head, items, tail, between, skeletons), self_url = _document(fmt, html)
+    escaped = html.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").encode()
+    assert escaped in items[0] and escaped not in skeletons[0]  # the body is not read
+    assert skeletons[0].replace(b">x<", b">" + escaped + b"<") == items[0]
+    assert validation.feed_errors(head, items, tail, "f", self_url, (), between, skeletons) == []
+
+    # a fault outside the bodies is in the skeleton too, and reported as in the whole feed
+    def bad(parts: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        return (*parts[:2], parts[2].replace(b"2021", b"20x1"))
+
+    whole = [
+        p
+        for p in validate_feed(head + between.join(bad(items)) + tail, "f", self_url)
+        if p.severity is Severity.ERROR
+    ]
+    assert whole
+    found = validation.feed_errors(head, bad(items), tail, "f", self_url, (0,), between, bad(skeletons))  # fmt: skip
+    assert found == whole
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+@pytest.mark.parametrize("character", ["\x0c", "\x00", "\ufffe", "\uffff"])
+def test_a_body_with_a_character_xml_forbids_is_read_in_the_skeleton(
+    fmt: str, character: str
+) -> None:
+    (head, items, tail, between, skeletons), self_url = _document(fmt, f"<p>a{character}b</p>")
+    assert skeletons[0] == items[0]
+    found = validation.feed_errors(head, items, tail, "f", self_url, (), between, skeletons)
+    assert [p.rule for p in found] == ["not-well-formed"]

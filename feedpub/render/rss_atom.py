@@ -21,7 +21,8 @@ from .. import __version__
 from ..config import Config
 from ..formats import Format
 from ..models import Content, Entry, Feed
-from .items import Document, Items
+from ..text import fit_for_xml
+from .items import Document, Item, Items
 
 GENERATOR = "feedpub"
 _DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
@@ -64,11 +65,14 @@ def _text(value: str) -> str:
     return value
 
 
-def _escaped(value: str) -> bytes:
+def _escaped(value: str) -> tuple[bytes, bytes]:
     """`_text(value)` in UTF-8, escaped as bytes: for a post's HTML, twice as fast as
     escaping the text and encoding it (and the item's text around it is not encoded
-    with it)."""
+    with it); and what stands for it in the item's skeleton (`Item`): a letter, if the
+    text holds no character XML forbids (so escaped, it is character data XML can hold),
+    else the same bytes, for the validator to find them."""
     data = value.encode("utf-8")
+    stand_in = _STAND_IN if fit_for_xml(data, value) else None
     if b"&" in data:
         data = data.replace(b"&", b"&amp;")
     if b"<" in data:
@@ -77,11 +81,31 @@ def _escaped(value: str) -> bytes:
         data = data.replace(b">", b"&gt;")
     if b"\r" in data:
         data = data.replace(b"\r", b"&#13;")
-    return data
+    return data, stand_in or data
 
 
-def _joined(parts: list[str]) -> bytes:
-    return "".join(parts).encode("utf-8")
+_STAND_IN = b"x"
+
+
+class _ItemBytes:
+    """An item's bytes as they are made, and its skeleton's: its text, encoded a run of
+    strings at a time, and its escaped bodies (`_escaped`)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.skeleton: list[bytes] = []
+
+    def text(self, strings: list[str]) -> None:
+        data = "".join(strings).encode("utf-8")
+        self.parts.append(data)
+        self.skeleton.append(data)
+
+    def body(self, escaped: tuple[bytes, bytes]) -> None:
+        self.parts.append(escaped[0])
+        self.skeleton.append(escaped[1])
+
+    def item(self) -> Item:
+        return Item(b"".join(self.parts), b"".join(self.skeleton))
 
 
 def _attr(value: str) -> str:
@@ -156,20 +180,22 @@ def _rss_head(feed: Feed, config: Config) -> str:
     return "".join(out)
 
 
-def _rss_item(entry: Entry, content: Content, full: bool) -> bytes:
+def _rss_item(entry: Entry, content: Content, full: bool) -> Item:
     post = entry.post
     out = ["    <item>\n", _element("      ", "title", post.title)]
     out.append(_element("      ", "link", entry.url))
-    parts: list[bytes] = []  # the item's bytes, the long HTML ones escaped as bytes
+    item = _ItemBytes()  # the long HTML escaped as bytes
     # feedgen: a description and content make both elements; content alone (an empty
     # description) goes into <description>; a description alone is only that.
     description = (content.summary or content.html) if full else content.summary
     if description and full:
         body = _escaped(content.html)  # escaped once when it is both (no summary): most posts
         out.append("      <description>")
-        parts += [_joined(out), body if description is content.html else _escaped(description)]
+        item.text(out)
+        item.body(body if description is content.html else _escaped(description))
         out = ["</description>\n      <content:encoded>"]
-        parts += [_joined(out), body]
+        item.text(out)
+        item.body(body)
         out = ["</content:encoded>\n"]
     elif description:
         out.append(_element("      ", "description", description))
@@ -188,8 +214,8 @@ def _rss_item(entry: Entry, content: Content, full: bool) -> bytes:
     if post.author:
         out.append(_element("      ", "dc:creator", post.author))
     out.append("    </item>\n")
-    parts.append(_joined(out))
-    return b"".join(parts)
+    item.text(out)
+    return item.item()
 
 
 def _atom_head(feed: Feed, config: Config) -> str:
@@ -217,7 +243,7 @@ def _atom_head(feed: Feed, config: Config) -> str:
     return "".join(out)
 
 
-def _atom_item(entry: Entry, content: Content, full: bool) -> bytes:
+def _atom_item(entry: Entry, content: Content, full: bool) -> Item:
     post = entry.post
     out = [
         "  <entry>\n",
@@ -227,10 +253,11 @@ def _atom_item(entry: Entry, content: Content, full: bool) -> bytes:
     ]
     if post.author:
         out.append(f"    <author>\n{_element('      ', 'name', post.author)}    </author>\n")
-    parts: list[bytes] = []  # as in _rss_item
+    item = _ItemBytes()  # as in _rss_item
     if full and content.html:
         out.append('    <content type="html">')
-        parts += [_joined(out), _escaped(content.html)]
+        item.text(out)
+        item.body(_escaped(content.html))
         out = ["</content>\n"]
     elif full:
         out.append('    <content type="html"/>\n')
@@ -248,5 +275,5 @@ def _atom_item(entry: Entry, content: Content, full: bool) -> bytes:
     out.append(f"    <published>{_iso(post.date)}</published>\n")
     out += _media(content, "    ")
     out.append("  </entry>\n")
-    parts.append(_joined(out))
-    return b"".join(parts)
+    item.text(out)
+    return item.item()
