@@ -20,7 +20,9 @@ on PATH; the site is made by hugo_site.py, whose docstring gives its layout) and
 plain feedgen script (feedgen_baseline.py), alternating with feedpub: `--pairs` rounds of
 feedpub cold, Hugo cold, feedgen, feedpub nothing changed, Hugo nothing changed (the order
 within a round flips every round), and prints the medians and the ratios of wall and CPU
-time (user + system of the process and the children it waited for, from wait4).
+time (user + system of the process and the children it waited for, from wait4). Before every
+cold build, of each tool, the kernel's pending writes are flushed (os.sync), so that none of
+them times the writeback of what came before.
 
 feedpub's bytecode is compiled before anything is timed, as pip compiles a package it installs:
 run from a checkout where Python may not write `__pycache__` (PYTHONDONTWRITEBYTECODE, a
@@ -241,6 +243,7 @@ def measure(posts: Path, size: int, repeat: int) -> dict[str, float | int]:
     def timed(column: str) -> None:
         if column == "cold":
             _into_page_cache(files)
+            os.sync()
         result = run(command, sample=sampled)
         times[column].append(result.wall)
         peaks["cold" if column == "cold" else "incremental"].append(result.peak_mb)
@@ -280,6 +283,16 @@ def measure(posts: Path, size: int, repeat: int) -> dict[str, float | int]:
     row.update(walk=walk, peak_cold=max(peaks["cold"]), peak_incremental=max(peaks["incremental"]))
     print(json.dumps(row), file=sys.stderr)
     return row
+
+
+def _removed(*folders: Path) -> None:
+    """The folders removed, and every write the kernel still holds done (os.sync) before a
+    cold build is timed: the writeback of what came before (a corpus just generated, the
+    last build's files) would otherwise share the disk and the cores with it (a million
+    posts' cold build ran 82 s right after its corpus was made)."""
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    os.sync()
 
 
 def _into_page_cache(files: list[Path]) -> None:
@@ -345,7 +358,7 @@ def side_by_side(posts: Path, size: int, pairs: int) -> dict[str, object]:
     output = RESULTS / f"{size}-feedpub"
     command = feedpub_command(posts, output)
     tools["feedpub"] = {
-        "cold": lambda: (shutil.rmtree(output, ignore_errors=True), run(command))[1],
+        "cold": lambda: (_removed(output), run(command))[1],
         "same": lambda: run(command),
     }
     hugo = shutil.which("hugo")
@@ -359,8 +372,7 @@ def side_by_side(posts: Path, size: int, pairs: int) -> dict[str, object]:
                         "--cacheDir", str(cache), "--quiet"]  # fmt: skip
 
         def hugo_cold() -> Run:
-            shutil.rmtree(public, ignore_errors=True)
-            shutil.rmtree(cache, ignore_errors=True)
+            _removed(public, cache)
             return run(hugo_command)
 
         tools["hugo"] = {"cold": hugo_cold, "same": lambda: run(hugo_command)}
@@ -368,7 +380,7 @@ def side_by_side(posts: Path, size: int, pairs: int) -> dict[str, object]:
         print("hugo is not on PATH: compared with the feedgen script only", file=sys.stderr)
     baseline = [sys.executable, str(HERE / "feedgen_baseline.py"), str(posts),
                 str(RESULTS / f"{size}-feedgen")]  # fmt: skip
-    tools["feedgen"] = {"cold": lambda: run(baseline)}
+    tools["feedgen"] = {"cold": lambda: (_removed(), run(baseline))[1]}
     for kinds in tools.values():  # one untimed round: files in the page cache, sites made
         for kind in kinds.values():
             kind()
