@@ -243,7 +243,6 @@ def measure(posts: Path, size: int, repeat: int) -> dict[str, float | int]:
     def timed(column: str) -> None:
         if column == "cold":
             _into_page_cache(files)
-            os.sync()
         result = run(command, sample=sampled)
         times[column].append(result.wall)
         peaks["cold" if column == "cold" else "incremental"].append(result.peak_mb)
@@ -257,7 +256,7 @@ def measure(posts: Path, size: int, repeat: int) -> dict[str, float | int]:
             peaks["incremental"].append(run(command, sample=True).peak_mb)
             added.unlink()
         for k in range(repeat):
-            shutil.rmtree(output, ignore_errors=True)
+            _removed(output)
             timed("cold")
             timed("same")
             added.write_bytes(_newest(template, f"added {k}"))
