@@ -173,6 +173,23 @@ def test_full_disk_keeps_every_published_feed(
     assert snapshot(out) != before
 
 
+def test_a_new_feed_a_power_cut_left_short_is_written_again(
+    two_posts: Path, tmp_path: Path
+) -> None:
+    """What a cut leaves of a new file that was never flushed: missing, or shorter (its size
+    is written with its bytes). The next build sees either and writes the file whole."""
+    out = tmp_path / "out"
+    assert build(two_posts, out)[0] == 0
+    whole = {p: p.read_bytes() for p in feed_files(out)}
+    short, missing = sorted(whole)[:2]
+    stamp = short.stat()
+    short.write_bytes(whole[short][:100])
+    os.utime(short, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    missing.unlink()
+    assert build(two_posts, out)[0] == 0
+    assert {p: p.read_bytes() for p in feed_files(out)} == whole
+
+
 def test_output_that_cannot_be_a_folder_is_a_clear_error(two_posts: Path, tmp_path: Path) -> None:
     (tmp_path / "out").write_text("a file")
     code, _, err = run(

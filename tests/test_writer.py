@@ -142,6 +142,31 @@ def test_a_batch_writes_each_file_when_it_is_added_and_puts_them_in_place_togeth
     assert (tmp_path / "out" / "a" / "new.txt").read_bytes() == b"new"
 
 
+def test_only_a_file_that_replaces_one_waits_for_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new file has no old one to lose in a power cut, so it is not flushed; a file that
+    replaces a published one (or whatever stands at its path) is, before it takes its place."""
+    folder = OutputFolder(tmp_path / "out")
+    folder.prepare()
+    (tmp_path / "out" / "elsewhere.txt").write_bytes(b"x")
+    (tmp_path / "out" / "link.txt").symlink_to("elsewhere.txt")
+    flushed: list[str] = []
+    real_fsync = os.fsync
+
+    def recording(fd: int) -> None:
+        flushed.append(os.readlink(f"/proc/self/fd/{fd}").rsplit("/", 1)[1].split(".")[1])
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    assert folder.write_all([("a/new.txt", b"one"), ("link.txt", b"one")]) == [True, True]
+    assert flushed == ["link"]
+    assert folder.write_all([("a/new.txt", b"two"), ("a/other.txt", b"two")]) == [True, True]
+    assert flushed == ["link", "new"]
+    assert (tmp_path / "out" / "a" / "new.txt").read_bytes() == b"two"
+    assert not (tmp_path / "out" / "link.txt").is_symlink()
+
+
 def _hold_lock(
     root: str, ready: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event
 ) -> None:
