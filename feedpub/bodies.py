@@ -129,10 +129,12 @@ def _enclosure(url: str | None, config: Config) -> Enclosure | None:
     )
 
 
-def prepare() -> None:
-    """Build the Markdown renderer and the shared sanitiser now (before worker processes are
-    forked, which then need not each build their own)."""
-    _markdown()
+def prepare(markdown: bool = True) -> None:
+    """Build the shared sanitiser, and with `markdown` the Markdown renderer, now (before
+    worker processes are forked, which then need not each build their own). Importing
+    markdown-it is most of it (35 ms), which a site whose posts are all HTML never needs."""
+    if markdown:
+        _markdown()
     _cleaner(None)
 
 
