@@ -20,9 +20,10 @@ on PATH; the site is made by hugo_site.py, whose docstring gives its layout) and
 plain feedgen script (feedgen_baseline.py), alternating with feedpub: `--pairs` rounds of
 feedpub cold, Hugo cold, feedgen, feedpub nothing changed, Hugo nothing changed (the order
 within a round flips every round), and prints the medians and the ratios of wall and CPU
-time (user + system of the process and the children it waited for, from wait4). Before every
-cold build, of each tool, the kernel's pending writes are flushed (os.sync), so that none of
-them times the writeback of what came before.
+time (user + system of the process and the children it waited for, from wait4). Every cold
+build, of each tool, starts without its last output, which is moved aside (and deleted when the
+run ends: see `_removed`), and with the kernel's pending writes flushed (os.sync), so that
+none of them times the writeback of what came before.
 
 feedpub's bytecode is compiled before anything is timed, as pip compiles a package it installs:
 run from a checkout where Python may not write `__pycache__` (PYTHONDONTWRITEBYTECODE, a
@@ -43,6 +44,7 @@ import compileall
 import cProfile
 import datetime as dt
 import email.utils
+import itertools
 import json
 import os
 import pstats
@@ -63,6 +65,8 @@ import hugo_site  # noqa: E402
 
 CORPORA = HERE / "corpora"
 RESULTS = HERE / "results"
+REMOVED = RESULTS / "removed"
+"""What the cold builds start without (`_removed`), deleted when the run ends."""
 SHARED_GENERATOR = HERE.parent.parent / "shared" / "tools" / "make_corpus.py"
 BASE_URL = "https://bench.example.org/"
 SHORT_BODIES_ABOVE = 100_000
@@ -88,14 +92,17 @@ def main() -> None:
     compile_bytecode()
     results: dict[str, object] = {"command": " ".join(sys.argv), "rows": [], "peers": []}
     rows = []
-    if not args.peers_only:
-        for size in sizes:
-            repeat = args.repeat if size <= SHORT_BODIES_ABOVE else 1
-            rows.append(measure(corpus_for(size, args.own_corpus), size, repeat))
     peers = []
-    for size in sizes:
-        if size in peer_sizes:
-            peers.append(side_by_side(corpus_for(size, args.own_corpus), size, args.pairs))
+    try:
+        if not args.peers_only:
+            for size in sizes:
+                repeat = args.repeat if size <= SHORT_BODIES_ABOVE else 1
+                rows.append(measure(corpus_for(size, args.own_corpus), size, repeat))
+        for size in sizes:
+            if size in peer_sizes:
+                peers.append(side_by_side(corpus_for(size, args.own_corpus), size, args.pairs))
+    finally:
+        shutil.rmtree(REMOVED, ignore_errors=True)
     if rows:
         print_table(rows)
     if peers:
@@ -285,13 +292,25 @@ def measure(posts: Path, size: int, repeat: int) -> dict[str, float | int]:
 
 
 def _removed(*folders: Path) -> None:
-    """The folders removed, and every write the kernel still holds done (os.sync) before a
-    cold build is timed: the writeback of what came before (a corpus just generated, the
-    last build's files) would otherwise share the disk and the cores with it (a million
-    posts' cold build ran 82 s right after its corpus was made)."""
+    """The folders moved out of the way, and every write the kernel still holds done
+    (os.sync) before a cold build is timed: the writeback of what came before (a corpus
+    just generated, the last build's files) would otherwise share the disk and the cores
+    with it (a million posts' cold build ran 82 s right after its corpus was made).
+
+    Moved into REMOVED, which is deleted when the run ends, not deleted now: ext4 without
+    a journal (these machines' disks) does not hand out an inode freed in the last minute,
+    and every new inode is found by stepping over each such one. A cold build right after
+    `rm -rf` of the last one's output stepped over those, and every earlier round's, for
+    each of its files and folders (feedpub's time creating its files grew from 7 to 40 ms
+    over four rounds, Hugo's less: it makes fewer). A site's first build meets none of it."""
+    REMOVED.mkdir(parents=True, exist_ok=True)
     for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder.exists():
+            folder.rename(REMOVED / f"{next(_REMOVALS)}-{folder.name}")
     os.sync()
+
+
+_REMOVALS = itertools.count()
 
 
 def _into_page_cache(files: list[Path]) -> None:
@@ -377,9 +396,9 @@ def side_by_side(posts: Path, size: int, pairs: int) -> dict[str, object]:
         tools["hugo"] = {"cold": hugo_cold, "same": lambda: run(hugo_command)}
     else:
         print("hugo is not on PATH: compared with the feedgen script only", file=sys.stderr)
-    baseline = [sys.executable, str(HERE / "feedgen_baseline.py"), str(posts),
-                str(RESULTS / f"{size}-feedgen")]  # fmt: skip
-    tools["feedgen"] = {"cold": lambda: (_removed(), run(baseline))[1]}
+    feedgen_output = RESULTS / f"{size}-feedgen"
+    baseline = [sys.executable, str(HERE / "feedgen_baseline.py"), str(posts), str(feedgen_output)]
+    tools["feedgen"] = {"cold": lambda: (_removed(feedgen_output), run(baseline))[1]}
     for kinds in tools.values():  # one untimed round: files in the page cache, sites made
         for kind in kinds.values():
             kind()
