@@ -228,7 +228,7 @@ def _scan(config: Config) -> _Scan:
 def _find(config: Config) -> Scan:
     if not config.posts.is_dir():
         raise ConfigError(f"{config.posts}: posts folder does not exist")
-    return scan_posts(config.posts, config.site.keep if config.site else None)
+    return scan_posts(config.posts, config.site.keep if config.site else None, config.jobs)
 
 
 # -- publish ------------------------------------------------------------------------

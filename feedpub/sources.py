@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import codecs
 import contextlib
+import functools
 import gc
 import itertools
 import operator
@@ -179,7 +180,7 @@ def find_posts(
     return sorted(scan.files()), scan.problems
 
 
-def scan_posts(root: Path, keep: Callable[[str, bool], bool] | None = None) -> Scan:
+def scan_posts(root: Path, keep: Callable[[str, bool], bool] | None = None, jobs: int = 0) -> Scan:
     """Every `*.md`/`*.markdown` under `root` (in site mode: the files and folders
     `keep(rel, is_folder)` chooses, which the site's generator reads as posts).
 
@@ -190,14 +191,15 @@ def scan_posts(root: Path, keep: Callable[[str, bool], bool] | None = None) -> S
     This is most of a build where nothing changed, so a plain post file (the common
     case) costs one stat and five appends to columns; only the rare entry (a symlink, a
     folder, a FIFO, a name that is not UTF-8, any entry in site mode) takes the long way.
+    A folder of many post files is stat'ed over `jobs` processes (0 = one per core).
     """
     with without_cycle_collection():
         scan = Scan()
-        _walk(root, keep, scan)
+        _walk(root, keep, scan, jobs)
         return scan
 
 
-def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan) -> None:
+def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan, jobs: int) -> None:
     problems = scan.problems
     real_root = root.resolve()
     visited = {real_root}
@@ -216,22 +218,14 @@ def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan) -> N
                 # Taken a batch at a time, whose columns go into the scan's at once: the
                 # names looked at in one comprehension, the files stat'ed and their facts
                 # taken by map, at C speed, not by a statement per file.
-                while batch := list(itertools.islice(listing, _BATCH)):
-                    plain = [
-                        entry
-                        for entry in batch
-                        if keep is None
-                        and (name := entry.name)[0] != "."
-                        and (name.endswith(POST_SUFFIXES) or name.lower().endswith(POST_SUFFIXES))
-                        and entry.is_file(follow_symlinks=False)
-                        and (name.isascii() or _is_utf8(name))
-                    ]
-                    if len(plain) < len(batch):
-                        chosen = set(plain)
-                        others += [e for e in batch if e not in chosen and e.name[0] != "."]
+                batches = _plain_batches(listing, keep, others)
+                for plain in itertools.islice(batches, _BATCHES_ALONE):
                     stats = _stats(plain, others)
                     names = list(map(_NAME, plain))
                     _add_plain(scan, prefix, names, [list(map(f, stats)) for f in _FACTS])
+                rest = [entry.name for plain in batches for entry in plain]
+            if rest:
+                _add_shared(scan, prefix, fd, rest, others, jobs)
         except OSError as e:
             problems.append(Problem(rel or ".", f"cannot list folder: {e.strerror}"))
             continue
@@ -286,6 +280,83 @@ def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan) -> N
 
 _BATCH = 1024
 """(A batch's stat results are held together: batches of 1,024 scanned faster than of 4,096.)"""
+_BATCHES_ALONE = 16
+"""A folder's first batches are stat'ed here; the post files after them (a bot's folder of a
+hundred thousand posts) over the cores (`_add_shared`)."""
+_SHARED_FILES = 8 * _BATCH
+"""Fewer files than this after a folder's first batches are stat'ed in one process: forking
+would cost more than they take to stat."""
+
+
+def _plain_batches(
+    listing: Iterator[os.DirEntry[str]],
+    keep: Callable[[str, bool], bool] | None,
+    others: list[os.DirEntry[str]],
+) -> Iterator[list[os.DirEntry[str]]]:
+    """The plain post files of a listing, a batch at a time; every other entry but the
+    hidden ones goes to `others`."""
+    while batch := list(itertools.islice(listing, _BATCH)):
+        plain = [
+            entry
+            for entry in batch
+            if keep is None
+            and (name := entry.name)[0] != "."
+            and (name.endswith(POST_SUFFIXES) or name.lower().endswith(POST_SUFFIXES))
+            and entry.is_file(follow_symlinks=False)
+            and (name.isascii() or _is_utf8(name))
+        ]
+        if len(plain) < len(batch):
+            chosen = set(plain)
+            others += [e for e in batch if e not in chosen and e.name[0] != "."]
+        yield plain
+
+
+def _add_shared(
+    scan: Scan, prefix: str, fd: int, names: list[str], others: list[os.DirEntry[str]], jobs: int
+) -> None:
+    """Plain post files of the folder open as `fd`, by name, stat'ed over `jobs` processes
+    (0 = one per core; the caller is one, the others are forked), into the scan's columns
+    in their order.
+
+    Stat'ing is nearly all the kernel's time, which processes share between the cores
+    (threads cannot: each takes the GIL back after every call). A file that cannot be
+    stat'ed goes to `others` with the folder listed again; one gone since it is not there.
+    """
+    from . import workers  # (not imported by a build of a small site)
+
+    processes = workers.worker_count(jobs, len(names), _SHARED_FILES)
+    parts = list(workers.batches(names, processes))
+    columns: list[list[int]] = [[] for _ in _FACTS]
+    failed: set[str] = set()
+    results = workers.run(functools.partial(_stat_names, fd), parts, processes)
+    for part, (part_columns, part_failed) in zip(parts, results, strict=True):
+        for column, values in zip(columns, part_columns, strict=True):
+            column += values
+        failed.update(part[i] for i in part_failed)
+    if failed:
+        names = [name for name in names if name not in failed]
+        with os.scandir(fd) as listing:
+            others += [entry for entry in listing if entry.name in failed]
+    _add_plain(scan, prefix, names, columns)
+
+
+def _stat_names(fd: int, names: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+    """Each name's stat facts (lstat, through the folder's descriptor: a plain file's stat),
+    by column, and the indexes of those that could not be stat'ed."""
+    stat = functools.partial(os.stat, dir_fd=fd, follow_symlinks=False)
+    failed: list[int] = []
+    try:
+        stats = list(map(stat, names))
+    except OSError:
+        stats = []
+        for i, name in enumerate(names):
+            try:
+                stats.append(stat(name))
+            except OSError:
+                failed.append(i)
+    return [list(map(f, stats)) for f in _FACTS], failed
+
+
 _FACTS = tuple(map(operator.attrgetter, ("st_size", "st_mtime_ns", "st_ctime_ns", "st_ino")))
 
 

@@ -274,6 +274,76 @@ def test_a_scan_keeps_a_file_dated_after_2262_where_the_folder_lists_it(tmp_path
     assert files["a.md"] == SourceFile("a.md", *_stat_of(tmp_path / "a.md"))
 
 
+def _big_folder(root: Path) -> None:
+    for n in range(300):
+        (root / f"n{n:03}.md").write_text("x" * (n % 7))
+    (root / "sub").mkdir()
+    (root / "sub" / "p.md").write_text("p")
+    (root / ".hidden.md").write_text("h")
+    (root / "notes.txt").write_text("n")
+    (root / "late.MD").write_text("l")
+    (root / "link.md").symlink_to("n005.md")
+
+
+def _shared_over(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Big folders made small: after two batches of 16, files are stat'ed over the cores;
+    the processes asked for each time are returned."""
+    from feedpub import sources, workers
+
+    monkeypatch.setattr(sources, "_BATCH", 16)
+    monkeypatch.setattr(sources, "_BATCHES_ALONE", 2)
+    monkeypatch.setattr(sources, "_SHARED_FILES", 32)
+    asked: list[int] = []
+    run = workers.run
+
+    def counted(function: Any, tasks: Any, processes: int, leave: int = 0) -> Any:
+        asked.append(processes)
+        return run(function, tasks, processes, leave)
+
+    monkeypatch.setattr(workers, "run", counted)
+    return asked
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_big_folder_stat_ed_over_the_cores_scans_as_it_does_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    _big_folder(tmp_path)
+    alone = scan_posts(tmp_path, jobs=1)
+    asked = _shared_over(monkeypatch)
+    shared = scan_posts(tmp_path, jobs=jobs)
+    assert asked == [jobs]  # the one big folder, over the processes asked for
+    assert shared.names == alone.names and len(shared.names) == 303
+    assert [list(c) for c in shared.columns()] == [list(c) for c in alone.columns()]
+    assert sorted(shared.files()) == sorted(alone.files())
+    assert shared.problems == alone.problems == []
+    assert "n299.md" in shared.names and ".hidden.md" not in shared.names
+
+
+def test_a_file_gone_while_a_big_folder_is_stat_ed_is_not_in_the_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedpub import sources
+
+    _big_folder(tmp_path)
+    _shared_over(monkeypatch)
+    stat_names = sources._stat_names
+
+    def deleting(fd: int, names: Any) -> Any:
+        # A bot deletes a post while each process stats its part.
+        (tmp_path / names[len(names) // 2]).unlink()
+        return stat_names(fd, names)
+
+    monkeypatch.setattr(sources, "_stat_names", deleting)
+    scan = scan_posts(tmp_path, jobs=2)
+    gone = {f"n{n:03}.md" for n in range(300)} - {p.name for p in tmp_path.iterdir()}
+    assert len(gone) == 2 and not gone & set(scan.names)
+    assert len(scan.names) == 301 and scan.problems == []
+    files = {f.rel: f for f in scan.files()}
+    kept = next(name for name in scan.names if name.startswith("n"))
+    assert files[kept] == SourceFile(kept, *_stat_of(tmp_path / kept))
+
+
 def _stat_of(path: Path) -> tuple[int, int, int, int]:
     stat = path.stat()
     return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
