@@ -315,8 +315,8 @@ def _add_shared(
     scan: Scan, prefix: str, fd: int, names: list[str], others: list[os.DirEntry[str]], jobs: int
 ) -> None:
     """Plain post files of the folder open as `fd`, by name, stat'ed over `jobs` processes
-    (0 = one per core; the caller is one, the others are forked), into the scan's columns
-    in their order.
+    (0 = one per core; the caller is one, the others are forked) a batch at a time, into
+    the scan's columns in their order.
 
     Stat'ing is nearly all the kernel's time, which processes share between the cores
     (threads cannot: each takes the GIL back after every call). A file that cannot be
@@ -325,19 +325,20 @@ def _add_shared(
     from . import workers  # (not imported by a build of a small site)
 
     processes = workers.worker_count(jobs, len(names), _SHARED_FILES)
-    parts = list(workers.batches(names, processes))
-    columns: list[list[int]] = [[] for _ in _FACTS]
-    failed: set[str] = set()
+    # Taken a batch at a time, as in one process: never every file's stat held at once.
+    parts = [names[i : i + _BATCH] for i in range(0, len(names), _BATCH)]
+    failed: list[str] = []
     results = workers.run(functools.partial(_stat_names, fd), parts, processes)
-    for part, (part_columns, part_failed) in zip(parts, results, strict=True):
-        for column, values in zip(columns, part_columns, strict=True):
-            column += values
-        failed.update(part[i] for i in part_failed)
+    for part, (columns, part_failed) in zip(parts, results, strict=True):
+        if part_failed:
+            unstated = set(part_failed)
+            failed += (part[i] for i in unstated)
+            part = [name for i, name in enumerate(part) if i not in unstated]
+        _add_plain(scan, prefix, part, columns)
     if failed:
-        names = [name for name in names if name not in failed]
+        again = set(failed)
         with os.scandir(fd) as listing:
-            others += [entry for entry in listing if entry.name in failed]
-    _add_plain(scan, prefix, names, columns)
+            others += [entry for entry in listing if entry.name in again]
 
 
 def _stat_names(fd: int, names: Sequence[str]) -> tuple[list[list[int]], list[int]]:
