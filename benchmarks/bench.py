@@ -458,9 +458,9 @@ STAGES: dict[str, Callable[[str], bool]] = {
     "bodies: Markdown, sanitise": lambda f: f.endswith("bodies.py:load_content"),
     "render": lambda f: f.endswith("render/__init__.py:render_document"),
     "validate": lambda f: f.endswith("validation/__init__.py:validate_feed"),
-    "write atomically": lambda f: f.endswith("output.py:write"),
-    "incremental state (SQLite)": lambda f: (
-        f.endswith("state/__init__.py:save") or f.endswith("state/__init__.py:remember_posts")
+    "write atomically": lambda f: f.endswith(("output.py:add", "output.py:finish")),
+    "incremental state (SQLite)": lambda f: f.endswith(
+        ("state/__init__.py:save", "state/__init__.py:remember_posts", "make_indexes")
     ),
 }
 
