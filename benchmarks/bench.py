@@ -451,7 +451,7 @@ def print_peers(peers: list[dict[str, object]]) -> None:
 # --- profile ---------------------------------------------------------------------------
 
 STAGES: dict[str, Callable[[str], bool]] = {
-    "find post files (scandir, stat)": lambda f: f.endswith("sources.py:scan_posts"),
+    "find post files (scandir, stat)": lambda f: f.endswith("scanning.py:scan_posts"),
     "parse front matter (YAML)": lambda f: f.endswith("front_matter.py:_load"),
     "read posts (all of reading)": lambda f: f.endswith("reader.py:read_post"),
     "group into feeds": lambda f: f.endswith("builder.py:build_feeds"),

@@ -25,7 +25,8 @@ from .config import Config
 from .formats import Format
 from .output import OutputFolder
 from .report import Report
-from .sources import Scan, SourceFile, local_image_stamp
+from .scanning import Scan, SourceFile
+from .sources import local_image_stamp
 
 if TYPE_CHECKING:
     from .models import Feed

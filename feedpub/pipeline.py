@@ -2,7 +2,7 @@
 
 `build` is the phases in order, under the output folder's lock:
 
-    scan      find the post files (sources.py)
+    scan      find the post files (scanning.py)
     (nothing changed since the last build? return its report: incremental.py)
     read      files → Posts: only the changed files and the posts the feeds are made of,
               from the state's index, or every file (reading.py, reader.py)
@@ -38,7 +38,7 @@ from .incremental import (
 from .output import OutputFolder
 from .problems import Problem
 from .report import FeedStatus, PostReport, PostReports, PostStatus, Report, not_a_post
-from .sources import Scan, scan_posts
+from .scanning import Scan, scan_posts
 from .state import State
 from .websub import ping_hubs
 

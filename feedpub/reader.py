@@ -23,7 +23,8 @@ from .dates import DateError, parse_date
 from .errors import PostError, describe_bug
 from .front_matter import FrontMatterError, NoFrontMatter, Split, split
 from .models import BodyFormat, Post, Problem, Severity, new_post
-from .sources import SourceFile, decode, read_bytes
+from .scanning import SourceFile
+from .sources import decode, read_bytes
 from .text import (
     MAX_NAME_CHARACTERS,
     WHITESPACE,

@@ -35,7 +35,7 @@ from . import workers
 from .incremental import ScanColumns, scan_changes
 from .models import Post, Problem
 from .report import PostReport, PostStatus, not_a_post
-from .sources import Scan, SourceFile, without_cycle_collection
+from .scanning import Scan, SourceFile, without_cycle_collection
 from .state import (
     Read,
     ReportRow,

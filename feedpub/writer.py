@@ -23,7 +23,7 @@ from .formats import INDEX_FILE, OPML_FILE, Format
 from .models import BodyFormat, Content, Feed, Problem, Severity
 from .output import Batch, OutputFolder
 from .report import FeedStatus
-from .sources import without_cycle_collection
+from .scanning import without_cycle_collection
 
 if TYPE_CHECKING:
     from .render import ItemKey

@@ -15,7 +15,7 @@ from feedpub.bodies import load_content
 from feedpub.config import load_config
 from feedpub.models import BodyFormat, Post, Problem, Severity
 from feedpub.reader import read_post
-from feedpub.sources import find_posts
+from feedpub.scanning import find_posts
 from tests.helpers import BASE_URL, WritePost
 
 

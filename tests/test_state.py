@@ -22,7 +22,7 @@ from feedpub.formats import SITE_FILES, Format
 from feedpub.incremental import LastBuild, scan_changes, scan_columns, scan_notes
 from feedpub.models import Problem, Severity
 from feedpub.report import PostReport, PostReports, PostStatus
-from feedpub.sources import Scan, SourceFile, scan_posts
+from feedpub.scanning import Scan, SourceFile, scan_posts
 from feedpub.state import STATE_FILE, State
 from tests.helpers import (
     BASE_URL,
@@ -288,11 +288,11 @@ def _big_folder(root: Path) -> None:
 def _shared_over(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Big folders made small: after two batches of 16, files are stat'ed over the cores;
     the processes asked for each time are returned."""
-    from feedpub import sources, workers
+    from feedpub import scanning, workers
 
-    monkeypatch.setattr(sources, "_BATCH", 16)
-    monkeypatch.setattr(sources, "_BATCHES_ALONE", 2)
-    monkeypatch.setattr(sources, "_SHARED_FILES", 32)
+    monkeypatch.setattr(scanning, "_BATCH", 16)
+    monkeypatch.setattr(scanning, "_BATCHES_ALONE", 2)
+    monkeypatch.setattr(scanning, "_SHARED_FILES", 32)
     asked: list[int] = []
     run = workers.run
 
@@ -323,11 +323,11 @@ def test_a_big_folder_stat_ed_over_the_cores_scans_as_it_does_in_one_process(
 def test_a_file_gone_while_a_big_folder_is_stat_ed_is_not_in_the_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from feedpub import sources
+    from feedpub import scanning
 
     _big_folder(tmp_path)
     _shared_over(monkeypatch)
-    stat_names = sources._stat_names
+    stat_names = scanning._stat_names
 
     listed = [entry.name for entry in os.scandir(tmp_path) if entry.name.startswith("n")]
     victims = {listed[-1], listed[-100]}  # well past the first batches: stat'ed over the cores
@@ -337,7 +337,7 @@ def test_a_file_gone_while_a_big_folder_is_stat_ed_is_not_in_the_scan(
             (tmp_path / name).unlink()
         return stat_names(fd, names)
 
-    monkeypatch.setattr(sources, "_stat_names", deleting)
+    monkeypatch.setattr(scanning, "_stat_names", deleting)
     scan = scan_posts(tmp_path, jobs=2)
     assert not victims & {p.name for p in tmp_path.iterdir()}
     assert not victims & set(scan.names)
@@ -559,7 +559,7 @@ def test_the_command_lets_go_of_the_state_before_it_exits(posts: Path, tmp_path:
 def test_a_first_builds_files_are_made_one_batch_at_a_time(tmp_path: Path) -> None:
     """Without a kept scan every file is fresh: a sequence over the scan's columns that
     makes each SourceFile when asked, the same files `Scan.files` gives."""
-    from feedpub.sources import scan_posts
+    from feedpub.scanning import scan_posts
 
     write_many(tmp_path, 12)
     scan = scan_posts(tmp_path)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..front_matter import FrontMatterError, split
-from ..sources import find_posts
+from ..scanning import find_posts
 from .base import Site
 
 

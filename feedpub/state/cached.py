@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from ..models import BodyFormat, Post, new_post
 from ..problems import Problem
-from ..sources import SourceFile
+from ..scanning import SourceFile
 
 
 class Cached(NamedTuple):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from ..problems import Problem
 from ..report import PostReport, PostStatus
-from ..sources import SourceFile
+from ..scanning import SourceFile
 
 if TYPE_CHECKING:  # a build where nothing changed makes no post (see cached.py)
     from ..models import Enclosure, Post
