@@ -185,8 +185,9 @@ def scan_posts(root: Path, keep: Callable[[str, bool], bool] | None = None, jobs
     feedpub read (and publish) a file from elsewhere on the machine.
 
     This is most of a build where nothing changed, so a plain post file (the common
-    case) costs one stat and five appends to columns; only the rare entry (a symlink, a
-    folder, a FIFO, a name that is not UTF-8, any entry in site mode) takes the long way.
+    case; in site mode, a regular file the site keeps) costs one stat and five appends to
+    columns; only the rare entry (a symlink, a folder, a FIFO, a name that is not UTF-8, a
+    file the site does not keep) takes the long way.
     A folder of many post files is stat'ed over `jobs` processes (0 = one per core).
     """
     with without_cycle_collection():
@@ -214,7 +215,7 @@ def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan, jobs
                 # Taken a batch at a time, whose columns go into the scan's at once: the
                 # names looked at in one comprehension, the files stat'ed and their facts
                 # taken by map, at C speed, not by a statement per file.
-                batches = _plain_batches(listing, keep, others)
+                batches = _plain_batches(listing, prefix, keep, others)
                 for plain in itertools.islice(batches, _BATCHES_ALONE):
                     stats = _stats(plain, others)
                     names = list(map(_NAME, plain))
@@ -286,21 +287,31 @@ would cost more than they take to stat."""
 
 def _plain_batches(
     listing: Iterator[os.DirEntry[str]],
+    prefix: str,
     keep: Callable[[str, bool], bool] | None,
     others: list[os.DirEntry[str]],
 ) -> Iterator[list[os.DirEntry[str]]]:
-    """The plain post files of a listing, a batch at a time; every other entry but the
-    hidden ones goes to `others`."""
+    """The plain post files of a listing (in site mode: the regular files the site keeps),
+    a batch at a time; every other entry but the hidden ones goes to `others`."""
     while batch := list(itertools.islice(listing, _BATCH)):
-        plain = [
-            entry
-            for entry in batch
-            if keep is None
-            and (name := entry.name)[0] != "."
-            and (name.endswith(POST_SUFFIXES) or name.lower().endswith(POST_SUFFIXES))
-            and entry.is_file(follow_symlinks=False)
-            and (name.isascii() or _is_utf8(name))
-        ]
+        if keep is None:
+            plain = [
+                entry
+                for entry in batch
+                if (name := entry.name)[0] != "."
+                and (name.endswith(POST_SUFFIXES) or name.lower().endswith(POST_SUFFIXES))
+                and entry.is_file(follow_symlinks=False)
+                and (name.isascii() or _is_utf8(name))
+            ]
+        else:
+            plain = [
+                entry
+                for entry in batch
+                if (name := entry.name)[0] != "."
+                and entry.is_file(follow_symlinks=False)
+                and (name.isascii() or _is_utf8(name))
+                and keep(prefix + name, False)
+            ]
         if len(plain) < len(batch):
             chosen = set(plain)
             others += [e for e in batch if e not in chosen and e.name[0] != "."]

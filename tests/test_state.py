@@ -320,6 +320,26 @@ def test_a_big_folder_stat_ed_over_the_cores_scans_as_it_does_in_one_process(
     assert "n299.md" in shared.names and ".hidden.md" not in shared.names
 
 
+def test_the_files_a_site_keeps_in_a_big_folder_are_stat_ed_over_the_cores_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _big_folder(tmp_path)
+
+    def keep(rel: str, folder: bool) -> bool:  # a site that reads every file but its notes
+        return folder or not rel.endswith(".txt")
+
+    alone = scan_posts(tmp_path, keep, jobs=1)
+    asked = _shared_over(monkeypatch)
+    shared = scan_posts(tmp_path, keep, jobs=2)
+    assert asked == [2]
+    assert sorted(shared.files()) == sorted(alone.files())
+    posts = {f"n{n:03}.md" for n in range(300)}
+    assert {f.rel for f in shared.files()} == posts | {"late.MD", "link.md", "sub/p.md"}
+    assert shared.problems == alone.problems == []
+    files = {f.rel: f for f in shared.files()}
+    assert files["n123.md"] == SourceFile("n123.md", *_stat_of(tmp_path / "n123.md"))
+
+
 def test_a_file_gone_while_a_big_folder_is_stat_ed_is_not_in_the_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
