@@ -444,3 +444,33 @@ def test_a_generator_build_between_two_builds_gets_the_site_feed_back(
     assert code == 0, stderr
     assert (out / "news.xml").read_bytes() == ours
     assert "Feeds: 1 written" in stdout
+
+
+def test_abbrlinks_moved_by_rep_dec_see_the_numbers_taken_before_them(tmp_path: Path) -> None:
+    """hexo-abbrlink's `rep: dec` moves a post whose number is taken to the next free one:
+    free of every post's own number and of the numbers earlier posts were moved to."""
+    site = tmp_path / "site"
+    posts = site / "source" / "_posts"
+    posts.mkdir(parents=True)
+    (site / "_config.yml").write_text(
+        "url: https://h.example\npermalink: p/:abbrlink.html\ntimezone: UTC\n"
+        "abbrlink:\n  alg: crc16\n  rep: dec\n",
+        "utf-8",
+    )
+    numbers = {"a1": 5, "a2": 5, "b1": 6, "b2": 6, "c": 7}
+    for day, (name, number) in enumerate(numbers.items(), start=1):
+        (posts / f"{name}.md").write_text(
+            f"---\ntitle: {name}\nabbrlink: {number}\ndate: 2020-01-0{day} 00:00:00\n---\n{name}\n",
+            "utf-8",
+        )
+    out = tmp_path / "out"
+    code, _, stderr = run("build", "--site", site, "--output", out)
+    assert code == 0, stderr
+    found = {entry.title: url for url, entry in entries(out / "atom.xml").items()}
+    assert found == {
+        "a1": "https://h.example/p/5.html",
+        "a2": "https://h.example/p/9.html",  # 6 and 7 are b1's and c's, 8 is b2's now
+        "b1": "https://h.example/p/6.html",
+        "b2": "https://h.example/p/8.html",  # (the newer posts' number is settled first)
+        "c": "https://h.example/p/7.html",
+    }

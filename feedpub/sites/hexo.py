@@ -18,6 +18,7 @@ Hexo's rules, as its post processor and permalink filter apply them:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import posixpath
 import re
@@ -65,6 +66,17 @@ _SEGMENTS = {
 }  # fmt: skip
 _PRESERVED = {"title", "year", "month", "day", "i_month", "i_day", "hash"}
 _TOKEN = re.compile(r":(\w*[^_\W])")
+_HIDDEN = re.compile(r"(^|/)[_.]")
+"""A path Hexo does not read: a file or folder whose name starts with `_` or `.`."""
+
+
+@functools.cache
+def _abbrlink_in(permalink: str) -> re.Pattern[str]:
+    """The URLs `permalink` makes, with the abbrlink's number as the first group."""
+    parts = [re.escape(part) for part in permalink.split(":abbrlink")]
+    return re.compile(
+        r"(\d+)".join(_TOKEN.sub(".*?", part.replace(r"\:", ":")) for part in parts) + "$"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +211,7 @@ class HexoSite(Site):
         top, _, rest = rel.partition("/")
         if not rest:
             return folder and top + "/" in (POSTS, DRAFTS)
-        if re.search(r"(^|/)[_.]", rest) or rest.endswith(("%", "~")):
+        if _HIDDEN.search(rest) or rest.endswith(("%", "~")):
             return False  # Hexo's hidden files, and editors' temporary files
         if folder:
             return True
@@ -351,17 +363,15 @@ class HexoSite(Site):
         options = mapping(self.settings.get("abbrlink"))
         if ":abbrlink" not in self.permalink or text(options.get("rep"), "dec") != "dec":
             return None
-        parts = [re.escape(part) for part in self.permalink.split(":abbrlink")]
-        pattern = r"(\d+)".join(_TOKEN.sub(".*?", part.replace(r"\:", ":")) for part in parts)
-        found = re.search(pattern + "$", url)
+        found = _abbrlink_in(self.permalink).search(url)
         if not found:
             return None
         value, start, end = int(found.group(1)), found.start(1), found.end(1)
         result = {}
-        used = set(taken)
+        used: set[str] = set()  # (beside `taken`, not a copy of it: a site has many such URLs)
         for n, source in enumerate(sorted(sources)):
             candidate = url
-            while n and candidate in used:
+            while n and (candidate in used or candidate in taken):
                 value += 1
                 candidate = url[:start] + str(value) + url[end:]
             used.add(candidate)
