@@ -70,6 +70,16 @@ _HIDDEN = re.compile(r"(^|/)[_.]")
 """A path Hexo does not read: a file or folder whose name starts with `_` or `.`."""
 
 
+_COSTLY_TOKENS = frozenset({"post_title", "hash", "category"})
+"""Hexo's own tokens made only for a permalink that has them (front matter never sets them)."""
+
+
+@functools.cache
+def _tokens_in(permalink: str) -> tuple[str, ...]:
+    """The `:tokens` of a permalink, in order."""
+    return tuple(_TOKEN.findall(permalink))
+
+
 @functools.cache
 def _abbrlink_in(permalink: str) -> re.Pattern[str]:
     """The URLs `permalink` makes, with the abbrlink's number as the first group."""
@@ -315,12 +325,13 @@ class HexoSite(Site):
         local = date.astimezone(self.machine)
         title = meta.get("title")
         title_text = title if isinstance(title, str) else ""
+        rule = self.permalink
+        wanted = _tokens_in(rule)
         values = {
             "id": text(meta.get("id")),
             "title": slug,
             "slug": slug,
             "name": posixpath.basename(slug),
-            "post_title": hexo_slugize(title_text, 1),
             "year": f"{local.year:04d}",
             "month": f"{local.month:02d}",
             "day": f"{local.day:02d}",
@@ -330,17 +341,24 @@ class HexoSite(Site):
             "i_month": str(local.month),
             "i_day": str(local.day),
             "timestamp": str(int(date.timestamp())),
-            "hash": hashlib.sha1((slug + str(int(date.timestamp()))).encode()).hexdigest()[:12],
-            "category": text(self.get("default_category", "uncategorized")),
         }
-        if categories:
-            values["category"] = "/".join(self.category_slugs(categories[-1]))
+        # The costly ones (most of a site's reading time), only where the permalink has them.
+        if "post_title" in wanted:
+            values["post_title"] = hexo_slugize(title_text, 1)
+        if "hash" in wanted:
+            stamp = slug + str(int(date.timestamp()))
+            values["hash"] = hashlib.sha1(stamp.encode()).hexdigest()[:12]
+        if "category" in wanted:
+            values["category"] = (
+                "/".join(self.category_slugs(categories[-1]))
+                if categories
+                else text(self.get("default_category", "uncategorized"))
+            )
         for key, value in meta.items():
-            if key not in values and text(value):
+            if key not in values and key not in _COSTLY_TOKENS and text(value):
                 values[key] = text(value)
         for key, value in mapping(self.get("permalink_defaults", {})).items():
             values.setdefault(str(key), text(value))
-        rule = self.permalink
         if ":abbrlink" in rule and not values.get("abbrlink"):
             options = mapping(self.settings.get("abbrlink"))
             values["abbrlink"] = abbrlink(
@@ -350,7 +368,7 @@ class HexoSite(Site):
             warn(
                 "permalink :id: Hexo uses its database id, which only Hexo knows; give the post an `id`"
             )
-        missing = [t for t in _TOKEN.findall(rule) if t not in values]
+        missing = [t for t in wanted if t not in values]
         if missing:
             warn(
                 f"permalink tokens with no value for this post: {', '.join(':' + t for t in missing)}"
