@@ -5,12 +5,15 @@ same input (run by hand: node -e 'require("hexo-util").slugize(…)', ruby -rjek
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import json
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from feedpub.config import load_config
 from feedpub.dates import DateError
@@ -697,3 +700,22 @@ def test_jekyll_feed_categories(tmp_path: Path) -> None:
         feed={"categories": ["x"], "collections": {"posts": {"categories": ["news"]}}},
     )
     assert nested.keeps_category_feed(("news",)) and not nested.keeps_category_feed(("x",))
+
+
+_GLOB_PIECES = st.sampled_from(["a", "b", "_posts", "/", "*", "?", "[ab]", "[!a]", ".", "-", "]"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.lists(_GLOB_PIECES, min_size=1, max_size=5).map("".join), max_size=4),
+    st.lists(_GLOB_PIECES, min_size=1, max_size=6).map("".join),
+)
+def test_jekyll_exclude_matches_a_path_as_fnmatch_does(excluded: list[str], rel: str) -> None:
+    """Jekyll's `exclude` is asked of every file: one compiled pattern, the verdict of a
+    name compared as it is and with `fnmatch` against each entry."""
+    from feedpub.sites import jekyll
+
+    names = (*jekyll._EXCLUDED, *excluded)
+    literal, pattern = jekyll._exclusions(tuple(excluded))
+    expected = any(rel == e or fnmatch.fnmatch(rel, e) for e in names)
+    assert (rel in literal or pattern.match(rel) is not None) is expected

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import functools
 import posixpath
 import re
 from collections.abc import Mapping
@@ -61,6 +62,14 @@ _EXCLUDED = (
     "vendor/bundle", "vendor/cache", "vendor/gems", "vendor/ruby",
 )  # fmt: skip
 _TOKEN = re.compile(r":([a-z_]+)")
+
+
+@functools.cache
+def _exclusions(excluded: tuple[str, ...]) -> tuple[frozenset[str], re.Pattern[str]]:
+    """Jekyll's `exclude` (and what it always excludes): the names as they are, and one
+    pattern matching a path as `fnmatch` matches any of them (keep asks it of every file)."""
+    names = (*_EXCLUDED, *excluded)
+    return frozenset(names), re.compile("|".join(map(fnmatch.translate, names)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +165,9 @@ class JekyllSite(Site):
 
     def keep(self, rel: str, folder: bool) -> bool:
         name = posixpath.basename(rel)
-        excluded = [text(e).strip("/") for e in self.get("exclude", []) if text(e)]
-        if any(rel == e or fnmatch.fnmatch(rel, e) for e in (*_EXCLUDED, *excluded)):
+        excluded = tuple(text(e).strip("/") for e in self.get("exclude", []) if text(e))
+        literal, pattern = _exclusions(excluded)
+        if rel in literal or pattern.match(rel):
             return False
         destination = text(self.get("destination", "_site"), "_site").strip("/")
         if rel == destination:
