@@ -175,19 +175,17 @@ def _unique_urls(
     urls = {post.source: post.url for post in posts}
     moved: dict[str, str] = {}
     problems: list[Problem] = []
-    taken = set(first)  # a suffixed URL must not be another post's own permalink
-    # Every URL some post has now: it only grows (a shared URL stays with its first post),
-    # so it is kept up to date here, not made again from every post for each shared URL.
-    held = set(first)
+    # Every URL some post has now (a suffixed URL must not be another post's): it only
+    # grows, as a shared URL stays with its first post, so it is kept up to date here.
+    taken = set(first)
     for url, owners in claimed.items():
         own = (
-            config.site.shared_urls(url, [p.source for p in owners], held) if config.site else None
+            config.site.shared_urls(url, [p.source for p in owners], taken) if config.site else None
         )
         if own:
             urls.update(own)
             moved.update((source, u) for source, u in own.items() if u != url)
             taken.update(own.values())
-            held.update(own.values())
             continue
         owners.sort(key=lambda p: (p.date, p.source))
         urls[owners[0].source] = url
@@ -197,7 +195,6 @@ def _unique_urls(
                 attempt += 1
                 unique = disambiguate(url, f"{post.source}\0{attempt}")
             taken.add(unique)
-            held.add(unique)
             urls[post.source] = moved[post.source] = unique
             problems.append(
                 Problem(
