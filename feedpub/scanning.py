@@ -327,32 +327,35 @@ def _add_shared(
 
     Stat'ing is nearly all the kernel's time, which processes share between the cores
     (threads cannot: each takes the GIL back after every call). A file that cannot be
-    stat'ed goes to `others` with the folder listed again; one gone since it is not there.
+    stat'ed goes to `others` with the folder listed again, to be said in its turn; one gone
+    since is said here, as `_stats` has it said in one process.
     """
     from . import workers  # (not imported by a build of a small site)
 
     processes = workers.worker_count(jobs, len(names), _SHARED_FILES)
     # Taken a batch at a time, as in one process: never every file's stat held at once.
     parts = [names[i : i + _BATCH] for i in range(0, len(names), _BATCH)]
-    failed: list[str] = []
+    failed: dict[str, str] = {}
     results = workers.run(functools.partial(_stat_names, fd), parts, processes)
     for part, (columns, part_failed) in zip(parts, results, strict=True):
         if part_failed:
-            unstated = set(part_failed)
-            failed += (part[i] for i in unstated)
+            unstated = dict(part_failed)
+            failed.update((part[i], reason) for i, reason in unstated.items())
             part = [name for i, name in enumerate(part) if i not in unstated]
         _add_plain(scan, prefix, part, columns)
     if failed:
-        again = set(failed)
         with os.scandir(fd) as listing:
-            others += [entry for entry in listing if entry.name in again]
+            again = [entry for entry in listing if entry.name in failed]
+        others += again
+        for name in sorted(failed.keys() - set(map(_NAME, again))):
+            scan.problems.append(Problem(prefix + name, f"cannot read: {failed[name]}"))
 
 
-def _stat_names(fd: int, names: Sequence[str]) -> tuple[list[list[int]], list[int]]:
+def _stat_names(fd: int, names: Sequence[str]) -> tuple[list[list[int]], list[tuple[int, str]]]:
     """Each name's stat facts (lstat, through the folder's descriptor: a plain file's stat),
-    by column, and the indexes of those that could not be stat'ed."""
+    by column, and the index of each that could not be stat'ed, with the reason."""
     stat = functools.partial(os.stat, dir_fd=fd, follow_symlinks=False)
-    failed: list[int] = []
+    failed: list[tuple[int, str]] = []
     try:
         stats = list(map(stat, names))
     except OSError:
@@ -360,8 +363,8 @@ def _stat_names(fd: int, names: Sequence[str]) -> tuple[list[list[int]], list[in
         for i, name in enumerate(names):
             try:
                 stats.append(stat(name))
-            except OSError:
-                failed.append(i)
+            except OSError as e:
+                failed.append((i, e.strerror or str(e)))
     return [list(map(f, stats)) for f in _FACTS], failed
 
 
