@@ -36,6 +36,7 @@ from .incremental import ScanColumns, scan_changes
 from .models import Post, Problem
 from .report import PostReport, PostStatus, not_a_post
 from .scanning import Scan, SourceFile, without_cycle_collection
+from .sources import prefetch
 from .state import (
     Read,
     ReportRow,
@@ -308,8 +309,10 @@ def _read_batch(files: bytes, config: Config, own: _Own | None) -> _Batch:
     batch = _Batch([], [], [], [], [])
     # The feeds of each distinct list of categories (a batch's posts share a few dozen).
     node_keys: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
+    batch_files = list(map(SourceFile._make, pickle.loads(files)))
+    prefetch(config, (f.rel for f in batch_files if f.size <= config.max_post_bytes))
     with without_cycle_collection():  # thousands of records, no cycles
-        for file in map(SourceFile._make, pickle.loads(files)):
+        for file in batch_files:
             post, problem_list = read_post(file, config)
             problems = tuple(problem_list)
             nodes: tuple[str, ...] = ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from feedpub.config import load_config
 from feedpub.models import BodyFormat, Post, Problem, Severity
 from feedpub.reader import read_post
 from feedpub.scanning import find_posts
+from feedpub.sources import prefetch
 from tests.helpers import BASE_URL, WritePost
 
 
@@ -372,3 +374,29 @@ def test_a_post_gone_between_the_listing_and_its_stat_is_reported(
     assert [(p.path, p.message) for p in problems] == [
         ("b.md", "cannot read: No such file or directory")
     ]
+
+
+def test_prefetch_advises_the_regular_files_and_never_blocks_on_a_fifo(
+    write_post: WritePost, posts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not hasattr(os, "posix_fadvise"):
+        pytest.skip("no posix_fadvise here: prefetch does nothing")
+    write_post("a.md", title="a", date="2021-08-09")
+    os.mkfifo(posts / "pipe.md")  # (a post turned into a FIFO since the scan)
+    advised: list[int] = []
+    fadvise = os.posix_fadvise
+
+    def record(fd: int, offset: int, length: int, advice: int) -> None:
+        advised.append(os.fstat(fd).st_ino)
+        fadvise(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", record)
+    config = load_config(None, {"posts": posts, "base_url": BASE_URL})
+    done = threading.Event()
+    worker = threading.Thread(
+        target=lambda: (prefetch(config, ["a.md", "pipe.md", "gone.md"]), done.set()), daemon=True
+    )
+    worker.start()
+    worker.join(timeout=10)
+    assert done.is_set(), "prefetch blocked"
+    assert advised == [(posts / "a.md").stat().st_ino, (posts / "pipe.md").stat().st_ino]
