@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import http.client
 import os
@@ -205,6 +206,9 @@ def serve_process(*args: str, cwd: Path) -> tuple[subprocess.Popen[str], str]:
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(PROJECT)},
+        # As from a terminal, where Ctrl-C interrupts: a test run started in the background
+        # of a shell inherits SIGINT ignored, and so would the server, which `stop` ends so.
+        preexec_fn=functools.partial(signal.signal, signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stderr is not None
     for line in process.stderr:
