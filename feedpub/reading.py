@@ -310,7 +310,7 @@ def _read_batch(files: bytes, config: Config, own: _Own | None) -> _Batch:
     # The feeds of each distinct list of categories (a batch's posts share a few dozen).
     node_keys: dict[tuple[tuple[str, ...], ...], tuple[str, ...]] = {}
     batch_files = list(map(SourceFile._make, pickle.loads(files)))
-    prefetch(config, (f.rel for f in batch_files if f.size <= config.max_post_bytes))
+    prefetch(config, batch_files)
     with without_cycle_collection():  # thousands of records, no cycles
         for file in batch_files:
             post, problem_list = read_post(file, config)

@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlsplit
 
 from .config import Config
 from .errors import PostError
+from .scanning import SourceFile
 
 
 def read_bytes(config: Config, rel: str, size: int = 0) -> bytes:
@@ -21,8 +22,7 @@ def read_bytes(config: Config, rel: str, size: int = 0) -> bytes:
     (fstat twice, an isatty ioctl, two lseeks), which is much of reading a small post.
     """
     try:
-        # (`rel` is relative, so this is os.path.join's path, without its per-call checks.)
-        fd = os.open(f"{os.fspath(config.posts)}/{rel}", os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(_post_path(config, rel), os.O_RDONLY | os.O_CLOEXEC)
         try:
             wanted = size + 1 if size else _READ_CHUNK
             chunks = [os.read(fd, wanted)]
@@ -43,19 +43,21 @@ def read_bytes(config: Config, rel: str, size: int = 0) -> bytes:
         raise PostError(f"cannot read: {e.strerror}") from None
 
 
-def prefetch(config: Config, rels: Iterable[str]) -> None:
+def prefetch(config: Config, files: Iterable[SourceFile]) -> None:
     """Have the kernel start reading these post files from disk now, all at once, before
     they are read one by one: a site too big for the page cache (a million posts) is
     otherwise read a file at a time, each read waiting for the disk (93 µs a file where it
-    came in 23 µs so, at a queue depth of hundreds). A file already cached costs 1 µs more.
-    Opened without blocking: one turned into a FIFO since the scan is read (and refused)
-    by `read_bytes`, not here."""
+    came in 23 µs so, at a queue depth of hundreds). A file already cached costs 1 µs more;
+    one too big to be read (`max_post_bytes`) is left alone. Opened without blocking: one
+    turned into a FIFO since the scan is read (and refused) by `read_bytes`, not here."""
     if not hasattr(os, "posix_fadvise"):  # (not on macOS or Windows)
         return
-    root = os.fspath(config.posts)
-    for rel in rels:
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
+    for file in files:
+        if file.size > config.max_post_bytes:
+            continue
         try:
-            fd = os.open(f"{root}/{rel}", _PREFETCH_FLAGS)
+            fd = os.open(_post_path(config, file.rel), flags)
         except OSError:  # read_bytes says why
             continue
         try:
@@ -66,7 +68,11 @@ def prefetch(config: Config, rels: Iterable[str]) -> None:
             os.close(fd)
 
 
-_PREFETCH_FLAGS = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
+def _post_path(config: Config, rel: str) -> str:
+    # (`rel` is relative, so this is os.path.join's path, without its per-call checks.)
+    return f"{os.fspath(config.posts)}/{rel}"
+
+
 _READ_CHUNK = 1 << 16
 _BINARY_PROBE = 8192
 

@@ -16,7 +16,7 @@ from feedpub.bodies import load_content
 from feedpub.config import load_config
 from feedpub.models import BodyFormat, Post, Problem, Severity
 from feedpub.reader import read_post
-from feedpub.scanning import find_posts
+from feedpub.scanning import SourceFile, find_posts
 from feedpub.sources import prefetch
 from tests.helpers import BASE_URL, WritePost
 
@@ -392,9 +392,11 @@ def test_prefetch_advises_the_regular_files_and_never_blocks_on_a_fifo(
 
     monkeypatch.setattr(os, "posix_fadvise", record)
     config = load_config(None, {"posts": posts, "base_url": BASE_URL})
+    names = ("a.md", "pipe.md", "gone.md")
     done = threading.Event()
     worker = threading.Thread(
-        target=lambda: (prefetch(config, ["a.md", "pipe.md", "gone.md"]), done.set()), daemon=True
+        target=lambda: (prefetch(config, [SourceFile(n, 10, 0, 0, 0) for n in names]), done.set()),
+        daemon=True,
     )
     worker.start()
     worker.join(timeout=10)
