@@ -60,6 +60,10 @@ class Build:
     problems: tuple[Problem, ...]
     moved: dict[str, str]
     """Posts published at another URL than their permalink (it is another's): source → URL."""
+    unsettled: frozenset[str]
+    """The moved posts whose URL depends on more than the posts that share their permalink:
+    a site's own rule, or a suffix tried after one that was taken (which URLs every post
+    has)."""
 
 
 def build_feeds(
@@ -67,16 +71,17 @@ def build_feeds(
     config: Config,
     now: dt.datetime,
     totals: Mapping[tuple[str, ...], int] | None = None,
+    ranks: InstantRanks | None = None,
 ) -> Build:
     """Group posts into feeds.
 
     Feeds of categories that would land in one folder are kept back and reported
     in `Build.collisions`; every other feed is built.
 
-    Given `totals` (each feed's count of published posts over the whole site), `posts`
-    may be only the posts the feeds are made of (each feed's newest, and every post that
-    shares a URL or an instant with one of them): the feeds are then the same as from
-    every post.
+    Given `totals` (each feed's count of published posts over the whole site) and `ranks`
+    (each post's among all published posts), `posts` may be only the posts the feeds are
+    made of (each feed's newest, and every post that shares a URL with one of them, and
+    with those): the feeds are then the same as from every post.
     """
     drafts: list[Post] = []
     scheduled: list[Post] = []
@@ -85,8 +90,8 @@ def build_feeds(
     for post in posts:
         lists.get(classify(post, config, now), live).append(post)
     live.sort(key=_newest_first)
-    urls, moved, problems = _unique_urls(live, config)
-    updates = _distinct_updates(live)
+    urls, moved, unsettled, problems = _unique_urls(live, config)
+    updates = _distinct_updates(live, instant_ranks(live) if ranks is None else ranks)
     members: dict[tuple[str, ...], list[Post]] = defaultdict(list)
     counted: dict[tuple[str, ...], int] = defaultdict(int)
     # Most posts share their categories with others: work out the nodes once per set.
@@ -112,7 +117,13 @@ def build_feeds(
         feeds = _apart(feeds, config, problems)
     feeds, collisions = _without_collisions(feeds)
     return Build(
-        tuple(feeds), tuple(collisions), tuple(drafts), tuple(scheduled), tuple(problems), moved
+        tuple(feeds),
+        tuple(collisions),
+        tuple(drafts),
+        tuple(scheduled),
+        tuple(problems),
+        moved,
+        frozenset(unsettled),
     )
 
 
@@ -162,10 +173,11 @@ def nodes_of(categories: tuple[tuple[str, ...], ...], config: Config) -> list[tu
 
 def _unique_urls(
     posts: Sequence[Post], config: Config
-) -> tuple[dict[str, str], dict[str, str], list[Problem]]:
+) -> tuple[dict[str, str], dict[str, str], set[str], list[Problem]]:
     """One URL per post. Posts that share a permalink keep distinct ids: the oldest keeps
     it, the others get a suffix made from their path, which no later post can change
-    (in site mode, the URLs the generator itself gives them, where it has a rule)."""
+    (in site mode, the URLs the generator itself gives them, where it has a rule).
+    Also the moved posts whose URL depends on which URLs the other posts have."""
     first: dict[str, Post] = {}
     claimed: dict[str, list[Post]] = {}  # only the URLs more than one post has
     for post in posts:
@@ -174,6 +186,7 @@ def _unique_urls(
             claimed.setdefault(post.url, [owner]).append(post)
     urls = {post.source: post.url for post in posts}
     moved: dict[str, str] = {}
+    unsettled: set[str] = set()
     problems: list[Problem] = []
     # Every URL some post has now (a suffixed URL must not be another post's): it only
     # grows, as a shared URL stays with its first post, so it is kept up to date here.
@@ -185,6 +198,7 @@ def _unique_urls(
         if own:
             urls.update(own)
             moved.update((source, u) for source, u in own.items() if u != url)
+            unsettled.update(source for source, u in own.items() if u != url)
             taken.update(own.values())
             continue
         owners.sort(key=lambda p: (p.date, p.source))
@@ -194,6 +208,8 @@ def _unique_urls(
             while unique in taken:
                 attempt += 1
                 unique = disambiguate(url, f"{post.source}\0{attempt}")
+            if attempt:
+                unsettled.add(post.source)
             taken.add(unique)
             urls[post.source] = moved[post.source] = unique
             problems.append(
@@ -205,10 +221,35 @@ def _unique_urls(
                     rule="duplicate-permalink",
                 )
             )
-    return urls, moved, problems
+    return urls, moved, unsettled, problems
 
 
-def _distinct_updates(posts: Sequence[Post]) -> dict[str, dt.datetime]:
+InstantRanks = Mapping[str, tuple[int, int]]
+"""Where a published post that shares its `updated` instant with others stands among them
+(by path) and how many they are: source → (place, count); the posts that share theirs
+with no other may be left out."""
+
+
+def instant_of(post: Post) -> float:
+    """The instant of a post's `updated` (its date if it has none), as a timestamp."""
+    return (post.updated or post.date).timestamp()
+
+
+def instant_ranks(posts: Iterable[Post]) -> dict[str, tuple[int, int]]:
+    """The `InstantRanks` of these posts among themselves (every published post)."""
+    # Grouped by timestamp: hashing aware datetimes is slow, and this runs over every post.
+    groups: dict[float, list[str]] = defaultdict(list)
+    for post in posts:
+        groups[instant_of(post)].append(post.source)
+    ranks: dict[str, tuple[int, int]] = {}
+    for group in groups.values():
+        if len(group) > 1:
+            group.sort()
+            ranks.update((source, (k, len(group))) for k, source in enumerate(group))
+    return ranks
+
+
+def _distinct_updates(posts: Sequence[Post], ranks: InstantRanks) -> dict[str, dt.datetime]:
     """Each post's `updated` (or date), with posts that share one instant spread apart by
     microseconds, earliest path latest (so the feed order stays the same).
 
@@ -218,20 +259,15 @@ def _distinct_updates(posts: Sequence[Post]) -> dict[str, dt.datetime]:
     and the result is the same in every feed the post is in.
     """
     updates: dict[str, dt.datetime] = {}
-    # Grouped by timestamp: hashing aware datetimes is slow, and this runs over every post.
-    groups: dict[float, list[Post]] = defaultdict(list)
     for post in posts:
         when = post.updated or post.date
-        updates[post.source] = when
-        groups[when.timestamp()].append(post)
-    for group in groups.values():
-        if len(group) > 1:
-            group.sort(key=lambda p: p.source)
-            top = len(group) - 1
+        place, count = ranks.get(post.source, (0, 1))
+        if count > 1:
+            top = count - 1
             # Spread below the instant where above it there is no room (the year 9999's end).
-            room = _LATEST - updates[group[0].source] >= dt.timedelta(microseconds=top)
-            for k, post in enumerate(group):
-                updates[post.source] += dt.timedelta(microseconds=top - k if room else -k)
+            room = _LATEST - when >= dt.timedelta(microseconds=top)
+            when += dt.timedelta(microseconds=top - place if room else -place)
+        updates[post.source] = when
     return updates
 
 

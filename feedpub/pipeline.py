@@ -132,6 +132,10 @@ def _build(
         assert published is not None  # every post is read: a broken body is left out here
     report = _reconcile(published, files, folder, config, state)
     state.remember_feeds(published.kept_fingerprints())
+    built = published.built
+    state.remember_moves(
+        [f.path for f in files.files], built.moved, built.unsettled, every=files.complete
+    )
     state.remember_built_at(now)
     state.remember_meta("scan_problems", problems_digest(scan.problems))
     # The scan the posts' rows now match. (A build that stops half-way leaves the last one:
@@ -283,7 +287,7 @@ def _publish(
     attempted: set[str] = set()
     broken: dict[str, Problem] = {}
     while True:
-        built = build_feeds(posts.values(), config, now, files.totals)
+        built = build_feeds(posts.values(), config, now, files.totals, files.ranks)
         if not files.complete and _moved_onto_unread(built, posts.keys(), state):
             return None
         images = image_stamps(built.feeds, config)
@@ -326,7 +330,7 @@ def _moved_onto_unread(built: Build, read: Collection[str], state: State) -> boo
     """A post was moved to a URL that is another post's permalink, one not read (built from
     only some posts, the builder cannot know: so the answer is yes if the state cannot say)."""
     losses = state.losses
-    return bool(state.sharing(built.moved.values(), ()) - set(read)) or (state.losses != losses)
+    return bool(state.sharing(built.moved.values()) - set(read)) or (state.losses != losses)
 
 
 # -- reconcile and report -----------------------------------------------------------

@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import pickle
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -50,6 +50,7 @@ from .state.rows import report_row
 if TYPE_CHECKING:
     import datetime as dt
 
+    from .builder import InstantRanks
     from .config import Config
     from .incremental import LastBuild
 
@@ -61,8 +62,6 @@ _BATCH_FILES = 500
 _LEFT_TO_WORKERS = 4
 """Small batches (a quarter of one) each worker parses at the end while the caller makes
 the state's indexes (about as long, at 10,000 posts)."""
-_BUILDER_RULES = frozenset({"duplicate-permalink", "category-folder-shared"})
-"""Warnings the builder gives a post for what other posts are (builder.py)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +86,9 @@ class ReadFiles:
     """Each feed's count of published posts, when `files` are not all of them."""
     due: dt.datetime | None = None
     """When the earliest scheduled post not among `files` comes due."""
+    ranks: InstantRanks | None = None
+    """With `totals`: where each post read stands among the published posts that share
+    its `updated` instant (`builder.InstantRanks`)."""
 
     def posts(self) -> dict[str, Post]:
         return {f.path: f.post for f in self.files if f.post is not None}
@@ -163,12 +165,10 @@ def read_changes(
         or state.meta("scan_problems") != problems_digest(scan.problems)
     ):
         return None
-    # Posts the builder warned for what other posts are: their reports may change now.
-    wanted = {
-        r.path
-        for r in state.reports_with_problems()
-        if any(p.rule in _BUILDER_RULES for p in r.problems)
-    }
+    # Posts whose warning or URL may change with any change: the newest post of a feed
+    # that shares its folder (the feed's newest may change), and posts moved to a URL
+    # that depends on which URLs all other posts have.
+    wanted = state.warned("category-folder-shared") | state.unsettled_moves()
     changes = scan_changes(scan, columns, kept)
     state.compared_scan(columns)
     kept = None  # (the kept scan's bytes, 80 MB a million posts, are not needed any more)
@@ -199,13 +199,16 @@ def read_changes(
     # that alone has its permalink has its own report, as an added one has: a bot that
     # rewrites 50,000 posts does not have them all read back.)
     if old_urls:
-        others = state.sharing(old_urls, ()) - {file.rel for file in fresh}
+        others = state.sharing(old_urls) - {file.rel for file in fresh}
         wanted |= others | state.sharing_others(old_urls)
     wanted |= state.sharing_any() if first else state.sharing_others(fresh_urls)
     totals = state.feed_totals(due_at)
     for node in totals:
         wanted.update(state.newest(node, due_at, config.limit))
+    from .builder import instant_of
+
     read = _closure(state, wanted)
+    ranks = state.instant_ranks(((p.source, instant_of(p)) for p in _posts(read)), due_at)
     if state.losses != losses:  # the state was emptied half-way: what it gave is not all
         return None
     results = tuple(
@@ -216,6 +219,7 @@ def read_changes(
         len(fresh),
         {node_of(key): count for key, count in totals.items()},
         None if future else state.first_scheduled(now.timestamp()),
+        ranks,
     )
 
 
@@ -337,25 +341,18 @@ def _posts(read: Read) -> list[Post]:
     return [post for post, _ in read.values() if post is not None]
 
 
-def _keys(posts: Iterable[Post]) -> tuple[set[str], set[float]]:
-    """The URLs and `updated` instants the builder compares posts by."""
-    posts = list(posts)
-    return {p.url for p in posts}, {(p.updated or p.date).timestamp() for p in posts}
-
-
 def _closure(state: State, paths: set[str]) -> Read:
-    """These posts, and every post sharing a URL or an instant with one of them, again and
-    again until there are no more: the builder's view of each of them is then complete."""
+    """These posts (the changed ones and each feed's newest: their entries and reports
+    are made from what is read here), and every post sharing a URL with one of them:
+    the builder then gives each its URL and report as from every post. (Not the posts
+    that share an instant with them: the state says where each stands among those,
+    `State.instant_ranks`; in a site of scraped posts a second's posts are thousands.)"""
     read: Read = {}
     urls: set[str] = set()
-    instants: set[float] = set()
     while paths:
         batch = state.read(paths)
         read.update(batch)
-        new_urls, new_instants = _keys(_posts(batch))
-        new_urls -= urls
-        new_instants -= instants
+        new_urls = {post.url for post in _posts(batch)} - urls
         urls |= new_urls
-        instants |= new_instants
-        paths = state.sharing(new_urls, new_instants) - read.keys()
+        paths = state.sharing(new_urls) - read.keys()
     return read

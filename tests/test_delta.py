@@ -46,6 +46,8 @@ _POST = st.fixed_dictionaries(
         "categories": st.sampled_from(CATEGORIES),
         "permalink": st.sampled_from(["", "", "/same/", "/other/"]),
         "draft": st.sampled_from([False, False, False, True]),
+        # A scheduled post updated at a published one's instant: in no group of them
+        "updated": st.sampled_from(["", "", "2021-08-09 10:00:00"]),
         "body": st.sampled_from(["<p>a</p>", "<p>b</p>", "Markdown *c*", "---\nbroken: ["]),
         "thumbnail": st.sampled_from(["", "/img/local.png", "https://img.example.org/x.jpg"]),
     }
@@ -64,6 +66,7 @@ def _write(posts: Path, name: str, fields: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     permalink = f"permalink: {fields['permalink']}\n" if fields["permalink"] else ""
     permalink += f"thumbnail: {fields['thumbnail']}\n" if fields.get("thumbnail") else ""
+    permalink += f"updated: {fields['updated']}\n" if fields.get("updated") else ""
     body = fields["body"]
     front = (
         f"title: {fields['title']!r}\ndate: {fields['date']}\n"
@@ -259,3 +262,92 @@ def test_a_first_build_reads_back_only_the_posts_the_feeds_are_made_of(
     report = pipeline.build(_config(posts, tmp_path / "out"), now=NOW, ping=False)
     assert report.files_read == 40 and len(report.posts) == 40
     assert seen and 0 < seen[0] <= 4  # the site's two newest and A's, the same two
+
+
+def _counting_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many files each build looks at from the changes (-1: every file, read again)."""
+    seen: list[int] = []
+    read_changes, read_all = reading.read_changes, reading.read_all
+
+    def counted(*args: Any) -> Any:
+        files = read_changes(*args)
+        seen.append(len(files.files) if files else -1)
+        return files
+
+    def every_file(*args: Any) -> Any:
+        seen.append(-1)
+        return read_all(*args)
+
+    monkeypatch.setattr(reading, "read_changes", counted)
+    monkeypatch.setattr(reading, "read_all", every_file)
+    return seen
+
+
+def test_a_change_reads_the_posts_it_bears_on_not_every_post_chained_to_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Scraped posts chain: each shares its permalink with one neighbour and its instant
+    # with the other, so every post is linked to every other one through the builder's
+    # comparisons; an edit must not read them all back.
+    posts, kept, clean = tmp_path / "posts", tmp_path / "kept", tmp_path / "clean"
+
+    def fields(n: int, title: str = "Post") -> dict[str, Any]:
+        return {"title": f"{title} {n}", "date": f"2021-07-01 10:{(n + 1) // 2:02}:00",
+                "categories": "[A]", "permalink": f"/p{n // 2}/", "draft": False,
+                "body": "<p>x</p>"}  # fmt: skip
+
+    for n in range(60):
+        _write(posts, f"p{n:02}.md", fields(n))
+    pipeline.build(_config(posts, kept), now=NOW, ping=False)
+    seen = _counting_reads(monkeypatch)
+    _write(posts, "p30.md", fields(30, "Edited"))
+    incremental = pipeline.build(_config(posts, kept), now=NOW, ping=False)
+    # p30 and p31 (its URL: their reports may change), the feeds' two newest, p59 and
+    # p57, and p58 and p56 (their URLs); not the posts that share only an instant with
+    # one of them (the state says where each stands among those), nor all 60.
+    assert seen == [6]
+    expected = pipeline.build(_config(posts, clean), now=NOW, use_state=False, ping=False)
+    _same(incremental, expected, kept, clean, "an edit in the chain")
+    assert incremental.files_read == 1
+
+
+def _duplicate_permalink_warnings(report: Report, path: str) -> list[Any]:
+    return [
+        p
+        for r in report.posts.with_problems
+        if r.path == path
+        for p in r.problems
+        if p.rule == "duplicate-permalink"
+    ]
+
+
+def test_a_post_given_the_url_another_was_moved_to_moves_that_one_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    posts, kept, clean = tmp_path / "posts", tmp_path / "kept", tmp_path / "clean"
+    _site(posts)
+    same = {"title": "Same", "date": "2021-08-01 10:00:00", "categories": "[A]",
+            "permalink": "/same/", "draft": False, "body": "<p>z</p>"}  # fmt: skip
+    _write(posts, "p0.md", same)
+    _write(posts, "p1.md", {**same, "date": "2021-08-02 10:00:00"})
+    first = pipeline.build(_config(posts, kept), now=NOW, ping=False)
+    (warning,) = _duplicate_permalink_warnings(first, "p1.md")
+    moved_to = warning.message.rpartition("published at ")[2]
+    assert moved_to.startswith(BASE_URL) and moved_to != f"{BASE_URL}same/"
+    seen = _counting_reads(monkeypatch)
+    # A new post whose own permalink is the URL p1 was published at: p1 must move on.
+    permalink = "/" + moved_to.removeprefix(BASE_URL)
+    _write(posts, "new.md", {**same, "permalink": permalink, "date": "2021-07-01 10:00:00"})
+    incremental = pipeline.build(_config(posts, kept), now=NOW, ping=False)
+    assert len(seen) == 1 and seen[0] > 0  # found from the changes, not by reading all
+    expected = pipeline.build(_config(posts, clean), now=NOW, use_state=False, ping=False)
+    _same(incremental, expected, kept, clean, "a moved post's URL taken")
+    (warning,) = _duplicate_permalink_warnings(incremental, "p1.md")
+    assert not warning.message.endswith(moved_to)
+    # Gone again: p1 moves back to the URL it had, as a clean build would publish it.
+    (posts / "new.md").unlink()
+    incremental = pipeline.build(_config(posts, kept), now=NOW, ping=False)
+    assert len(seen) == 3 and seen[2] > 0
+    shutil.rmtree(clean)
+    expected = pipeline.build(_config(posts, clean), now=NOW, use_state=False, ping=False)
+    _same(incremental, expected, kept, clean, "the URL free again")

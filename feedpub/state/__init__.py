@@ -12,7 +12,8 @@ A small SQLite database in the output folder's hidden `.feedpub/` holds
   `report_counts` are: no build counts every post),
   and the posts indexed by URL, instant and date, so a build that changed a few posts
   finds the few others the builder compares them with, without reading every post
-  (reading.py's `read_changes`);
+  (reading.py's `read_changes`), and the URLs the builder moved posts to (`moves`: a
+  permalink another post has), so a post that takes such a URL finds the post it moves;
 - the bodies of the posts in feeds, made fit for feeds, by post version, URL and image
   stamp, so a body is prepared once per version, not once per build (only those of posts
   in the last build's feeds are kept); and
@@ -36,7 +37,7 @@ import datetime as dt
 import sqlite3
 import weakref
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -264,6 +265,9 @@ class State:
             return
         counts = _negated(self._nodes_of(paths))
         self._members(_DROP_MEMBERS, paths)  # (found by the rows these replace: first)
+        # A post's move is made again whenever it is read; one not read shares its URL with
+        # no other post now (see reading.read_changes): it has none.
+        self._write("DELETE FROM moves WHERE path = ?", [(path,) for path in paths])
         self._write(_INSERT_POSTS, rows)
         self._members(_ADD_MEMBERS, paths)
         counts.update(self._nodes_of(paths))
@@ -314,6 +318,7 @@ class State:
         self._write("DELETE FROM posts WHERE path = ?", gone)
         self._write("DELETE FROM contents WHERE path = ?", gone)
         self._write("DELETE FROM reports WHERE path = ?", gone)
+        self._write("DELETE FROM moves WHERE path = ?", gone)
 
     def prepared(self, keys: dict[str, str]) -> dict[str, Content]:
         """The kept bodies of these posts (source → content key wanted) that match."""
@@ -351,6 +356,20 @@ class State:
         self._write("DELETE FROM in_feeds")
         self._write("INSERT OR IGNORE INTO in_feeds VALUES (?)", [(s,) for s in sources])
         self._write("DELETE FROM contents WHERE path NOT IN (SELECT path FROM in_feeds)")
+
+    def remember_moves(
+        self, read: Sequence[str], moved: Mapping[str, str], unsettled: Collection[str], every: bool
+    ) -> None:
+        """Keep the URLs the builder moved posts to (`builder.Build.moved`), those of the
+        files this build read (`every`: of all files) in place of what was kept of them."""
+        if every:
+            self._write("DELETE FROM moves")
+        else:
+            self._write("DELETE FROM moves WHERE path = ?", [(path,) for path in read])
+        self._write(
+            "INSERT OR REPLACE INTO moves (path, url, settled) VALUES (?, ?, ?)",
+            [(path, url, path not in unsettled) for path, url in moved.items()],
+        )
 
     # -- what a build from the index asks -----------------------------------------------
 
@@ -452,25 +471,60 @@ class State:
             )
         ]
 
-    def sharing(self, urls: Iterable[str], instants: Iterable[float]) -> set[str]:
-        """Posts with one of these URLs or `updated` instants: the builder tells such posts
-        apart (URL suffixes, microseconds), so each one's entry depends on the others."""
+    def sharing(self, urls: Iterable[str]) -> set[str]:
+        """Posts with one of these URLs, as their permalink or as the URL a build moved
+        them to: the builder tells such posts apart (URL suffixes), so each one's entry
+        depends on the others."""
         found: set[str] = set()
-        for column, values in (("url", set(urls)), ("instant", set(instants))):
-            for chunk in _chunks(sorted(values)):
-                marks = ", ".join("?" * len(chunk))
-                query = f"SELECT path FROM posts WHERE {column} IN ({marks})"
-                found.update(path for (path,) in self._rows(query, chunk))
+        for chunk in _chunks(sorted(set(urls))):
+            marks = ", ".join("?" * len(chunk))
+            query = (
+                f"SELECT path FROM posts WHERE url IN ({marks})"
+                f" UNION SELECT path FROM moves WHERE url IN ({marks})"
+            )
+            found.update(path for (path,) in self._rows(query, [*chunk, *chunk]))
         return found
 
+    def instant_ranks(
+        self, posts: Iterable[tuple[str, float]], now: float | None
+    ) -> dict[str, tuple[int, int]]:
+        """Where each of these posts (path, instant of its `updated`) stands among the
+        published posts (`now`: as in `feed_totals`) that share its instant, by path, and
+        how many they are, for those that share it: what the builder spreads them apart by
+        (`builder.InstantRanks`). Counted by SQLite (a second of a scraped site can have
+        thousands of posts), for many instants a query."""
+        by_instant: dict[float, list[str]] = {}
+        for path, instant in posts:
+            by_instant.setdefault(instant, []).append(path)
+        due, since = ("date_ts <= ?", [now]) if now is not None else ("date_ts IS NOT NULL", [])
+        ranks: dict[str, tuple[int, int]] = {}
+        for instants in _chunks(list(by_instant), 250):
+            paths = [path for instant in instants for path in by_instant[instant]]
+            for some in _chunks(paths):
+                # (SQLite orders text by its UTF-8 bytes: by code point, as Python sorts str.)
+                query = (
+                    "SELECT path, place, n FROM (SELECT path, row_number() OVER"
+                    " (PARTITION BY instant ORDER BY path) - 1 AS place,"
+                    " count(*) OVER (PARTITION BY instant) AS n FROM posts"
+                    f" WHERE instant IN ({', '.join('?' * len(instants))}) AND NOT draft"
+                    f" AND {due}) WHERE n > 1 AND path IN ({', '.join('?' * len(some))})"
+                )
+                rows = self._rows(query, [*instants, *since, *some])
+                ranks.update((path, (place, n)) for path, place, n in rows)
+        return ranks
+
     def sharing_others(self, urls: Iterable[str]) -> set[str]:
-        """Posts with one of these URLs that another post has too."""
+        """Posts with one of these URLs that another post has too (as its permalink, or
+        moved to it)."""
         shared: list[str] = []
         for chunk in _chunks(sorted(set(urls))):
             marks = ", ".join("?" * len(chunk))
-            query = f"SELECT url FROM posts WHERE url IN ({marks}) GROUP BY url HAVING count(*) > 1"
-            shared += [url for (url,) in self._rows(query, chunk)]
-        return self.sharing(shared, ())
+            query = (
+                f"SELECT url FROM posts WHERE url IN ({marks}) GROUP BY url HAVING count(*) > 1"
+                f" UNION SELECT url FROM moves WHERE url IN ({marks})"
+            )
+            shared += [url for (url,) in self._rows(query, [*chunk, *chunk])]
+        return self.sharing(shared)
 
     def sharing_any(self) -> set[str]:
         """Posts with a URL that another post has too (what `sharing_others` gives for every
@@ -480,6 +534,19 @@ class State:
             " (SELECT url FROM posts WHERE url IS NOT NULL GROUP BY url HAVING count(*) > 1)"
         )
         return {path for (path,) in self._rows(query)}
+
+    def unsettled_moves(self) -> set[str]:
+        """Moved posts whose URL depends on which URLs every other post has
+        (`builder.Build.unsettled`): any change may move them again."""
+        return {path for (path,) in self._rows("SELECT path FROM moves WHERE NOT settled")}
+
+    def warned(self, rule: str) -> set[str]:
+        """Files whose stored report has a problem of this rule."""
+        query = (
+            "SELECT DISTINCT r.path FROM reports r, json_each(r.problems) j"
+            " WHERE r.problems != '' AND json_extract(j.value, '$.rule') = ?"
+        )
+        return {path for (path,) in self._rows(query, (rule,))}
 
     def dated_between(self, start: float, end: float) -> set[str]:
         """Posts dated in (start, end]: those that came due (or went back) between two builds."""

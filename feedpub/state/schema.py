@@ -12,7 +12,7 @@ from pathlib import Path
 from .rows import POST_COLUMNS
 
 STATE_FILE = "state.sqlite3"
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 APPLICATION_ID = 0x46505542  # "FPUB": marks the file as ours
 
 
@@ -147,6 +147,7 @@ def reset(db: sqlite3.Connection, stamp: str) -> None:
         DROP TABLE IF EXISTS members; DROP TABLE IF EXISTS contents;
         DROP TABLE IF EXISTS reports; DROP TABLE IF EXISTS scan;
         DROP TABLE IF EXISTS feed_counts; DROP TABLE IF EXISTS report_counts;
+        DROP TABLE IF EXISTS moves;
         PRAGMA application_id = {APPLICATION_ID};
         PRAGMA user_version = {SCHEMA_VERSION};
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -168,6 +169,8 @@ def reset(db: sqlite3.Connection, stamp: str) -> None:
         CREATE TABLE feed_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE report_counts (key TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE reports (path TEXT NOT NULL, status TEXT NOT NULL, problems TEXT NOT NULL);
+        CREATE TABLE moves (path TEXT PRIMARY KEY, url TEXT NOT NULL, settled INTEGER NOT NULL);
+        CREATE INDEX moves_by_url ON moves (url);
         {"".join(f"{sql};" for sql in INDEXES.values())}
         """
     )
@@ -178,7 +181,8 @@ def reset(db: sqlite3.Connection, stamp: str) -> None:
 INDEXES = {
     "posts_by_path": "CREATE UNIQUE INDEX posts_by_path ON posts (path)",
     "posts_by_url": "CREATE INDEX posts_by_url ON posts (url)",
-    "posts_by_instant": "CREATE INDEX posts_by_instant ON posts (instant)",
+    # (Covering `State.instant_ranks`: the posts of an instant in path order.)
+    "posts_by_instant": "CREATE INDEX posts_by_instant ON posts (instant, path, draft, date_ts)",
     "posts_by_date": "CREATE INDEX posts_by_date ON posts (date_ts)",
     "reports_by_path": "CREATE UNIQUE INDEX reports_by_path ON reports (path)",
     "reports_with_problems": (
