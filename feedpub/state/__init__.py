@@ -32,6 +32,7 @@ without it give the same bytes (the tests prove it).
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import datetime as dt
 import sqlite3
@@ -491,26 +492,32 @@ class State:
         """Where each of these posts (path, instant of its `updated`) stands among the
         published posts (`now`: as in `feed_totals`) that share its instant, by path, and
         how many they are, for those that share it: what the builder spreads them apart by
-        (`builder.InstantRanks`). Counted by SQLite (a second of a scraped site can have
-        thousands of posts), for many instants a query."""
+        (`builder.InstantRanks`)."""
         by_instant: dict[float, list[str]] = {}
         for path, instant in posts:
             by_instant.setdefault(instant, []).append(path)
         due, since = ("date_ts <= ?", [now]) if now is not None else ("date_ts IS NOT NULL", [])
+        published = f"FROM posts WHERE instant IN ({{}}) AND NOT draft AND {due}"
+        shared: list[float] = []
+        for chunk in _chunks(list(by_instant)):
+            query = published.format(", ".join("?" * len(chunk)))
+            query = f"SELECT instant {query} GROUP BY instant HAVING count(*) > 1"
+            shared += [instant for (instant,) in self._rows(query, [*chunk, *since])]
         ranks: dict[str, tuple[int, int]] = {}
-        for instants in _chunks(list(by_instant), 250):
-            paths = [path for instant in instants for path in by_instant[instant]]
-            for some in _chunks(paths):
-                # (SQLite orders text by its UTF-8 bytes: by code point, as Python sorts str.)
-                query = (
-                    "SELECT path, place, n FROM (SELECT path, row_number() OVER"
-                    " (PARTITION BY instant ORDER BY path) - 1 AS place,"
-                    " count(*) OVER (PARTITION BY instant) AS n FROM posts"
-                    f" WHERE instant IN ({', '.join('?' * len(instants))}) AND NOT draft"
-                    f" AND {due}) WHERE n > 1 AND path IN ({', '.join('?' * len(some))})"
+        for chunk in _chunks(shared):
+            # The paths of each instant in order: SQLite orders text by its UTF-8 bytes,
+            # which is by code point, as Python sorts str.
+            query = published.format(", ".join("?" * len(chunk)))
+            groups: dict[float, list[str]] = {}
+            for instant, path in self._rows(
+                f"SELECT instant, path {query} ORDER BY 1, 2", [*chunk, *since]
+            ):
+                groups.setdefault(instant, []).append(path)
+            for instant, group in groups.items():
+                ranks.update(
+                    (path, (bisect.bisect_left(group, path), len(group)))
+                    for path in by_instant[instant]
                 )
-                rows = self._rows(query, [*instants, *since, *some])
-                ranks.update((path, (place, n)) for path, place, n in rows)
         return ranks
 
     def sharing_others(self, urls: Iterable[str]) -> set[str]:
