@@ -100,7 +100,9 @@ def finish(
     """Print the problems and the summary, write the report, and exit with the code."""
     posts = config.posts
     code = result.exit_code(strict)
-    for post in result.posts.with_problems:
+    # Quiet, only errors are shown, and only a skipped file's report names any.
+    shown = result.posts.skipped() if quiet and not strict else result.posts.with_problems
+    for post in shown:
         for problem in post.problems:
             if not quiet or problem.severity is Severity.ERROR or strict:
                 click.echo(_located(problem, posts), err=True)

@@ -61,18 +61,27 @@ class PostReports:
     it is asked for (from the incremental state, for a build of a big site). (A plain
     class, not a dataclass: it is defined at every start-up, and is no value to compare.)"""
 
-    __slots__ = ("__weakref__", "close", "counts", "every", "with_problems")
+    __slots__ = (
+        "__weakref__",
+        "_load",
+        "_load_skipped",
+        "_with_problems",
+        "close",
+        "counts",
+        "every",
+    )
 
     def __init__(
         self,
         counts: dict[PostStatus, int],
-        with_problems: tuple[PostReport, ...],
+        with_problems: Callable[[], tuple[PostReport, ...]],
         every: Callable[[], Iterator[PostReport]],
         close: Callable[[], None] = lambda: None,
+        skipped: Callable[[], tuple[PostReport, ...]] | None = None,
     ) -> None:
         self.counts = counts
-        self.with_problems = with_problems
-        """The reports that name a problem, by path (few, on a healthy site)."""
+        self._load, self._load_skipped = with_problems, skipped
+        self._with_problems: tuple[PostReport, ...] | None = None
         self.every = every
         """Every report, by path, one at a time."""
         self.close = close
@@ -83,7 +92,22 @@ class PostReports:
         """Reports held in memory (those of a build that read every post, or of a test)."""
         held = tuple(sorted(reports, key=operator.attrgetter("path")))
         counts = dict(Counter(r.status for r in held))
-        return cls(counts, tuple(r for r in held if r.problems), held.__iter__)
+        with_problems = tuple(r for r in held if r.problems)
+        return cls(counts, lambda: with_problems, held.__iter__)
+
+    @property
+    def with_problems(self) -> tuple[PostReport, ...]:
+        """The reports that name a problem, by path, made when first asked for: a site
+        can have tens of thousands of warnings, which a quiet build never shows."""
+        if self._with_problems is None:
+            self._with_problems = self._load()
+        return self._with_problems
+
+    def skipped(self) -> tuple[PostReport, ...]:
+        """The reports of the files skipped, by path: the only ones that name errors."""
+        if self._with_problems is None and self._load_skipped is not None:
+            return self._load_skipped()
+        return tuple(r for r in self.with_problems if r.status is PostStatus.SKIPPED)
 
     def __iter__(self) -> Iterator[PostReport]:
         return self.every()

@@ -169,6 +169,23 @@ def test_quiet_prints_nothing_unless_something_is_wrong(
     assert code == 1 and "warned.md: warning:" in err
 
 
+def test_quiet_builds_from_the_state_print_the_errors_alone(
+    sample_posts: Path, tmp_path: Path, write_post: WritePost
+) -> None:
+    # Built again from the state (nothing changed, then one edit), the reports' warnings
+    # are not even made into Problems: quiet, only a skipped file's errors are shown.
+    write_post("warned.md", title="w", date="Invalid Date")
+    (sample_posts / "bad.md").write_bytes(b"---\ntitle: [\n---\n")
+    for edit in (None, None, "edited.md"):
+        if edit:
+            write_post(edit, title="e", date="2021-08-09 10:00:00")
+        code, out, err = build(sample_posts, tmp_path / "out", "--quiet")
+        assert (code, out) == (1, "")
+        assert err.count("error:") == 1 and "bad.md:3: error:" in err and "warning" not in err
+    code, _, err = build(sample_posts, tmp_path / "out", "--quiet", "--strict")
+    assert code == 1 and "warned.md: warning:" in err and "bad.md:3: error:" in err
+
+
 def test_check_writes_nothing_and_says_whether_posts_would_be_skipped(
     sample_posts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -51,6 +51,7 @@ from .rows import (
     Read,
     ReportRow,
     decode_report,
+    decode_stored_report,
     enclosure_values,
     encode_row,
     node_key,
@@ -648,20 +649,27 @@ class State:
         rows = self._rows("SELECT key, n FROM report_counts WHERE n > 0")
         return {PostStatus(status): count for status, count in rows}
 
-    def reports_with_problems(self) -> tuple[PostReport, ...]:
-        """The stored reports that name problems, by path. Raises ValueError, KeyError or
-        TypeError for a row no build wrote."""
-        query = "SELECT path, status, problems FROM reports WHERE problems != ''"
-        return tuple(map(decode_report, self._rows(query + " ORDER BY path")))
-
     def post_reports(self) -> PostReports:
-        """The stored reports, counted by `report_counts`, the whole list read from this
-        build's snapshot (see `save`). Raises as `reports_with_problems` does."""
+        """The stored reports, counted by `report_counts`; those that name problems are
+        read now and made into reports when first asked for (`decode_stored_report`: a
+        site can have tens of thousands of warnings, which a quiet build does not show);
+        the whole list is read from this build's snapshot (see `save`). Raises ValueError
+        for a row no build wrote: problems that are not JSON, a status there is not."""
+        statuses = ", ".join(f"'{status}'" for status in PostStatus)
+        query = (
+            f"SELECT path, status, problems, json_valid(problems) AND status IN ({statuses})"
+            " FROM reports WHERE problems != '' ORDER BY path"
+        )
+        rows = self._rows(query)
+        if not all(row[3] for row in rows):
+            raise ValueError("a report that is not one")
+        skipped = str(PostStatus.SKIPPED)
         reports = PostReports(
             self.report_counts(),
-            self.reports_with_problems(),
+            lambda: tuple(map(decode_stored_report, rows)),
             self._every_report,
             self._close_reader,
+            lambda: tuple(decode_stored_report(row) for row in rows if row[1] == skipped),
         )
         self._handed_out = weakref.ref(reports)
         return reports

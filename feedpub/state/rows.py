@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from ..problems import Problem
+from ..problems import Problem, Severity
 from ..report import PostReport, PostStatus
 from ..scanning import SourceFile
 
@@ -122,6 +122,18 @@ def decode_report(row: tuple[Any, ...]) -> PostReport:
     path, status, problems = row
     found = tuple(Problem.from_dict(p) for p in json.loads(problems)) if problems else ()
     return PostReport(path, _STATUSES[status], found)
+
+
+def decode_stored_report(row: tuple[Any, ...]) -> PostReport:
+    """`decode_report` of a row whose problems are JSON and whose status is one: what else
+    no build wrote (a damaged file) becomes a report that says so, where it is shown."""
+    try:
+        return decode_report(row[:3])
+    except (ValueError, KeyError, TypeError):
+        path = row[0]
+        message = "its report in the incremental state cannot be read; --full makes it again"
+        damaged = Problem(path, message, Severity.WARNING, rule="state-damaged")
+        return PostReport(path, _STATUSES[row[1]], (damaged,))
 
 
 def enclosure_values(enclosure: Enclosure | None) -> tuple[Any, Any, Any]:
