@@ -79,9 +79,10 @@ def build_feeds(
     in `Build.collisions`; every other feed is built.
 
     Given `totals` (each feed's count of published posts over the whole site) and `ranks`
-    (each post's among all published posts), `posts` may be only the posts the feeds are
-    made of (each feed's newest, and every post that shares a URL with one of them, and
-    with those): the feeds are then the same as from every post.
+    (where each post stands among all the published posts that share its instant), `posts`
+    may be only the posts the feeds are made of (each feed's newest, and every post that
+    shares a URL with one of them, and with those): the feeds are then the same as from
+    every post.
     """
     drafts: list[Post] = []
     scheduled: list[Post] = []
