@@ -231,17 +231,12 @@ InstantRanks = Mapping[str, tuple[int, int]]
 with no other may be left out."""
 
 
-def instant_of(post: Post) -> float:
-    """The instant of a post's `updated` (its date if it has none), as a timestamp."""
-    return (post.updated or post.date).timestamp()
-
-
 def instant_ranks(posts: Iterable[Post]) -> dict[str, tuple[int, int]]:
     """The `InstantRanks` of these posts among themselves (every published post)."""
     # Grouped by timestamp: hashing aware datetimes is slow, and this runs over every post.
     groups: dict[float, list[str]] = defaultdict(list)
     for post in posts:
-        groups[instant_of(post)].append(post.source)
+        groups[post.instant].append(post.source)
     ranks: dict[str, tuple[int, int]] = {}
     for group in groups.values():
         if len(group) > 1:

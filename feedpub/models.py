@@ -56,6 +56,12 @@ class Post:
     digest: str
     """Hash of the file's bytes: changes whenever the post does."""
 
+    @property
+    def instant(self) -> float:
+        """Its `updated` (its date if it has none) as a timestamp: what the builder tells
+        posts apart by (`builder.InstantRanks`), and the state indexes them by."""
+        return (self.updated or self.date).timestamp()
+
     def __reduce__(self) -> tuple[Callable[..., Post], tuple[Any, ...]]:
         # Posts come back from the worker processes by the thousand: as a tuple of their
         # fields they pickle and unpickle in two thirds of the time dataclasses' state takes.

@@ -151,8 +151,6 @@ def read_changes(
     None when only `read_all` is sure. A first build (an empty state) is one where every
     file changed: the posts are stored as they are parsed, never all held at once.
     (`meanwhile`: see `_parse`.)"""
-    from .builder import instant_of
-
     if not state.usable or (config.site and config.site.feed_order() != ("date", True)):
         return None
     losses = state.losses
@@ -208,7 +206,7 @@ def read_changes(
     for node in totals:
         wanted.update(state.newest(node, due_at, config.limit))
     read = _closure(state, wanted)
-    ranks = state.instant_ranks(((p.source, instant_of(p)) for p in _posts(read)), due_at)
+    ranks = state.instant_ranks(((p.source, p.instant) for p in _posts(read)), due_at)
     if state.losses != losses:  # the state was emptied half-way: what it gave is not all
         return None
     results = tuple(

@@ -269,7 +269,7 @@ class State:
         self._members(_DROP_MEMBERS, paths)  # (found by the rows these replace: first)
         # A post's move is made again whenever it is read; one not read shares its URL with
         # no other post now (see reading.read_changes): it has none.
-        self._write("DELETE FROM moves WHERE path = ?", [(path,) for path in paths])
+        self._forget_moves(paths)
         self._write(_INSERT_POSTS, rows)
         self._members(_ADD_MEMBERS, paths)
         counts.update(self._nodes_of(paths))
@@ -320,7 +320,7 @@ class State:
         self._write("DELETE FROM posts WHERE path = ?", gone)
         self._write("DELETE FROM contents WHERE path = ?", gone)
         self._write("DELETE FROM reports WHERE path = ?", gone)
-        self._write("DELETE FROM moves WHERE path = ?", gone)
+        self._forget_moves(paths)
 
     def prepared(self, keys: dict[str, str]) -> dict[str, Content]:
         """The kept bodies of these posts (source → content key wanted) that match."""
@@ -367,11 +367,14 @@ class State:
         if every:
             self._write("DELETE FROM moves")
         else:
-            self._write("DELETE FROM moves WHERE path = ?", [(path,) for path in read])
+            self._forget_moves(read)
         self._write(
             "INSERT OR REPLACE INTO moves (path, url, settled) VALUES (?, ?, ?)",
             [(path, url, path not in unsettled) for path, url in moved.items()],
         )
+
+    def _forget_moves(self, paths: Iterable[str]) -> None:
+        self._write("DELETE FROM moves WHERE path = ?", [(path,) for path in paths])
 
     # -- what a build from the index asks -----------------------------------------------
 

@@ -77,7 +77,7 @@ def encode_row(
         post.digest,
         problems_json,
         date_ts,
-        updated.timestamp() if updated else date_ts,
+        updated.timestamp() if updated else date_ts,  # Post.instant, from what is at hand
         "[]" if post.draft else _names_json(nodes),  # (json_each reads them: schema.NODES)
     )
 
