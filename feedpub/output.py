@@ -46,6 +46,10 @@ class OutputFolder:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.state_dir = root / STATE_DIR
+        self._inside: dict[str, bool] = {}
+        """Folders (relative) that resolve inside the output folder, or do not."""
+        self._made: set[Path] = set()
+        """Folders this object made or found there."""
 
     def prepare(self) -> None:
         """Create the folder (and feedpub's hidden state folder in it)."""
@@ -93,12 +97,27 @@ class OutputFolder:
 
         Its folder must resolve inside the output folder; the file itself may be a symlink,
         which a write replaces (it never follows it)."""
-        target = self.root / rel
-        root = self.root.resolve()
-        resolved = target.parent.resolve() / target.name
-        if ".." in Path(rel).parts or Path(rel).is_absolute() or not resolved.is_relative_to(root):
+        parts = Path(rel).parts
+        if not parts or ".." in parts or Path(rel).is_absolute() or not self._inside_root(rel):
             raise OutputError(f"{rel}: refusing to write outside the output folder {self.root}")
-        return target
+        return self.root / rel
+
+    def _inside_root(self, rel: str) -> bool:
+        """The folder of `rel` resolves inside the output folder: it is the folder, or its
+        own folder does and it is no symlink, or it is one that leads inside. Each folder is
+        looked at once (an lstat; resolving a whole path takes one a component)."""
+        folder = posixpath.dirname(rel)
+        known = self._inside.get(folder)
+        if known is None:
+            path = os.path.join(self.root, folder)
+            if not folder:
+                known = True
+            elif os.path.islink(path):
+                known = Path(path).resolve().is_relative_to(self.root.resolve())
+            else:
+                known = self._inside_root(folder)
+            self._inside[folder] = known
+        return known
 
     def stat(self, rel: str) -> os.stat_result | None:
         """A file's stat, or None if it is not there (no symlink check: nothing is written)."""
@@ -149,7 +168,9 @@ class OutputFolder:
         """These bytes (`parts`, in order) in a new temporary file beside `target` (the file
         at `rel`), not yet flushed to disk: (the temporary file, its descriptor)."""
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.parent not in self._made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(target.parent)
             temp, fd = _create_temporary(target)
         except OSError as e:
             raise _cannot_write(rel, e) from None
@@ -184,6 +205,7 @@ class OutputFolder:
                 folder.rmdir()
             except OSError:  # not empty (or not ours to remove)
                 break
+            self._made.discard(folder)
             folder = folder.parent
 
     def remove_temporaries(self, files: Iterable[str]) -> None:

@@ -30,17 +30,48 @@ def test_write_is_atomic_and_skips_unchanged_bytes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "rel", ["../escape.xml", "/etc/feedpub.xml", "a/../../escape.xml", "link/rss.xml"]
+    "rel",
+    [
+        "../escape.xml",
+        "/etc/feedpub.xml",
+        "a/../../escape.xml",
+        "link/rss.xml",
+        "a/deep-link/b/rss.xml",
+        "a/..",
+        "",
+    ],
 )
 def test_nothing_is_written_outside_the_folder(tmp_path: Path, rel: str) -> None:
     folder = OutputFolder(tmp_path / "out")
     folder.prepare()
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "out" / "link").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / "out" / "a").mkdir()
+    (tmp_path / "out" / "a" / "deep-link").symlink_to(tmp_path / "elsewhere")
+    folder.write("a/inside.xml", b"x")  # (its folders are known to be inside after this)
     with pytest.raises(OutputError, match="outside the output folder"):
         folder.write(rel, b"x")
     assert not (tmp_path / "escape.xml").exists()
     assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_a_symlinked_folder_that_leads_inside_is_written_through(tmp_path: Path) -> None:
+    folder = OutputFolder(tmp_path / "out")
+    folder.prepare()
+    (tmp_path / "out" / "real").mkdir()
+    (tmp_path / "out" / "alias").symlink_to(tmp_path / "out" / "real")
+    assert folder.write("alias/b/page.txt", b"x") is True
+    assert (tmp_path / "out" / "real" / "b" / "page.txt").read_bytes() == b"x"
+
+
+def test_a_folder_removed_is_made_again_by_a_later_write(tmp_path: Path) -> None:
+    folder = OutputFolder(tmp_path / "out")
+    folder.prepare()
+    folder.write("categories/a/page.txt", b"x")
+    folder.remove("categories/a/page.txt")
+    assert not (tmp_path / "out" / "categories").exists()
+    assert folder.write("categories/a/page.txt", b"y") is True
+    assert (tmp_path / "out" / "categories" / "a" / "page.txt").read_bytes() == b"y"
 
 
 def test_remove_deletes_the_file_and_empty_folders_only(tmp_path: Path) -> None:
