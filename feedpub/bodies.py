@@ -3,8 +3,8 @@
 The body is read again from its file (the reader kept only metadata), rendered,
 sanitised, split at `<!-- more -->`, and given its enclosure.
 
-Markdown is rendered with markdown-it-py, a CommonMark-compliant renderer that
-is pure Python, maintained and fast enough for every body a feed needs. HTML
+Markdown is rendered as markdown-it-py renders it, a CommonMark-compliant renderer
+(markdown.py: mostly by its port to Rust, fifteen times faster). HTML
 bodies (what scrapers write) are not run through Markdown: it would turn their
 indentation into code blocks and their underscores into emphasis.
 
@@ -28,6 +28,8 @@ from urllib.parse import unquote, urlsplit
 from .config import Config
 from .errors import PostError, describe_bug
 from .front_matter import FrontMatterError, body_of
+from .markdown import prepare as prepare_markdown
+from .markdown import render as render_markdown
 from .models import BodyFormat, Content, Enclosure, Post
 from .sources import decode, local_file, read_bytes
 from .text import XML_ILLEGAL, is_utf8, may_hold_illegal, without_nul
@@ -35,7 +37,6 @@ from .urls import absolute_url
 
 if TYPE_CHECKING:
     import nh3
-    from markdown_it import MarkdownIt
 
 FEED_BODY_BYTES = 1024 * 1024
 """A body bigger than this goes into feeds as its beginning: feed readers choke on items of
@@ -129,23 +130,11 @@ def _enclosure(url: str | None, config: Config) -> Enclosure | None:
     )
 
 
-def prepare(markdown: bool = True) -> None:
-    """Build the shared sanitiser, and with `markdown` the Markdown renderer, now (before
-    worker processes are forked, which then need not each build their own). Importing
-    markdown-it is most of it (35 ms), which a site whose posts are all HTML never needs."""
-    if markdown:
-        _markdown()
+def prepare() -> None:
+    """Build the shared sanitiser and the Markdown renderer now (before worker processes
+    are forked, which then need not each build their own)."""
+    prepare_markdown()
     _cleaner(None)
-
-
-@functools.cache
-def _markdown() -> MarkdownIt:
-    from markdown_it import (
-        MarkdownIt,  # imported when first needed: a build that renders nothing starts faster
-    )
-
-    # CommonMark plus the two GFM extensions blog posts use most.
-    return MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
 @functools.cache
@@ -159,7 +148,7 @@ def _allowed_attributes() -> dict[str, set[str]]:
 
 
 def _to_html(body: str, fmt: BodyFormat) -> str:
-    return _markdown().render(body) if fmt is BodyFormat.MARKDOWN else body
+    return render_markdown(body) if fmt is BodyFormat.MARKDOWN else body
 
 
 def _split_summary(body_html: str) -> tuple[str | None, str]:
@@ -210,7 +199,7 @@ _ABSOLUTE_PREFIXES = {
 
 @functools.lru_cache(maxsize=2)  # the shared cleaner, and the one post that needed its own
 def _cleaner(base: str | None) -> nh3.Cleaner:
-    import nh3  # imported when first needed, as markdown_it is
+    import nh3  # imported when first needed: a build that publishes nothing starts faster
 
     def rewrite_srcset(tag: str, attribute: str, value: str) -> str | None:
         if attribute not in _SRCSET_ATTRIBUTES or base is None:

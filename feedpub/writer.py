@@ -20,7 +20,7 @@ from . import workers
 from .config import Config
 from .errors import OutputError, PostError, describe_bug
 from .formats import INDEX_FILE, OPML_FILE, Format
-from .models import BodyFormat, Content, Feed, Problem, Severity
+from .models import Content, Feed, Problem, Severity
 from .output import Batch, OutputFolder
 from .report import FeedStatus
 from .scanning import without_cycle_collection
@@ -76,8 +76,7 @@ def publish(
         tasks.append((group_jobs, {s: ready[s] for s in sources if s in ready}))
     processes = workers.worker_count(config.jobs, len(jobs), PARALLEL_FEED_FILES)
     if processes > 1:  # made before the workers are forked: then they share them
-        markdown = BodyFormat.MARKDOWN
-        prepare(any(e.post.body_format is markdown for job in jobs for e in job.feed.entries))
+        prepare()
     group = functools.partial(_publish_group, config=config)
     for outcomes in workers.run_with_progress(group, tasks, processes, progress, "Writing feeds"):
         outcomes.reverse()
@@ -85,13 +84,13 @@ def publish(
             yield outcomes.pop()
 
 
-def prepare(markdown: bool = True) -> None:
+def prepare() -> None:
     """Import the renderers, the validator and the body sanitiser, and build what the jobs
-    share (bodies.prepare; the Markdown renderer only with `markdown`): before the workers
-    that publish are forked, or earlier, while the posts are read (reading._parse)."""
+    share (bodies.prepare): before the workers that publish are forked, or earlier, while
+    the posts are read (reading._parse)."""
     from . import bodies, render, validation  # noqa: F401
 
-    bodies.prepare(markdown)
+    bodies.prepare()
     validation.prepare()
 
 

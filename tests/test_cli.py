@@ -406,38 +406,13 @@ def test_a_build_where_nothing_changed_loads_only_what_it_needs(
         "yaml_rs",
         "lxml",
         "nh3",
-        "markdown_it",
+        "markdown_it_pyrs",
         "tomllib",
         "pickle",
         "textwrap",
         "hashlib",  # OpenSSL: the scan and the settings are compared as they are, not hashed
     ):
         assert library not in loaded
-
-
-def test_publishing_html_posts_over_the_cores_does_not_load_markdown(tmp_path: Path) -> None:
-    """The Markdown renderer is built before the publishing workers are forked only when a
-    post to publish is Markdown (importing markdown-it takes 35 ms, a small site's build 0.4 s)."""
-    posts = tmp_path / "posts"
-    posts.mkdir()
-    for n in range(10):  # 11 feeds in 3 formats: enough files to publish over the cores
-        (posts / f"p{n}.md").write_text(
-            f"---\ntitle: Post {n}\ndate: 2021-08-0{n % 9 + 1}\ncategories: [C{n}]\n---\n"
-            "<p>Only <b>HTML</b> here.</p>\n",
-            encoding="utf-8",
-        )
-    command = [sys.executable, "-c", _LOADED, "build", "--posts", str(posts), "--jobs", "2"]
-    command += ["--output", str(tmp_path / "out"), "--base-url", BASE_URL, "--quiet"]
-    first = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
-    loaded = set(first.stdout.split())
-    assert "feedpub.workers" in loaded and "nh3" in loaded  # published, after a prepare
-    assert "markdown_it" not in loaded
-    (posts / "p0.md").write_text(
-        "---\ntitle: Post 0\ndate: 2021-08-10\ncategories: [C0]\n---\nSome *Markdown*.\n",
-        encoding="utf-8",
-    )
-    again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=True)
-    assert "markdown_it" in set(again.stdout.split())
 
 
 def test_a_build_that_reads_a_plain_post_does_not_load_pyyaml(
