@@ -556,6 +556,29 @@ def test_a_first_build_is_written_with_a_rollback_journal_and_a_killed_one_rolle
     assert _journal(out) == ("wal", 0)
 
 
+def test_only_a_first_build_does_not_wait_for_its_commit_on_the_disk(
+    posts: Path, tmp_path: Path
+) -> None:
+    """An empty state is filled without a flush to disk (nothing is lost to a power cut
+    that an empty state had); a state with posts in it is committed with one."""
+    from feedpub.state.schema import connect, journal_for_filling, reset
+
+    path = tmp_path / "empty" / STATE_FILE
+    path.parent.mkdir()
+    db = connect(path, timeout=1.0)
+    reset(db, "stamp")
+    assert journal_for_filling(db) is True
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
+    db.close()
+    write_many(posts, 5)
+    out = tmp_path / "out"
+    build(posts, out)
+    db = connect(out / ".feedpub" / STATE_FILE, timeout=1.0)
+    assert journal_for_filling(db) is False
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    db.close()
+
+
 def test_a_state_without_its_indexes_gets_them_back(posts: Path, tmp_path: Path) -> None:
     from feedpub.state.schema import INDEXES as _INDEXES
 

@@ -107,13 +107,19 @@ def journal_for_filling(db: sqlite3.Connection) -> bool:
     where WAL writes every page twice (to the log, then to the file): at a million posts,
     storing them takes a third less time. As safe as WAL: a killed build leaves its journal behind,
     and the next build's open rolls the file back to the empty state. (`settle_journal`
-    goes back to WAL after the commit.)"""
+    goes back to WAL after the commit.) Nor is the commit waited for on the disk
+    (synchronous off): like a new feed file (output.Batch.finish), a first state has no
+    old one to lose, and a power cut leaves either what was written (the feeds' own sizes
+    say whether they were: LastBuild.touched) or pages the build that reads them finds
+    damaged, and starts over from."""
     if db.execute("SELECT 1 FROM posts LIMIT 1").fetchone() is not None:
         return False
     try:
         if db.execute("PRAGMA freelist_count").fetchone()[0]:  # the pages of a state reset
             db.execute("VACUUM")
         mode: str = db.execute("PRAGMA journal_mode = DELETE").fetchone()[0]
+        if mode == "delete":
+            db.execute("PRAGMA synchronous = OFF")
         return mode == "delete"
     except sqlite3.OperationalError as e:  # another process has the file open: WAL stays
         if not is_busy(e):
