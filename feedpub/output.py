@@ -109,10 +109,9 @@ class OutputFolder:
         folder = posixpath.dirname(rel)
         known = self._inside.get(folder)
         if known is None:
-            path = os.path.join(self.root, folder)
             if not folder:
                 known = True
-            elif os.path.islink(path):
+            elif os.path.islink(path := os.path.join(self.root, folder)):
                 known = Path(path).resolve().is_relative_to(self.root.resolve())
             else:
                 known = self._inside_root(folder)
