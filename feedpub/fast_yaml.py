@@ -7,8 +7,8 @@ parses the same front matter about four times faster. yaml-rs reads YAML 1.2, so
 used only where the two cannot differ, and PyYAML decides everything else:
 
 - blocks with tags, anchors, aliases, directives, block scalars, reserved indicators,
-  backslash escapes, tabs, document markers or characters PyYAML's reader refuses go to
-  PyYAML;
+  backslash escapes, tabs, document markers, a colon at either end of a plain scalar in a
+  flow collection, or characters PyYAML's reader refuses go to PyYAML;
 - a result goes back to PyYAML if any string in it (key or value) is one YAML 1.1 would
   read as something else (`yes`, `1_000`, `2021-08-09`, `<<`, …), or if it holds a
   number, where the two versions' rules differ (`012`, `1e3`);
@@ -47,6 +47,9 @@ _PYYAML_ONLY = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]"
 )
 _FIRST_NODE = re.compile(r"[ \t]*[!&*|>@`%]")
+# A colon that ends a plain scalar in a flow collection with no space after it (`{a:}`), or
+# starts one (`[:a]`): YAML 1.2 reads them, PyYAML refuses them.
+_FLOW_COLON = re.compile(r":[,\[\]{}]|[\[{,][ \t\n]*:")
 # Any character _PYYAML_ONLY looks for: one quick scan clears most blocks. (Listed, not as
 # "[^…]": the indicators !%&*>@\`| and TAB, the C0 and C1 controls, U+2028, U+2029, surrogates,
 # U+FEFF, U+FFFE and U+FFFF.)
@@ -110,6 +113,8 @@ def _pyyaml_only(block: str) -> bool:
     """The block holds what only PyYAML reads as PyYAML does (see _PYYAML_ONLY)."""
     if "\n---" in block or "\n..." in block or block.startswith(("---", "...")):
         return True  # document markers
+    if ("[" in block or "{" in block) and _FLOW_COLON.search(block):
+        return True
     return bool(_SUSPECT.search(block) and (_FIRST_NODE.match(block) or _PYYAML_ONLY.search(block)))
 
 
