@@ -97,8 +97,8 @@ class OutputFolder:
 
         Its folder must resolve inside the output folder; the file itself may be a symlink,
         which a write replaces (it never follows it)."""
-        parts = Path(rel).parts
-        if not parts or ".." in parts or Path(rel).is_absolute() or not self._inside_root(rel):
+        path = Path(rel)
+        if not path.parts or ".." in path.parts or path.is_absolute() or not self._inside_root(rel):
             raise OutputError(f"{rel}: refusing to write outside the output folder {self.root}")
         return self.root / rel
 
