@@ -570,6 +570,20 @@ def test_only_a_first_build_does_not_wait_for_its_commit_on_the_disk(
     assert journal_for_filling(db) is True
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
     db.close()
+    # A new file to be filled is never made WAL (it would be checkpointed back at once).
+    path = tmp_path / "new" / STATE_FILE
+    path.parent.mkdir()
+    db = connect(path, timeout=1.0, to_fill=True)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 0
+    reset(db, "stamp")
+    assert journal_for_filling(db) is True
+    assert not path.with_name(f"{STATE_FILE}-wal").exists()
+    db.close()
+    db = connect(path, timeout=1.0, to_fill=True)  # no longer new: WAL, flushed
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 1
+    db.close()
     write_many(posts, 5)
     out = tmp_path / "out"
     build(posts, out)

@@ -142,7 +142,7 @@ class State:
                 with contextlib.suppress(OSError):
                     part.unlink()
         try:
-            db = connect(path, timeout)
+            db = connect(path, timeout, to_fill=True)
             if not enabled or read_stamp(db) != stamp:
                 reset(db, stamp)
             restore_indexes(db)
@@ -153,7 +153,7 @@ class State:
             warning = f"{path}: incremental state was unreadable ({e}); rebuilt from the posts"
         warning += move_aside(path)
         try:
-            db = connect(path, timeout)
+            db = connect(path, timeout, to_fill=True)
             reset(db, stamp)
             return cls._opened(db, warning)
         except sqlite3.DatabaseError as e:

@@ -69,15 +69,22 @@ def start_over(db: sqlite3.Connection, stamp: str) -> sqlite3.Connection | None:
     return fresh
 
 
-def connect(path: Path, timeout: float) -> sqlite3.Connection:
+def connect(path: Path, timeout: float, *, to_fill: bool = False) -> sqlite3.Connection:
+    """The state file at `path`, in WAL; `to_fill`: a new file is left in the rollback
+    journal mode a first build fills it in (`journal_for_filling`), unflushed: made WAL
+    first, it would at once be checkpointed back, a wait for the disk (10 ms)."""
+    new = to_fill and not path.exists()
     # Not bound to this thread: a build's reports may be read (and let go) in another.
     db = sqlite3.connect(path, timeout=timeout, isolation_level="DEFERRED", check_same_thread=False)
     # 16 KiB pages, not 4: a first build writes every post at once, and with 4 KiB pages
     # SQLite made 32,000 reads and writes of the file for 10,000 posts (10,000 with these).
     # Only a new file takes it: an existing one keeps the size it was made with.
     db.execute("PRAGMA page_size = 16384")
-    db.execute("PRAGMA journal_mode = WAL")  # a killed build leaves the last committed state
-    db.execute("PRAGMA synchronous = NORMAL")
+    if new:
+        db.execute("PRAGMA synchronous = OFF")
+    else:
+        db.execute("PRAGMA journal_mode = WAL")  # a killed build leaves the last committed state
+        db.execute("PRAGMA synchronous = NORMAL")
     application_id = db.execute("PRAGMA application_id").fetchone()[0]
     tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
     if application_id != APPLICATION_ID and tables:
