@@ -70,6 +70,10 @@ _HIDDEN = re.compile(r"(^|/)[_.]")
 """A path Hexo does not read: a file or folder whose name starts with `_` or `.`."""
 
 
+_DATE_TOKENS = frozenset(
+    {"year", "month", "day", "hour", "minute", "second", "i_month", "i_day", "timestamp"}
+)
+"""Hexo's tokens of the post's date, made only for a permalink that has one of them."""
 _COSTLY_TOKENS = frozenset({"post_title", "hash", "category"})
 """Hexo's own tokens made only for a permalink that has them (front matter never sets them)."""
 
@@ -78,6 +82,21 @@ _COSTLY_TOKENS = frozenset({"post_title", "hash", "category"})
 def _tokens_in(permalink: str) -> tuple[str, ...]:
     """The `:tokens` of a permalink, in order."""
     return tuple(_TOKEN.findall(permalink))
+
+
+@functools.cache
+def _filename_rule(new_post_name: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """What Hexo's parseFilename matches a post's path (without its extension) against for
+    this `new_post_name`, and the token each of its groups is."""
+    rule = posixpath.splitext(new_post_name or ":title.md")[0]
+    names: list[str] = []
+
+    def group(match: re.Match[str]) -> str:
+        names.append(match.group(1))
+        return _SEGMENTS.get(match.group(1), "(.+?)")
+
+    pattern = _TOKEN.sub(group, re.escape(rule).replace(r"\:", ":"))
+    return re.compile(pattern), tuple(names)
 
 
 @functools.cache
@@ -240,19 +259,13 @@ class HexoSite(Site):
         """Hexo's parseFilename: the tokens `new_post_name` finds in the post's path."""
         path = rel.split("/", 1)[1] if "/" in rel else rel
         path = posixpath.splitext(path)[0]
-        rule = posixpath.splitext(text(self.get("new_post_name", ":title.md")) or ":title.md")[0]
-        names: list[str] = []
-
-        def group(match: re.Match[str]) -> str:
-            names.append(match.group(1))
-            return _SEGMENTS.get(match.group(1), "(.+?)")
-
-        pattern = _TOKEN.sub(group, re.escape(rule).replace(r"\:", ":"))
-        found = re.fullmatch(pattern, path)
+        pattern, names = _filename_rule(text(self.get("new_post_name", ":title.md")))
+        found = pattern.fullmatch(path)
         if not found:
             return {"title": hexo_slugize(path)}
         info = dict(zip(names, found.groups(), strict=True))
-        info.setdefault("title", hexo_slugize(path))
+        if "title" not in info:
+            info["title"] = hexo_slugize(path)
         return info
 
     def post_facts(self, rel: str, meta: dict[str, Any], saved: dt.datetime) -> PostFacts:
@@ -322,7 +335,6 @@ class HexoSite(Site):
 
     def _tokens(self, facts: PostFacts, categories: CategoryPaths, warn: Warn) -> dict[str, str]:
         meta, date, slug = facts.front_matter, facts.date, facts.slug
-        local = date.astimezone(self.machine)
         title = meta.get("title")
         title_text = title if isinstance(title, str) else ""
         rule = self.permalink
@@ -332,16 +344,20 @@ class HexoSite(Site):
             "title": slug,
             "slug": slug,
             "name": posixpath.basename(slug),
-            "year": f"{local.year:04d}",
-            "month": f"{local.month:02d}",
-            "day": f"{local.day:02d}",
-            "hour": f"{local.hour:02d}",
-            "minute": f"{local.minute:02d}",
-            "second": f"{local.second:02d}",
-            "i_month": str(local.month),
-            "i_day": str(local.day),
-            "timestamp": str(int(date.timestamp())),
         }
+        if not _DATE_TOKENS.isdisjoint(wanted):
+            local = date.astimezone(self.machine)
+            values.update(
+                year=f"{local.year:04d}",
+                month=f"{local.month:02d}",
+                day=f"{local.day:02d}",
+                hour=f"{local.hour:02d}",
+                minute=f"{local.minute:02d}",
+                second=f"{local.second:02d}",
+                i_month=str(local.month),
+                i_day=str(local.day),
+                timestamp=str(int(date.timestamp())),
+            )
         # The costly ones (most of a site's reading time), only where the permalink has them.
         if "post_title" in wanted:
             values["post_title"] = hexo_slugize(title_text, 1)
@@ -354,9 +370,9 @@ class HexoSite(Site):
                 if categories
                 else text(self.get("default_category", "uncategorized"))
             )
-        for key, value in meta.items():
-            if key not in values and key not in _COSTLY_TOKENS and text(value):
-                values[key] = text(value)
+        for key in wanted:  # (only the permalink's: a post's other fields fill nothing)
+            if key not in values and key not in _COSTLY_TOKENS and (value := text(meta.get(key))):
+                values[key] = value
         for key, value in mapping(self.get("permalink_defaults", {})).items():
             values.setdefault(str(key), text(value))
         if ":abbrlink" in rule and not values.get("abbrlink"):
