@@ -233,10 +233,9 @@ def _load_config(
     elif (
         config_file is None and not Path(CONFIG_NAME).is_file() and Path(SITE_CONFIG_NAME).is_file()
     ):
-        from .sites import detect  # site mode is imported only where a site may be
+        from .sites import find_site  # site mode is imported only where a site may be
 
-        if (kind := detect(Path.cwd())) is not None:
-            site = kind.load(Path.cwd())  # type: ignore[attr-defined]
+        site = find_site(Path.cwd())
     return load_config(config_file, overrides, site=site)
 
 

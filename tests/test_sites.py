@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from feedpub.config import load_config
 from feedpub.dates import DateError
 from feedpub.errors import ConfigError
 from feedpub.formats import Format
-from feedpub.sites import detect
+from feedpub.sites import detect, find_site, load_site
 from feedpub.sites.abbrlink import abbrlink
 from feedpub.sites.base import DateSource
 from feedpub.sites.clock import hexo_date, jekyll_date
@@ -595,11 +596,31 @@ def test_no_template_marker_survives() -> None:
         ({"source/_posts/a.md": ""}, None),
     ],
 )
-def test_detect(tmp_path: Path, files: dict[str, str], kind: type | None) -> None:
+def test_detect(
+    tmp_path: Path, files: dict[str, str], kind: type | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, "utf-8")
     assert detect(tmp_path) is kind
+    # The site is loaded as the kind found, its _config.yml read once.
+    reads: list[Path] = []
+    read = importlib.import_module("feedpub.sites.base").read_site_config
+    for name in ("detect", "hexo", "jekyll"):  # (`detect` is also the function's name)
+        module = importlib.import_module(f"feedpub.sites.{name}")
+        monkeypatch.setattr(
+            module, "read_site_config", lambda file: reads.append(file) or read(file)
+        )
+    site = find_site(tmp_path)
+    assert type(site) is kind if kind else site is None
+    assert len(reads) == (1 if files.get("_config.yml") is not None else 0)
+
+
+def test_a_site_whose_config_cannot_be_read_says_why(tmp_path: Path) -> None:
+    (tmp_path / "_config.yml").write_text("url: [unclosed\n", "utf-8")
+    (tmp_path / "source" / "_posts").mkdir(parents=True)
+    with pytest.raises(ConfigError, match=r"_config\.yml: not valid YAML"):
+        load_site(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ dates written without an offset, so each has its rule here:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
 import functools
 import os
@@ -62,6 +61,8 @@ def birth_time(path: str | Path) -> dt.datetime | None:
     statx = _statx()
     if statx is None:
         return None
+    import ctypes
+
     buffer = ctypes.create_string_buffer(256)
     if statx(_AT_FDCWD, os.fsencode(path), 0, _STATX_BTIME, buffer) != 0:
         return None
@@ -74,6 +75,8 @@ def birth_time(path: str | Path) -> dt.datetime | None:
 
 @functools.cache
 def _statx() -> Any:
+    import ctypes  # (only a post dated by no field nor file name asks for it)
+
     try:
         return getattr(ctypes.CDLL(None, use_errno=True), "statx", None)
     except OSError:

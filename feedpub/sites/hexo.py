@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import posixpath
 import re
 from collections.abc import Mapping
@@ -118,8 +117,9 @@ class HexoSite(Site):
     kind = "Hexo"
 
     @classmethod
-    def load(cls, root: Path) -> HexoSite:
-        settings = read_site_config(root / "_config.yml")
+    def load(cls, root: Path, settings: dict[str, Any] | None = None) -> HexoSite:
+        """The site at `root`, from its `_config.yml` (`settings`, if already read)."""
+        settings = read_site_config(root / "_config.yml") if settings is None else settings
         machine = zone_or_machine("")
         try:
             zone = zone_or_machine(settings.get("timezone"))
@@ -362,6 +362,8 @@ class HexoSite(Site):
         if "post_title" in wanted:
             values["post_title"] = hexo_slugize(title_text, 1)
         if "hash" in wanted:
+            import hashlib  # (OpenSSL: loaded only by a site whose permalink has :hash)
+
             stamp = slug + str(int(date.timestamp()))
             values["hash"] = hashlib.sha1(stamp.encode()).hexdigest()[:12]
         if "category" in wanted:

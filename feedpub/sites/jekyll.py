@@ -77,8 +77,9 @@ class JekyllSite(Site):
     kind = "Jekyll"
 
     @classmethod
-    def load(cls, root: Path) -> JekyllSite:
-        settings = read_site_config(root / "_config.yml")
+    def load(cls, root: Path, settings: dict[str, Any] | None = None) -> JekyllSite:
+        """The site at `root`, from its `_config.yml` (`settings`, if already read)."""
+        settings = read_site_config(root / "_config.yml") if settings is None else settings
         try:
             zone = zone_or_machine(settings.get("timezone"))
         except DateError as e:
