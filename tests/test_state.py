@@ -430,7 +430,7 @@ def test_the_last_build_record_reads_back_as_written_and_refuses_what_it_did_not
         assert LastBuild.from_json(json.dumps(json.loads(record.to_json()) | poison)) is None
 
 
-def test_the_reports_read_back_as_stored_by_path_and_a_row_no_build_wrote_is_refused(
+def test_the_reports_read_back_as_stored_by_path_and_a_row_no_build_wrote_says_so(
     tmp_path: Path,
 ) -> None:
     warning = Problem("b.md", "date unreadable", Severity.WARNING, 3, "date", "date")
@@ -457,11 +457,16 @@ def test_the_reports_read_back_as_stored_by_path_and_a_row_no_build_wrote_is_ref
     assert state.report_counts() == {PostStatus.DRAFT: 1, PostStatus.PUBLISHED: 2}
     state.remember_reports([posts[1]])
     assert state.report_counts() == {p.status: 1 for p in posts}
-    # Rows no build wrote: not JSON (the state is then emptied, see pipeline._unchanged),
-    # or JSON that is no problem, which says so in the report of its file.
+    # Rows no build wrote (not JSON, JSON that is no problem, a status there is not) say
+    # so in the report of their file, when it is read.
     state._write("UPDATE reports SET problems = 'not JSON' WHERE path = 'b.md'")
-    with pytest.raises(ValueError):
-        state.post_reports()
+    state._write("UPDATE reports SET status = 'lost', problems = '[1]' WHERE path LIKE '%c.md'")
+    reports = state.post_reports()
+    assert [(r.path, r.status) for r in reports.with_problems] == [
+        ("b.md", PostStatus.SKIPPED),
+        ("新媒体/c.md", PostStatus.SKIPPED),
+    ]
+    assert {p.rule for r in reports.with_problems for p in r.problems} == {"state-damaged"}
     state._write("UPDATE reports SET status = 'skipped', problems = '[{}]'")
     reports = state.post_reports()
     assert [r.status for r in reports.skipped()] == [PostStatus.SKIPPED] * 3
@@ -469,6 +474,31 @@ def test_the_reports_read_back_as_stored_by_path_and_a_row_no_build_wrote_is_ref
     state._write("UPDATE report_counts SET key = 'lost' WHERE key = 'draft'")
     with pytest.raises(ValueError):
         state.report_counts()
+
+
+def test_reports_of_a_state_that_cannot_be_saved_are_those_with_problems(tmp_path: Path) -> None:
+    """A commit that fails (a full disk) loses the reports kept only in the state: the
+    build's report still lists every post with a problem, read before the file is let go."""
+    warned = PostReport("b.md", PostStatus.PUBLISHED, (Problem("b.md", "w", Severity.WARNING),))
+    state = State.open(tmp_path, "fp")
+    state.remember_reports([PostReport("a.md", PostStatus.PUBLISHED, ()), warned], every=True)
+
+    class FailingCommit:
+        def __init__(self, db: sqlite3.Connection) -> None:
+            self.db = db
+
+        def commit(self) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.db, name)
+
+    state._db = FailingCommit(state._db)  # type: ignore[assignment, arg-type]
+    reports = state.post_reports()
+    state.save()
+    assert state.warning is not None and "could not be saved" in state.warning
+    assert reports.with_problems == (warned,)
+    assert list(reports) == [warned]
 
 
 def _indexes(out: Path) -> set[str]:

@@ -655,28 +655,31 @@ class State:
 
     def post_reports(self) -> PostReports:
         """The stored reports, counted by `report_counts`; those that name problems are
-        read now and made into reports when first asked for (`decode_stored_report`: a
-        site can have tens of thousands of warnings, which a quiet build does not show);
-        the whole list is read from this build's snapshot (see `save`). Raises ValueError
-        for a row no build wrote: problems that are not JSON, a status there is not."""
-        statuses = ", ".join(f"'{status}'" for status in PostStatus)
-        query = (
-            f"SELECT path, status, problems, json_valid(problems) AND status IN ({statuses})"
-            " FROM reports WHERE problems != '' ORDER BY path"
-        )
-        rows = self._rows(query)
-        if not all(row[3] for row in rows):
-            raise ValueError("a report that is not one")
-        skipped = str(PostStatus.SKIPPED)
+        read when they are first asked for, from this build's snapshot (see `save`): a
+        site can have a million warnings (hexo-abbrlink's 65,536 links), which a quiet
+        build neither shows nor reads. A row no build wrote says so in the report of its
+        file (`decode_stored_report`)."""
         reports = PostReports(
             self.report_counts(),
-            lambda: tuple(map(decode_stored_report, rows)),
+            self._stored_reports,
             self._every_report,
             self._close_reader,
-            lambda: tuple(decode_stored_report(row) for row in rows if row[1] == skipped),
+            lambda: self._stored_reports(PostStatus.SKIPPED),
         )
         self._handed_out = weakref.ref(reports)
         return reports
+
+    def _stored_reports(self, status: PostStatus | None = None) -> tuple[PostReport, ...]:
+        """The stored reports that name problems (of `status`), by path: from the build's
+        snapshot once it is saved, from the build's own transaction until then."""
+        db = self._reader or self._db
+        if db is None:
+            return ()
+        query = "SELECT path, status, problems FROM reports WHERE problems != ''"
+        args = () if status is None else (str(status),)
+        if status is not None:
+            query += " AND status = ?"
+        return tuple(map(decode_stored_report, db.execute(f"{query} ORDER BY path", args)))
 
     def _every_report(self) -> Iterator[PostReport]:
         if self._reader is None:  # this build's reports could not be saved (see `save`)
@@ -732,11 +735,16 @@ class State:
         except sqlite3.DatabaseError as e:
             # A cache that cannot be saved is only a slower next build; but the reports of
             # the files this build did not read were only there.
-            if self._handed_out and self._handed_out() is not None:
+            reports = self._handed_out() if self._handed_out else None
+            if reports is not None:
                 self.warning = (
                     f"incremental state could not be saved ({e}); "
                     "the report lists only the posts with problems"
                 )
+                self._reader = db  # they are read now, before the file is let go
+                with contextlib.suppress(sqlite3.Error):
+                    _ = reports.with_problems  # (kept by the reports)
+                self._reader = None
         finally:
             if not kept:
                 db.close()

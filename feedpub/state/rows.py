@@ -133,7 +133,7 @@ def decode_stored_report(row: tuple[Any, ...]) -> PostReport:
         path = row[0]
         message = "its report in the incremental state cannot be read; --full makes it again"
         damaged = Problem(path, message, Severity.WARNING, rule="state-damaged")
-        return PostReport(path, _STATUSES[row[1]], (damaged,))
+        return PostReport(path, _STATUSES.get(row[1], PostStatus.SKIPPED), (damaged,))
 
 
 def enclosure_values(enclosure: Enclosure | None) -> tuple[Any, Any, Any]:
