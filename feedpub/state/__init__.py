@@ -511,23 +511,19 @@ class State:
         for path, instant in posts:
             by_instant.setdefault(instant, []).append(path)
         due, since = ("date_ts <= ?", [now]) if now is not None else ("date_ts IS NOT NULL", [])
-        published = f"FROM posts WHERE instant IN ({{}}) AND NOT draft AND {due}"
-        shared: list[float] = []
-        for chunk in _chunks(list(by_instant)):
-            query = published.format(", ".join("?" * len(chunk)))
-            query = f"SELECT instant {query} GROUP BY instant HAVING count(*) > 1"
-            shared += [instant for (instant,) in self._rows(query, [*chunk, *since])]
         ranks: dict[str, tuple[int, int]] = {}
-        for chunk in _chunks(shared):
-            # The paths of each instant in order: SQLite orders text by its UTF-8 bytes,
-            # which is by code point, as Python sorts str.
-            query = published.format(", ".join("?" * len(chunk)))
-            groups: dict[float, list[str]] = {}
-            for instant, path in self._rows(
-                f"SELECT instant, path {query} ORDER BY 1, 2", [*chunk, *since]
-            ):
-                groups.setdefault(instant, []).append(path)
-            for instant, group in groups.items():
+        for chunk in _chunks(list(by_instant)):
+            # Each shared instant's paths in one text (a second of a bot's posts is
+            # thousands: one str each took twice as long), split and sorted here, as
+            # SQLite promises no order within a group (sorted already, in fact: linear).
+            query = (
+                "SELECT instant, group_concat(path, char(0)) FROM posts"
+                f" WHERE instant IN ({', '.join('?' * len(chunk))}) AND NOT draft AND {due}"
+                " GROUP BY instant HAVING count(*) > 1"
+            )
+            for instant, joined in self._rows(query, [*chunk, *since]):
+                group = joined.split("\0")
+                group.sort()
                 ranks.update(
                     (path, (bisect.bisect_left(group, path), len(group)))
                     for path in by_instant[instant]
