@@ -232,7 +232,10 @@ def _scan(config: Config) -> _Scan:
 def _find(config: Config) -> Scan:
     if not config.posts.is_dir():
         raise ConfigError(f"{config.posts}: posts folder does not exist")
-    return scan_posts(config.posts, config.site.keep if config.site else None, config.jobs)
+    site = config.site
+    if site is None:
+        return scan_posts(config.posts, jobs=config.jobs)
+    return scan_posts(config.posts, site.keep, config.jobs, site.post_names)
 
 
 # -- publish ------------------------------------------------------------------------

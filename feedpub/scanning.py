@@ -25,6 +25,22 @@ from .problems import Problem
 POST_SUFFIXES = (".md", ".markdown")
 
 
+class PostNames(NamedTuple):
+    """Which regular files of a folder are posts by their names alone: the scan's common
+    case, looked at without a call per file (`scan_posts`)."""
+
+    hidden: str
+    """A name that starts with one of these characters is not a post."""
+    suffixes: tuple[str, ...]
+    """A post's name ends with one of these (lower case), in any case."""
+    unwanted_ends: tuple[str, ...] = ()
+    """Nor does a post's name end with one of these."""
+
+
+POST_NAMES = PostNames(".", POST_SUFFIXES)
+"""Outside site mode: `*.md` and `*.markdown` files, but hidden ones."""
+
+
 class SourceFile(NamedTuple):
     """A post file found on disk, with the stat facts the incremental state keys on.
 
@@ -176,9 +192,16 @@ def find_posts(
     return sorted(scan.files()), scan.problems
 
 
-def scan_posts(root: Path, keep: Callable[[str, bool], bool] | None = None, jobs: int = 0) -> Scan:
+def scan_posts(
+    root: Path,
+    keep: Callable[[str, bool], bool] | None = None,
+    jobs: int = 0,
+    names: Callable[[str], PostNames | None] | None = None,
+) -> Scan:
     """Every `*.md`/`*.markdown` under `root` (in site mode: the files and folders
-    `keep(rel, is_folder)` chooses, which the site's generator reads as posts).
+    `keep(rel, is_folder)` chooses, which the site's generator reads as posts; in a
+    folder for which `names(folder)` gives a rule, a regular file the rule takes is kept
+    without asking `keep`, and the others are asked).
 
     Hidden files and folders are ignored. Symlinks are followed only while they
     stay inside `root`, so a post folder written by many people cannot make
@@ -192,11 +215,17 @@ def scan_posts(root: Path, keep: Callable[[str, bool], bool] | None = None, jobs
     """
     with without_cycle_collection():
         scan = Scan()
-        _walk(root, keep, scan, jobs)
+        _walk(root, keep, names, scan, jobs)
         return scan
 
 
-def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan, jobs: int) -> None:
+def _walk(
+    root: Path,
+    keep: Callable[[str, bool], bool] | None,
+    names: Callable[[str], PostNames | None] | None,
+    scan: Scan,
+    jobs: int,
+) -> None:
     problems = scan.problems
     real_root = root.resolve()
     visited = {real_root}
@@ -215,11 +244,12 @@ def _walk(root: Path, keep: Callable[[str, bool], bool] | None, scan: Scan, jobs
                 # Taken a batch at a time, whose columns go into the scan's at once: the
                 # names looked at in one comprehension, the files stat'ed and their facts
                 # taken by map, at C speed, not by a statement per file.
-                batches = _plain_batches(listing, prefix, keep, others)
+                rule = POST_NAMES if keep is None else names(prefix) if names else None
+                batches = _plain_batches(listing, prefix, keep, rule, others)
                 for plain in itertools.islice(batches, _BATCHES_ALONE):
                     stats = _stats(plain, others)
-                    names = list(map(_NAME, plain))
-                    _add_plain(scan, prefix, names, [list(map(f, stats)) for f in _FACTS])
+                    found = list(map(_NAME, plain))
+                    _add_plain(scan, prefix, found, [list(map(f, stats)) for f in _FACTS])
                 rest = [entry.name for plain in batches for entry in plain]
             if rest:
                 _add_shared(scan, prefix, fd, rest, others, jobs)
@@ -289,21 +319,26 @@ def _plain_batches(
     listing: Iterator[os.DirEntry[str]],
     prefix: str,
     keep: Callable[[str, bool], bool] | None,
+    rule: PostNames | None,
     others: list[os.DirEntry[str]],
 ) -> Iterator[list[os.DirEntry[str]]]:
-    """The plain post files of a listing (in site mode: the regular files the site keeps),
-    a batch at a time; every other entry but the hidden ones goes to `others`."""
+    """The plain post files of a listing (in site mode: the regular files the site keeps,
+    by the folder's `rule` where it has one), a batch at a time; every other entry but
+    the hidden ones goes to `others`."""
     while batch := list(itertools.islice(listing, _BATCH)):
-        if keep is None:
+        if rule is not None:
+            hidden, suffixes, unwanted = rule
             plain = [
                 entry
                 for entry in batch
-                if (name := entry.name)[0] != "."
-                and (name.endswith(POST_SUFFIXES) or name.lower().endswith(POST_SUFFIXES))
+                if (name := entry.name)[0] not in hidden
+                and (name.endswith(suffixes) or name.lower().endswith(suffixes))
+                and not (unwanted and name.endswith(unwanted))
                 and entry.is_file(follow_symlinks=False)
                 and (name.isascii() or _is_utf8(name))
             ]
         else:
+            assert keep is not None
             plain = [
                 entry
                 for entry in batch

@@ -20,6 +20,7 @@ from feedpub.config import load_config
 from feedpub.dates import DateError
 from feedpub.errors import ConfigError
 from feedpub.formats import Format
+from feedpub.scanning import scan_posts
 from feedpub.sites import detect, find_site, load_site
 from feedpub.sites.abbrlink import abbrlink
 from feedpub.sites.base import DateSource
@@ -740,3 +741,60 @@ def test_jekyll_exclude_matches_a_path_as_fnmatch_does(excluded: list[str], rel:
     literal, pattern = jekyll._exclusions(tuple(excluded))
     expected = any(rel == e or fnmatch.fnmatch(rel, e) for e in names)
     assert (rel in literal or pattern.match(rel) is not None) is expected
+
+
+_FILE_NAMES = (
+    st.lists(
+        st.sampled_from([*"ab_.~%-é文", ".md", ".MD", ".markdown", ".html", ".Htm", ".txt"]),
+        min_size=1,
+        max_size=8,
+    )
+    .map("".join)
+    .filter(lambda name: name not in (".", ".."))
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    folder=st.sampled_from(["", "_posts/", "_drafts/", "_posts/a/b/"]),
+    name=_FILE_NAMES,
+    asset_folder=st.booleans(),
+)
+def test_the_names_a_hexo_folder_keeps_are_files_keep_keeps(
+    tmp_path_factory: pytest.TempPathFactory, folder: str, name: str, asset_folder: bool
+) -> None:
+    """The scan's rule by name (`post_names`) takes no file `keep` would not."""
+    site = hexo_site(tmp_path_factory.mktemp("site"), post_asset_folder=asset_folder)
+    rule = site.post_names(folder)
+    if rule is None:
+        return
+    hidden, suffixes, unwanted = rule
+    taken = (
+        name[0] not in hidden
+        and name.lower().endswith(suffixes)
+        and not (unwanted and name.endswith(unwanted))
+    )
+    if taken:
+        assert site.keep(folder + name, False)
+
+
+def test_a_hexo_scan_by_names_finds_what_keep_finds(tmp_path: Path) -> None:
+    site = hexo_site(tmp_path)
+    posts = tmp_path / "source" / "_posts"
+    for rel in [
+        "a.md", "B.MD", "c.Markdown", "d.html", "e.txt", "_f.md", ".g.md", "h.md~", "i.md%",
+        "文.md", "sub/j.md", "sub/_k.md", "_sub/l.md", ".sub/m.md", "sub/deeper/n.htm",
+    ]:  # fmt: skip
+        (posts / rel).parent.mkdir(parents=True, exist_ok=True)
+        (posts / rel).write_text("---\ntitle: t\n---\n", "utf-8")
+    (tmp_path / "source" / "top.md").write_text("", "utf-8")
+    (tmp_path / "source" / "_drafts").mkdir()
+    (tmp_path / "source" / "_drafts" / "draft.md").write_text("", "utf-8")
+    source = tmp_path / "source"
+    by_keep = sorted(f.rel for f in scan_posts(source, site.keep).files())
+    by_names = sorted(f.rel for f in scan_posts(source, site.keep, names=site.post_names).files())
+    assert by_names == by_keep
+    assert by_keep == [
+        "_drafts/draft.md", "_posts/B.MD", "_posts/a.md", "_posts/c.Markdown", "_posts/d.html",
+        "_posts/sub/deeper/n.htm", "_posts/sub/j.md", "_posts/文.md",
+    ]  # fmt: skip

@@ -22,6 +22,7 @@ import yaml
 from ..errors import ConfigError
 from ..formats import SITE_FILES, Format
 from ..output import STATE_DIR
+from ..scanning import PostNames
 
 if TYPE_CHECKING:
     from .tags import TagWarn
@@ -140,6 +141,12 @@ class Site:
     def keep(self, rel: str, folder: bool) -> bool:
         """Whether the scan of `Config.posts` looks at this file or into this folder."""
         raise NotImplementedError
+
+    def post_names(self, folder: str) -> PostNames | None:
+        """In a folder `keep` looks into ('' or ending in '/'), the regular files it keeps
+        by their names alone, when it keeps every file that rule takes: the scan then
+        asks `keep` only of the others (see scanning.scan_posts). None: ask of each."""
+        return None
 
     def post_facts(self, rel: str, meta: dict[str, Any], saved: dt.datetime) -> PostFacts:
         """What the generator makes of the post's front matter `meta` (not changed) and file.

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from ..dates import DateError
 from ..formats import Format
+from ..scanning import PostNames
 from ..urls import site_url
 from . import hexo_tags, tags
 from .abbrlink import abbrlink
@@ -242,12 +243,17 @@ class HexoSite(Site):
             return folder and top + "/" in (POSTS, DRAFTS)
         if _HIDDEN.search(rest) or rest.endswith(("%", "~")):
             return False  # Hexo's hidden files, and editors' temporary files
-        if folder:
-            return True
+        return folder or rest.lower().endswith(self._post_suffixes())
+
+    def post_names(self, folder: str) -> PostNames | None:
+        # (Below `_posts/` and `_drafts/`, the only folders kept, a file is kept by its name.)
+        return PostNames("_.", self._post_suffixes(), ("%", "~")) if folder else None
+
+    def _post_suffixes(self) -> tuple[str, ...]:
         if self.get("post_asset_folder", False) is True:
             wanted = posixpath.splitext(text(self.get("new_post_name", ":title.md")))[1] or ".md"
-            return rest.lower().endswith(wanted.lower())
-        return rest.lower().endswith(POST_SUFFIXES)
+            return (wanted.lower(),)
+        return POST_SUFFIXES
 
     def unpublished(self, rel: str, meta: Mapping[str, Any]) -> bool:
         hidden = rel.startswith(DRAFTS) or meta.get("published") is False
