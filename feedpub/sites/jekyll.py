@@ -20,7 +20,7 @@ import functools
 import posixpath
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -75,6 +75,17 @@ def _exclusions(excluded: tuple[str, ...]) -> tuple[frozenset[str], re.Pattern[s
 @dataclass(frozen=True, slots=True)
 class JekyllSite(Site):
     kind = "Jekyll"
+
+    skipped: tuple[frozenset[str], re.Pattern[str], str] = field(
+        init=False, repr=False, compare=False
+    )
+    """What Jekyll never reads: `exclude`'s names and one pattern of them (`_exclusions`), and
+    `destination`, made once: `keep` asks them of every file."""
+
+    def __post_init__(self) -> None:
+        excluded = tuple(text(e).strip("/") for e in self.get("exclude", []) if text(e))
+        destination = text(self.get("destination", "_site"), "_site").strip("/")
+        object.__setattr__(self, "skipped", (*_exclusions(excluded), destination))
 
     @classmethod
     def load(cls, root: Path, settings: dict[str, Any] | None = None) -> JekyllSite:
@@ -166,12 +177,8 @@ class JekyllSite(Site):
 
     def keep(self, rel: str, folder: bool) -> bool:
         name = posixpath.basename(rel)
-        excluded = tuple(text(e).strip("/") for e in self.get("exclude", []) if text(e))
-        literal, pattern = _exclusions(excluded)
-        if rel in literal or pattern.match(rel):
-            return False
-        destination = text(self.get("destination", "_site"), "_site").strip("/")
-        if rel == destination:
+        literal, pattern, destination = self.skipped
+        if rel in literal or rel == destination or pattern.match(rel):
             return False
         if folder:
             return (
