@@ -265,15 +265,32 @@ class State:
             if self._indexed:  # else `members` is made from every post with the indexes
                 self._members(_ADD_MEMBERS, paths)
             return
-        counts = _negated(self._nodes_of(paths))
-        self._members(_DROP_MEMBERS, paths)  # (found by the rows these replace: first)
+        # A post's memberships change only with its date or its feeds (its row's last
+        # columns but one, `date_ts` and `nodes`): a bot's rewrite of its posts' thumbnails
+        # changes neither, and those keep theirs (dropping and making them again was half
+        # of storing a changed post).
+        placed = self._placed(paths)
+        moving = [row[0] for row in rows if placed.get(row[0]) != (row[-3], row[-1])]
+        counts = _negated(self._nodes_of(moving))
+        self._members(_DROP_MEMBERS, moving)  # (found by the rows these replace: first)
         # A post's move is made again whenever it is read; one not read shares its URL with
         # no other post now (see reading.read_changes): it has none.
         self._forget_moves(paths)
         self._write(_INSERT_POSTS, rows)
-        self._members(_ADD_MEMBERS, paths)
-        counts.update(self._nodes_of(paths))
+        self._members(_ADD_MEMBERS, moving)
+        counts.update(self._nodes_of(moving))
         self._count("feed_counts", counts)
+
+    def _placed(self, paths: Sequence[str]) -> dict[str, tuple[float | None, str]]:
+        """Each stored post's `date_ts` and `nodes`, which its memberships are made of."""
+        found: dict[str, tuple[float | None, str]] = {}
+        for chunk in _chunks(paths):
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT path, date_ts, nodes FROM posts WHERE path IN ({marks})"
+            found.update(
+                (path, (date_ts, nodes)) for path, date_ts, nodes in self._rows(query, chunk)
+            )
+        return found
 
     def _members(self, sql: str, paths: Sequence[str]) -> None:
         """Add or drop (`_ADD_MEMBERS`, `_DROP_MEMBERS`) these posts' memberships."""
