@@ -276,7 +276,7 @@ class State:
         # A post's move is made again whenever it is read; one not read shares its URL with
         # no other post now (see reading.read_changes): it has none.
         self._forget_moves(paths)
-        self._write(_INSERT_POSTS, rows)
+        self._write(_UPDATE_POSTS, rows)
         self._members(_ADD_MEMBERS, moving)
         counts.update(self._nodes_of(moving))
         self._count("feed_counts", counts)
@@ -797,6 +797,14 @@ _INSERT_POSTS = (
     f"INSERT OR REPLACE INTO posts ({ROW_COLUMNS})"
     f" VALUES ({', '.join('?' * len(ROW_COLUMNS.split(',')))})"
 )
+_UPDATE_POSTS = (
+    f"INSERT INTO posts ({ROW_COLUMNS}) VALUES ({', '.join('?' * len(ROW_COLUMNS.split(',')))})"
+    " ON CONFLICT (path) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in ROW_COLUMNS.replace(" ", "").split(",")[1:])
+)
+"""`_INSERT_POSTS` of rows that may replace stored ones, in place: replaced, a row gets a
+new rowid, and every index of the table an entry moved, where updated only the indexes of
+the columns that changed are touched."""
 _ADD_MEMBERS = f"INSERT INTO members {NODES} WHERE p.path IN ({{}}) ORDER BY 1, 2 DESC, 3"
 _DROP_MEMBERS = (
     f"DELETE FROM members WHERE (node, date_ts, path) IN ({NODES} WHERE p.path IN ({{}}))"
