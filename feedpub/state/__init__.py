@@ -265,10 +265,10 @@ class State:
             if self._indexed:  # else `members` is made from every post with the indexes
                 self._members(_ADD_MEMBERS, paths)
             return
-        # A post's memberships change only with its date or its feeds (its row's last
-        # columns but one, `date_ts` and `nodes`): a bot's rewrite of its posts' thumbnails
-        # changes neither, and those keep theirs (dropping and making them again was half
-        # of storing a changed post).
+        # A post's memberships change only with its date or its feeds (`date_ts` and
+        # `nodes`, its row's third-last and last values): a bot's rewrite of its posts'
+        # thumbnails changes neither, and those keep theirs (dropping and making them again
+        # was half of storing a changed post).
         placed = self._placed(paths)
         moving = [row[0] for row in rows if placed.get(row[0]) != (row[-3], row[-1])]
         counts = _negated(self._nodes_of(moving))
@@ -699,9 +699,9 @@ class State:
         if db is None:
             return ()
         query = "SELECT path, status, problems FROM reports WHERE problems != ''"
-        args = () if status is None else (str(status),)
+        args: tuple[str, ...] = ()
         if status is not None:
-            query += " AND status = ?"
+            query, args = f"{query} AND status = ?", (str(status),)
         return tuple(map(decode_stored_report, db.execute(f"{query} ORDER BY path", args)))
 
     def _every_report(self) -> Iterator[PostReport]:
