@@ -359,6 +359,17 @@ def test_hexo_config_values(tmp_path: Path) -> None:
     assert values["content"] == "summary"
 
 
+_EVERY_JEKYLL_TOKEN = "/" + "/".join(
+    f":{token}"
+    for token in (
+        "year", "month", "day", "hour", "minute", "second", "i_day", "i_month", "short_month",
+        "long_month", "short_year", "w_year", "week", "w_day", "short_day", "long_day", "y_day",
+        "title", "slug", "name", "categories", "slugified_categories", "output_ext",
+        "collection", "path", "title_", "slug_", "year_",
+    )
+) + "/"  # fmt: skip
+
+
 def jekyll_url(site: JekyllSite, rel: str, **meta: Any) -> str:
     saved = dt.datetime(2024, 2, 3, 4, 5, 6, tzinfo=dt.UTC)
     return site.post_url(rel, site.post_facts(rel, meta, saved), (), lambda m: None)
@@ -413,6 +424,14 @@ def jekyll_url(site: JekyllSite, rel: str, **meta: Any) -> str:
             "_posts/2021-02-03-Some Thing.md",
             {},
             "http://localhost:4000/21/2/3/034/some-thing.html",
+        ),
+        (  # every token Jekyll knows, and the `_` ending that keeps one's value
+            {"url": "https://x.org", "permalink": _EVERY_JEKYLL_TOKEN},
+            "_posts/2021-02-03-Some Thing.md",
+            {"categories": ["Café News", "b"]},
+            "https://x.org/2021/02/03/00/00/00/3/2/Feb/February/21/2021/05/3/Wed/Wednesday/034"
+            "/Some-Thing/some-thing/2021-02-03-some-thing/caf%C3%A9%20news/b/caf%C3%A9-news/b"
+            "/.html/posts/2021-02-03-Some%20Thing/Some-Thing_/some-thing_/2021_/",
         ),
     ],
 )

@@ -62,6 +62,20 @@ _EXCLUDED = (
     "vendor/bundle", "vendor/cache", "vendor/gems", "vendor/ruby",
 )  # fmt: skip
 _TOKEN = re.compile(r":([a-z_]+)")
+_DATE_FORMATS = {
+    "year": "%Y", "month": "%m", "day": "%d", "hour": "%H", "minute": "%M", "second": "%S",
+    "short_month": "%b", "long_month": "%B", "short_year": "%y", "w_year": "%G", "week": "%V",
+    "w_day": "%u", "short_day": "%a", "long_day": "%A", "y_day": "%j",
+}  # fmt: skip
+"""Jekyll's date tokens, as strftime writes them; and `i_day` and `i_month`, without a zero."""
+_DATE_TOKENS = frozenset({*_DATE_FORMATS, "i_day", "i_month"})
+
+
+@functools.cache
+def _tokens_in(permalink: str) -> frozenset[str]:
+    """The names a permalink's tokens may be looked up by (`:title_` is `title`'s too)."""
+    names = _TOKEN.findall(permalink)
+    return frozenset((*names, *(name[:-1] for name in names if name.endswith("_"))))
 
 
 @functools.cache
@@ -288,7 +302,7 @@ class JekyllSite(Site):
         # :categories are the generator's own (its folders, defaults and front matter)
         own = facts.front_matter.get("permalink")
         rule = own if isinstance(own, str) and own else self.permalink
-        values = self._tokens(rel, facts)
+        values = self._tokens(rel, facts, _tokens_in(rule))
         unknown: list[str] = []
 
         def replace(match: re.Match[str]) -> str:
@@ -306,40 +320,33 @@ class JekyllSite(Site):
         path = re.sub("/{2,}", "/", path)
         return site_url(self.base_url, path)
 
-    def _tokens(self, rel: str, facts: PostFacts) -> dict[str, str]:
+    def _tokens(self, rel: str, facts: PostFacts, wanted: frozenset[str]) -> dict[str, str]:
+        """Jekyll's values of the tokens in `wanted` (the others are not made: slugs and
+        dates of every kind were most of reading a post in a Jekyll site)."""
         meta = facts.front_matter
-        date = facts.date.astimezone(self.zone)
         slug = text(meta.get("slug")) or facts.slug
-        base = posixpath.splitext(posixpath.basename(rel))[0]
         categories = [text(c) for c in meta.get("categories") or []]
-        relative = posixpath.splitext(rel)[0].replace("_posts", "", 1).rstrip(".")
-        return {
+        values = {
             "collection": "posts",
-            "name": jekyll_slugify(base),
-            "title": jekyll_slugify(slug, "pretty", cased=True),
-            "slug": jekyll_slugify(slug),
             "categories": "/".join(dict.fromkeys(c.lower() for c in categories)),
-            "slugified_categories": "/".join(dict.fromkeys(jekyll_slugify(c) for c in categories)),
-            "year": date.strftime("%Y"),
-            "month": date.strftime("%m"),
-            "day": date.strftime("%d"),
-            "hour": date.strftime("%H"),
-            "minute": date.strftime("%M"),
-            "second": date.strftime("%S"),
-            "i_day": str(date.day),
-            "i_month": str(date.month),
-            "short_month": date.strftime("%b"),
-            "long_month": date.strftime("%B"),
-            "short_year": date.strftime("%y"),
-            "w_year": date.strftime("%G"),
-            "week": date.strftime("%V"),
-            "w_day": date.strftime("%u"),
-            "short_day": date.strftime("%a"),
-            "long_day": date.strftime("%A"),
-            "y_day": date.strftime("%j"),
             "output_ext": ".html",
-            "path": relative,
+            "path": posixpath.splitext(rel)[0].replace("_posts", "", 1).rstrip("."),
         }
+        if "name" in wanted:
+            values["name"] = jekyll_slugify(posixpath.splitext(posixpath.basename(rel))[0])
+        if "title" in wanted:
+            values["title"] = jekyll_slugify(slug, "pretty", cased=True)
+        if "slug" in wanted:
+            values["slug"] = jekyll_slugify(slug)
+        if "slugified_categories" in wanted:
+            values["slugified_categories"] = "/".join(
+                dict.fromkeys(jekyll_slugify(c) for c in categories)
+            )
+        if not _DATE_TOKENS.isdisjoint(wanted):
+            date = facts.date.astimezone(self.zone)
+            values.update((n, date.strftime(f)) for n, f in _DATE_FORMATS.items() if n in wanted)
+            values.update(i_day=str(date.day), i_month=str(date.month))
+        return values
 
     def render_body(
         self, body: str, rel: str, url: str, title: str, warn: TagWarn | None = None
