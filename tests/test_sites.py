@@ -8,6 +8,7 @@ import datetime as dt
 import fnmatch
 import importlib
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -73,6 +74,26 @@ def test_hexo_slugize(text: str, plain: str, lower: str) -> None:
 def test_jekyll_slugify(text: str, default: str, pretty_cased: str) -> None:
     assert jekyll_slugify(text) == default
     assert jekyll_slugify(text, "pretty", cased=True) == pretty_cased
+
+
+def _jekyll_slug_char_by_char(text: str, pretty: bool) -> str:
+    """Jekyll's slugify as its rule reads: every character looked at in turn."""
+    out: list[str] = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category[0] in "LM" or category == "Nd" or (pretty and char in "._~!$&'()+,;=@"):
+            out.append(char)
+        elif not out or out[-1] != "-":  # a run of other characters is one hyphen
+            out.append("-")
+    return "".join(out).removeprefix("-").removesuffix("-")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(codec="utf-8") | st.sampled_from(list("-_. ~@新Éé①٣"))))
+def test_jekyll_slugify_is_its_rule_read_char_by_char(text: str) -> None:
+    """The slugs made by translation, a character's mark found once, are the rule's."""
+    assert jekyll_slugify(text, cased=True) == _jekyll_slug_char_by_char(text, pretty=False)
+    assert jekyll_slugify(text, "pretty", cased=True) == _jekyll_slug_char_by_char(text, True)
 
 
 @pytest.mark.parametrize(

@@ -63,21 +63,33 @@ def _jekyll_keeps(char: str, pretty: bool) -> bool:
     return category[0] in "LM" or category == "Nd" or (pretty and char in _JEKYLL_PRETTY_KEEP)
 
 
+class _JekyllMarks(dict[int, str]):
+    """What each character becomes in a slug (itself, or '-'), as `str.translate` asks:
+    found once a character, then looked up at C speed (a title's characters one by one
+    in Python were most of a Jekyll permalink)."""
+
+    def __init__(self, pretty: bool) -> None:
+        super().__init__()
+        self.pretty = pretty
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        mark = self[code] = char if _jekyll_keeps(char, self.pretty) else "-"
+        return mark
+
+
+_JEKYLL_MARKS = {False: _JekyllMarks(False), True: _JekyllMarks(True)}
+_HYPHENS = re.compile("-{2,}")
+
+
 def jekyll_slugify(text: str, mode: str = "default", cased: bool = False) -> str:
     """Jekyll's Utils.slugify for the modes `default`, `pretty`, `raw` and `ascii`."""
     if mode == "raw":
         slug = re.sub(r"\s+", "-", text)
     elif mode == "ascii":
         slug = re.sub("[^A-Za-z0-9]+", "-", text)
-    else:
-        pretty = mode == "pretty"
-        out: list[str] = []
-        for char in text:
-            if _jekyll_keeps(char, pretty):
-                out.append(char)
-            elif not out or out[-1] != "-":  # a run of other characters is one hyphen
-                out.append("-")
-        slug = "".join(out)
+    else:  # a run of other characters is one hyphen
+        slug = _HYPHENS.sub("-", text.translate(_JEKYLL_MARKS[mode == "pretty"]))
     # Jekyll strips one leading and one trailing hyphen.
     slug = slug.removeprefix("-").removesuffix("-")
     return slug if cased else slug.lower()
