@@ -783,6 +783,25 @@ def test_jekyll_exclude_matches_a_path_as_fnmatch_does(excluded: list[str], rel:
     assert (rel in literal or pattern.match(rel) is not None) is expected
 
 
+@pytest.mark.parametrize(
+    ("exclude", "kept"),
+    [
+        (["drafts-old"], ["_posts/2021-01-01-a.md"]),
+        ("drafts-old", ["_posts/2021-01-01-a.md"]),  # one name, not its letters
+        ("_posts/2021-01-01-a.md", []),
+        (5, ["_posts/2021-01-01-a.md"]),  # not a list: the value as one entry
+    ],
+)
+def test_jekyll_exclude_that_is_not_a_list_is_one_entry(
+    tmp_path: Path, exclude: object, kept: list[str]
+) -> None:
+    site = jekyll_site(tmp_path, exclude=exclude)
+    (tmp_path / "_posts" / "2021-01-01-a.md").write_text("---\ntitle: a\n---\n", "utf-8")
+    (tmp_path / "drafts-old").mkdir()
+    (tmp_path / "drafts-old" / "x.md").write_text("", "utf-8")
+    assert [f.rel for f in scan_posts(tmp_path, site.keep).files()] == kept
+
+
 _FILE_NAMES = (
     st.lists(
         st.sampled_from([*"ab_.~%-é文", ".md", ".MD", ".markdown", ".html", ".Htm", ".txt"]),

@@ -97,7 +97,9 @@ class JekyllSite(Site):
     `destination`, made once: `keep` asks them of every file."""
 
     def __post_init__(self) -> None:
-        excluded = tuple(text(e).strip("/") for e in self.get("exclude", []) if text(e))
+        listed = self.get("exclude", [])
+        listed = listed if isinstance(listed, list) else [listed]  # as Ruby's Array(…) takes it
+        excluded = tuple(text(e).strip("/") for e in listed if text(e))
         destination = text(self.get("destination", "_site"), "_site").strip("/")
         object.__setattr__(self, "skipped", (*_exclusions(excluded), destination))
 
