@@ -131,18 +131,22 @@ def _located(problem: Problem, posts: Path) -> str:
 
 def _summary(result: Report, verb: str) -> str:
     parts = [f"{result.count(PostStatus.PUBLISHED)} {verb}"]
-    for status, label in (
-        (PostStatus.DRAFT, "drafts"),
-        (PostStatus.SCHEDULED, "scheduled"),
-        (PostStatus.SKIPPED, "skipped"),
-        (PostStatus.IGNORED, "not posts"),
+    for status, one, many in (
+        (PostStatus.DRAFT, "draft", "drafts"),
+        (PostStatus.SCHEDULED, "scheduled", "scheduled"),
+        (PostStatus.SKIPPED, "skipped", "skipped"),
+        (PostStatus.IGNORED, "not a post", "not posts"),
     ):
-        if result.count(status):
-            parts.append(f"{result.count(status)} {label}")
+        if count := result.count(status):
+            parts.append(f"{count} {one if count == 1 else many}")
     warned = len({p.path for p in result.warnings()})
     if warned:
         parts.append(f"{warned} with warnings")
-    lines = [f"{len(result.posts)} files read ({result.files_read} parsed): {', '.join(parts)}"]
+    files = len(result.posts)
+    lines = [
+        f"{files} file{'' if files == 1 else 's'} read ({result.files_read} parsed): "
+        + ", ".join(parts)
+    ]
     if verb == "published":
         feeds = f"Feeds: {len(result.written)} written, {len(result.unchanged)} unchanged"
         if result.removed:

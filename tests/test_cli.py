@@ -48,7 +48,7 @@ def test_build_writes_valid_feeds_readers_agree_on(sample_posts: Path, tmp_path:
     code, out, _ = build(sample_posts, tmp_path / "out")
     assert code == 0
     assert (
-        "2 published, 1 drafts" in out
+        "3 files read (3 parsed): 2 published, 1 draft" in out
         and "Feeds: 17 written, 0 unchanged" in out  # 5 feeds in 3 formats, OPML, index
         and "Done in" in out
     )
