@@ -787,12 +787,13 @@ def test_jekyll_exclude_matches_a_path_as_fnmatch_does(excluded: list[str], rel:
     ("exclude", "kept"),
     [
         (["drafts-old"], ["_posts/2021-01-01-a.md"]),
-        ("drafts-old", ["_posts/2021-01-01-a.md"]),  # one name, not its letters
+        ("drafts-old", ["_posts/2021-01-01-a.md"]),  # a name, not its letters
         ("_posts/2021-01-01-a.md", []),
-        (5, ["_posts/2021-01-01-a.md"]),  # not a list: the value as one entry
+        ("Gemfile, _posts/2021-01-01-a.md", []),  # comma-separated, as Jekyll reads a text
+        (5, ["_posts/2021-01-01-a.md"]),  # neither: the value as one entry
     ],
 )
-def test_jekyll_exclude_that_is_not_a_list_is_one_entry(
+def test_jekyll_exclude_that_is_not_a_list(
     tmp_path: Path, exclude: object, kept: list[str]
 ) -> None:
     site = jekyll_site(tmp_path, exclude=exclude)

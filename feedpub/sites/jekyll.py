@@ -98,7 +98,10 @@ class JekyllSite(Site):
 
     def __post_init__(self) -> None:
         listed = self.get("exclude", [])
-        listed = listed if isinstance(listed, list) else [listed]  # as Ruby's Array(…) takes it
+        if isinstance(listed, str):  # Jekyll reads a text as comma-separated values
+            listed = [part.strip() for part in listed.split(",")]
+        elif not isinstance(listed, list):  # (where Jekyll stops, one entry)
+            listed = [listed]
         excluded = tuple(text(e).strip("/") for e in listed if text(e))
         destination = text(self.get("destination", "_site"), "_site").strip("/")
         object.__setattr__(self, "skipped", (*_exclusions(excluded), destination))
