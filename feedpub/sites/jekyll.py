@@ -78,10 +78,10 @@ def _tokens_in(permalink: str) -> frozenset[str]:
     return frozenset((*names, *(name[:-1] for name in names if name.endswith("_"))))
 
 
-@functools.cache
 def _exclusions(excluded: tuple[str, ...]) -> tuple[frozenset[str], re.Pattern[str]]:
     """Jekyll's `exclude` (and what it always excludes): the names as they are, and one
-    pattern matching a path as `fnmatch` matches any of them (keep asks it of every file)."""
+    pattern matching a path as `fnmatch` matches any of them (made once with the site:
+    `JekyllSite.skipped`; keep asks it of every file)."""
     names = (*_EXCLUDED, *excluded)
     return frozenset(names), re.compile("|".join(map(fnmatch.translate, names)))
 

@@ -269,8 +269,8 @@ class State:
         # `nodes`, its row's third-last and last values): a bot's rewrite of its posts'
         # thumbnails changes neither, and those keep theirs (dropping and making them again
         # was half of storing a changed post).
-        placed = self._placed(paths)
-        moving = [row[0] for row in rows if placed.get(row[0]) != (row[-3], row[-1])]
+        placed = self._by_path("posts", "date_ts, nodes", paths)
+        moving = [row[0] for row in rows if placed.get(row[0]) != (row[0], row[-3], row[-1])]
         counts = _negated(self._nodes_of(moving))
         self._members(_DROP_MEMBERS, moving)  # (found by the rows these replace: first)
         # A post's move is made again whenever it is read; one not read shares its URL with
@@ -281,15 +281,13 @@ class State:
         counts.update(self._nodes_of(moving))
         self._count("feed_counts", counts)
 
-    def _placed(self, paths: Sequence[str]) -> dict[str, tuple[float | None, str]]:
-        """Each stored post's `date_ts` and `nodes`, which its memberships are made of."""
-        found: dict[str, tuple[float | None, str]] = {}
+    def _by_path(self, table: str, columns: str, paths: Sequence[str]) -> dict[str, Any]:
+        """The stored rows of these paths in `table`, each (path, *columns), by path."""
+        found: dict[str, Any] = {}
         for chunk in _chunks(paths):
             marks = ", ".join("?" * len(chunk))
-            query = f"SELECT path, date_ts, nodes FROM posts WHERE path IN ({marks})"
-            found.update(
-                (path, (date_ts, nodes)) for path, date_ts, nodes in self._rows(query, chunk)
-            )
+            query = f"SELECT path, {columns} FROM {table} WHERE path IN ({marks})"
+            found.update((row[0], row) for row in self._rows(query, chunk))
         return found
 
     def _members(self, sql: str, paths: Sequence[str]) -> None:
@@ -306,16 +304,7 @@ class State:
 
     def _statuses_of(self, paths: Sequence[str]) -> Iterator[str]:
         """The status of each of these files' stored reports."""
-        return (status for _, status, _ in self._stored_report_rows(paths).values())
-
-    def _stored_report_rows(self, paths: Sequence[str]) -> dict[str, ReportRow]:
-        """The stored report rows of these files, by path."""
-        found: dict[str, ReportRow] = {}
-        for chunk in _chunks(paths):
-            marks = ", ".join("?" * len(chunk))
-            query = f"SELECT path, status, problems FROM reports WHERE path IN ({marks})"
-            found.update((row[0], row) for row in self._rows(query, chunk))
-        return found
+        return (status for _, status in self._by_path("reports", "status", paths).values())
 
     def _count(self, table: str, changes: Counter[str]) -> None:
         """Add these changes to a counts table (`feed_counts`, `report_counts`), in the
@@ -392,11 +381,7 @@ class State:
             self._write(_INSERT_MOVES, rows)
             return
         # Only what changed is written (see remember_report_rows).
-        stored: dict[str, tuple[str, str, int]] = {}
-        for chunk in _chunks(list({*read, *moved})):
-            marks = ", ".join("?" * len(chunk))
-            query = f"SELECT path, url, settled FROM moves WHERE path IN ({marks})"
-            stored.update((row[0], row) for row in self._rows(query, chunk))
+        stored = self._by_path("moves", "url, settled", list({*read, *moved}))
         self._forget_moves(path for path in read if path in stored and path not in moved)
         self._write(_INSERT_MOVES, [row for row in rows if stored.get(row[0]) != row])
 
@@ -664,7 +649,7 @@ class State:
         # Only the reports that changed are written: a build that reads the feeds' newest
         # posts makes their reports again, and rewriting thousands of rows as they were
         # was most of what it wrote to the file (14 MB, 100,000 posts as a Hexo site).
-        stored = self._stored_report_rows(list(values))
+        stored = self._by_path("reports", "status, problems", list(values))
         changed = [row for path, row in values.items() if stored.get(path) != row]
         counts = Counter(status for _, status, _ in changed)
         counts.subtract(stored[row[0]][1] for row in changed if row[0] in stored)
