@@ -12,6 +12,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple, Protocol
 
 from .config import Config
 from .formats import Format
@@ -175,10 +176,8 @@ def nodes_of(categories: tuple[tuple[str, ...], ...], config: Config) -> list[tu
 def _unique_urls(
     posts: Sequence[Post], config: Config
 ) -> tuple[dict[str, str], dict[str, str], set[str], list[Problem]]:
-    """One URL per post. Posts that share a permalink keep distinct ids: the oldest keeps
-    it, the others get a suffix made from their path, which no later post can change
-    (in site mode, the URLs the generator itself gives them, where it has a rule).
-    Also the moved posts whose URL depends on which URLs the other posts have."""
+    """One URL per post (`settle_shared_url` for each URL several posts have, in feed
+    order). Also the moved posts whose URL depends on which URLs the other posts have."""
     first: dict[str, Post] = {}
     claimed: dict[str, list[Post]] = {}  # only the URLs more than one post has
     for post in posts:
@@ -193,36 +192,70 @@ def _unique_urls(
     # grows, as a shared URL stays with its first post, so it is kept up to date here.
     taken = set(first)
     for url, owners in claimed.items():
-        own = (
-            config.site.shared_urls(url, [p.source for p in owners], taken) if config.site else None
-        )
-        if own:
-            urls.update(own)
-            moved.update((source, u) for source, u in own.items() if u != url)
-            unsettled.update(source for source, u in own.items() if u != url)
-            taken.update(own.values())
-            continue
-        owners.sort(key=lambda p: (p.date, p.source))
-        urls[owners[0].source] = url
-        for post in owners[1:]:
-            unique, attempt = disambiguate(url, post.source), 0
-            while unique in taken:
-                attempt += 1
-                unique = disambiguate(url, f"{post.source}\0{attempt}")
-            if attempt:
-                unsettled.add(post.source)
-            taken.add(unique)
-            urls[post.source] = moved[post.source] = unique
-            problems.append(
-                Problem(
-                    post.source,
-                    f"permalink {url} is also {owners[0].source}'s; published at {urls[post.source]}",
-                    Severity.WARNING,
-                    element="permalink",
-                    rule="duplicate-permalink",
-                )
-            )
+        shared = settle_shared_url(url, [(p.date, p.source) for p in owners], taken, config)
+        urls.update(shared.urls)
+        moved.update((source, u) for source, u in shared.urls.items() if u != url)
+        unsettled.update(shared.unsettled)
+        problems += shared.problems
     return urls, moved, unsettled, problems
+
+
+class Taken(Protocol):
+    """Every URL the published posts have, and those given to posts moved so far."""
+
+    def __contains__(self, url: object, /) -> bool: ...
+
+    def add(self, url: str, /) -> None: ...
+
+
+class SharedUrl(NamedTuple):
+    """How the published posts that claim one URL are told apart."""
+
+    url: str
+    urls: dict[str, str]
+    """Each post's URL (source → URL): the one that keeps the shared URL has it."""
+    unsettled: list[str]
+    """The moved posts whose URL depends on more than the posts that share it
+    (`Build.unsettled`)."""
+    problems: list[Problem]
+
+
+def settle_shared_url(
+    url: str, claimants: Sequence[tuple[dt.datetime, str]], taken: Taken, config: Config
+) -> SharedUrl:
+    """The URLs of the published posts (date, source each, newest first) whose permalink
+    is `url`: the oldest keeps it, the others get a suffix made from their path, which no
+    later post can change (in site mode, the URLs the generator itself gives them, where
+    it has a rule). The URLs given are added to `taken`, which the builder holds and a
+    first build asks the state (`reading.read_changes`), one shared URL after another in
+    feed order."""
+    sources = [source for _, source in claimants]
+    own = config.site.shared_urls(url, sources, taken) if config.site else None
+    if own:
+        for given in own.values():
+            taken.add(given)
+        return SharedUrl(url, own, [source for source, u in own.items() if u != url], [])
+    (_, owner), *others = sorted(claimants)
+    urls, unsettled, problems = {owner: url}, [], []
+    for _, source in others:
+        unique, attempt = disambiguate(url, source), 0
+        while unique in taken:
+            attempt += 1
+            unique = disambiguate(url, f"{source}\0{attempt}")
+        if attempt:
+            unsettled.append(source)
+        taken.add(unique)
+        urls[source] = unique
+        problems.append(
+            Problem(
+                source,
+                f"permalink {url} is also {owner}'s; published at {unique}",
+                Severity.WARNING,
+                element="permalink",
+                rule="duplicate-permalink",
+            )
+        )
+    return SharedUrl(url, urls, unsettled, problems)
 
 
 InstantRanks = Mapping[str, tuple[int, int]]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -203,7 +203,9 @@ class Site:
         """The body with the generator's template tags rendered (see tags.py)."""
         raise NotImplementedError
 
-    def shared_urls(self, url: str, sources: list[str], taken: set[str]) -> dict[str, str] | None:
+    def shared_urls(
+        self, url: str, sources: list[str], taken: Container[str]
+    ) -> dict[str, str] | None:
         """The URLs the generator gives posts that would share `url` (None: no rule of its
         own, so feedpub's suffixes apply). `taken` holds every URL the site's posts have."""
         return None

@@ -21,7 +21,7 @@ import datetime as dt
 import functools
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -399,7 +399,9 @@ class HexoSite(Site):
             )
         return values
 
-    def shared_urls(self, url: str, sources: list[str], taken: set[str]) -> dict[str, str] | None:
+    def shared_urls(
+        self, url: str, sources: list[str], taken: Container[str]
+    ) -> dict[str, str] | None:
         """hexo-abbrlink with `rep: dec` moves a post whose abbrlink is taken to the next free
         number, in the order Hexo reads the files (with `hex` it does not look)."""
         options = mapping(self.settings.get("abbrlink"))
