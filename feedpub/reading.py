@@ -200,11 +200,14 @@ def read_changes(
     if old_urls:
         others = state.sharing(old_urls) - {file.rel for file in fresh}
         wanted |= others | state.sharing_others(old_urls)
-    wanted |= state.sharing_any() if first else state.sharing_others(fresh_urls)
+    if not first:  # (a first build settles every shared URL: below)
+        wanted |= state.sharing_others(fresh_urls)
     totals = state.feed_totals(due_at)
     for node in totals:
         wanted.update(state.newest(node, due_at, config.limit))
     read = _closure(state, wanted)
+    if first:
+        _settle_unread(state, config, due_at, read)
     ranks = state.instant_ranks(((p.source, p.instant) for p in _posts(read)), due_at)
     if state.losses != losses:  # the state was emptied half-way: what it gave is not all
         return None
@@ -218,6 +221,23 @@ def read_changes(
         None if future else state.first_scheduled(now.timestamp()),
         ranks,
     )
+
+
+def _settle_unread(state: State, config: Config, now: float | None, read: Read) -> None:
+    """A first build's URLs that several published posts share, where none of them was
+    read (no feed shows them): settled as the builder settles a shared URL, one after
+    another in its order, from the state's dates and paths of the posts (`state.shared`),
+    and what that gives them stored. The builder settles the others, from the posts read:
+    a URL it gives that one settled here has, or that is the permalink of a post not
+    read, is found (`pipeline._moved_onto_unread`) and every file read instead."""
+    from .builder import settle_shared_url
+
+    shared = state.shared_urls(now)
+    read_urls = {post.url for post in _posts(read)}
+    for url, claimants in shared.claims():
+        if url not in read_urls:  # (the URLs of the posts read are all theirs: `_closure`)
+            shared.remember(settle_shared_url(url, claimants, shared, config))
+    shared.finish()
 
 
 def _own_report(path: str, problems: tuple[Problem, ...], status: PostStatus | None) -> PostReport:

@@ -83,6 +83,7 @@ from .schema import (
 if TYPE_CHECKING:  # imported where used: a build where nothing changed makes no post
     from ..models import Content
     from .cached import Cached
+    from .shared import SharedUrls
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -385,6 +386,10 @@ class State:
         self._forget_moves(path for path in read if path in stored and path not in moved)
         self._write(_INSERT_MOVES, [row for row in rows if stored.get(row[0]) != row])
 
+    def remember_move_rows(self, rows: Iterable[tuple[str, str, bool]]) -> None:
+        """Keep these moves (path, URL, settled), as `shared.SharedUrls` settles them."""
+        self._write(_INSERT_MOVES, rows)
+
     def _forget_moves(self, paths: Iterable[str]) -> None:
         self._write("DELETE FROM moves WHERE path = ?", [(path,) for path in paths])
 
@@ -545,14 +550,15 @@ class State:
             shared += [url for (url,) in self._rows(query, [*chunk, *chunk])]
         return self.sharing(shared)
 
-    def sharing_any(self) -> set[str]:
-        """Posts with a URL that another post has too (what `sharing_others` gives for every
-        post's URL, without a first build holding every URL)."""
-        query = (
-            "SELECT path FROM posts WHERE url IN"
-            " (SELECT url FROM posts WHERE url IS NOT NULL GROUP BY url HAVING count(*) > 1)"
-        )
-        return {path for (path,) in self._rows(query)}
+    def shared_urls(self, now: float | None) -> SharedUrls:
+        """The URLs published posts share, for a first build to settle (`shared.py`)."""
+        from .shared import SharedUrls
+
+        return SharedUrls(self, now)
+
+    def stored_reports(self, paths: Sequence[str]) -> dict[str, ReportRow]:
+        """The stored reports of these files (those the state has), by path."""
+        return self._by_path("reports", "status, problems", paths)
 
     def unsettled_moves(self) -> set[str]:
         """Moved posts whose URL depends on which URLs every other post has
@@ -701,7 +707,7 @@ class State:
             self._reader.close()
             self._reader = None
 
-    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
+    def _rows(self, sql: str, args: Sequence[Any] | Mapping[str, Any] = ()) -> list[Any]:
         """Every row of a query; none if the state turns out damaged (then it is emptied)."""
         if self._db is None:
             return []
