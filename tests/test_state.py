@@ -24,6 +24,7 @@ from feedpub.models import Problem, Severity
 from feedpub.report import PostReport, PostReports, PostStatus
 from feedpub.scanning import Scan, SourceFile, scan_posts
 from feedpub.state import STATE_FILE, State
+from feedpub.state.rows import report_row, with_problems
 from tests.helpers import (
     BASE_URL,
     WritePost,
@@ -428,6 +429,34 @@ def test_the_last_build_record_reads_back_as_written_and_refuses_what_it_did_not
         {"scan": 5},
     ):
         assert LastBuild.from_json(json.dumps(json.loads(record.to_json()) | poison)) is None
+
+
+def test_problems_added_to_stored_reports_follow_their_own_and_keep_the_counts(
+    tmp_path: Path,
+) -> None:
+    own = Problem("b.md", "date unreadable", Severity.WARNING, 3, "date", "date")
+    shared = [
+        Problem(path, f"permalink p/1.html is also c.md's; “{n}”", Severity.WARNING, rule="r")
+        for path in ("a.md", "b.md")
+        for n in (1, 2)
+    ]
+    state = State.open(tmp_path, "fp")
+    state.remember_reports(
+        [PostReport("a.md", PostStatus.PUBLISHED, ()), PostReport("b.md", PostStatus.DRAFT, (own,))]
+    )
+    state.add_report_problems({"a.md": shared[:2], "b.md": shared[2:], "gone.md": shared[:1]})
+    state.save()
+    state = State.open(tmp_path, "fp")
+    assert list(state.post_reports()) == [
+        PostReport("a.md", PostStatus.PUBLISHED, tuple(shared[:2])),
+        PostReport("b.md", PostStatus.DRAFT, (own, *shared[2:])),
+    ]
+    assert state.report_counts() == {PostStatus.PUBLISHED: 1, PostStatus.DRAFT: 1}
+    # The rows are what storing the whole report writes: a build that makes it again
+    # finds it unchanged.
+    for mine in ((), (own,)):
+        row = report_row("b.md", PostStatus.DRAFT, mine)
+        assert with_problems(row, shared) == report_row("b.md", PostStatus.DRAFT, (*mine, *shared))
 
 
 def test_the_reports_read_back_as_stored_by_path_and_a_row_no_build_wrote_says_so(

@@ -57,6 +57,7 @@ from .rows import (
     node_key,
     node_of,
     report_values,
+    with_problems,
 )
 from .schema import (
     FILL_MEMBERS,
@@ -82,6 +83,7 @@ from .schema import (
 
 if TYPE_CHECKING:  # imported where used: a build where nothing changed makes no post
     from ..models import Content
+    from ..problems import Problem
     from .cached import Cached
     from .shared import SharedUrls
 
@@ -556,9 +558,12 @@ class State:
 
         return SharedUrls(self, now)
 
-    def stored_reports(self, paths: Sequence[str]) -> dict[str, ReportRow]:
-        """The stored reports of these files (those the state has), by path."""
-        return self._by_path("reports", "status, problems", paths)
+    def add_report_problems(self, problems: Mapping[str, Sequence[Problem]]) -> None:
+        """Add these problems (by path) to the stored reports of their files, after the
+        problems each has (as the pipeline puts them); their statuses stay as they are,
+        and so do the counts of them."""
+        stored = self._by_path("reports", "status, problems", list(problems))
+        self._write(_INSERT_REPORTS, (with_problems(stored[p], problems[p]) for p in stored))
 
     def unsettled_moves(self) -> set[str]:
         """Moved posts whose URL depends on which URLs every other post has

@@ -118,6 +118,14 @@ def report_row(path: str, status: PostStatus, problems: Sequence[Problem]) -> Re
     )
 
 
+def with_problems(row: ReportRow, problems: Sequence[Problem]) -> ReportRow:
+    """The `report_row` of a stored report with these (one or more) problems after its
+    own, without decoding those: `json.dumps` separates the items of a list with ", "."""
+    path, status, own = row
+    added = json.dumps([p.as_dict() for p in problems], ensure_ascii=False)
+    return (path, status, f"{own[:-1]}, {added[1:]}" if own else added)
+
+
 def decode_report(row: tuple[Any, ...]) -> PostReport:
     path, status, problems = row
     found = tuple(Problem.from_dict(p) for p in json.loads(problems)) if problems else ()
