@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from ..problems import Problem
     from . import State
 
+_ANY_SHARED = "SELECT 1 FROM posts WHERE url IS NOT NULL GROUP BY url HAVING count(*) > 1 LIMIT 1"
+"""Whether any posts, published or not, share a URL."""
+
 _FLUSH = 1000
 """Shared URLs settled between two writes of what they gave."""
 
@@ -59,7 +62,9 @@ class SharedUrls:
             SELECT url, path, date FROM keyed ORDER BY second_ts DESC, second_path, n
         """
         db = self._state._db
-        if db is None:
+        # Most sites have no URL twice: the index on url says so without reading a row
+        # (the pass above costs 2 ms a thousand posts).
+        if db is None or not self._state._rows(_ANY_SHARED):
             return
         cursor = db.cursor()
         try:
