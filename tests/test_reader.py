@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import os
 import threading
 from collections.abc import Iterator
@@ -402,3 +403,41 @@ def test_prefetch_advises_the_regular_files_and_never_blocks_on_a_fifo(
     worker.join(timeout=10)
     assert done.is_set(), "prefetch blocked"
     assert advised == [(posts / "a.md").stat().st_ino, (posts / "pipe.md").stat().st_ino]
+
+
+def test_prefetch_leaves_posts_in_the_page_cache_alone_and_advises_those_on_disk(
+    write_post: WritePost, posts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not hasattr(os, "posix_fadvise"):
+        pytest.skip("no posix_fadvise here: prefetch does nothing")
+    for n in range(5):
+        write_post(f"{n}.md", title=f"post {n}", date="2021-08-09")
+    fd = os.open(posts / "0.md", os.O_RDONLY)
+    try:
+        os.preadv(fd, [bytearray(1)], 0, os.RWF_NOWAIT)
+    except OSError:
+        pytest.skip("this file system does not say what is in the page cache")
+    finally:
+        os.close(fd)
+    advised: list[int] = []
+    fadvise = os.posix_fadvise
+
+    def record(fd: int, offset: int, length: int, advice: int) -> None:
+        advised.append(fd)
+        fadvise(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", record)
+    config = load_config(None, {"posts": posts, "base_url": BASE_URL})
+    files = [SourceFile(f"{n}.md", 10, 0, 0, 0) for n in range(5)]
+    prefetch(config, files)  # just written: in the page cache
+    assert advised == []
+    preadv = os.preadv
+
+    def on_disk(fd: int, buffers: list[bytearray], offset: int, flags: int = 0) -> int:
+        if flags & os.RWF_NOWAIT:  # what the kernel answers for pages it would have to read
+            raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+        return preadv(fd, buffers, offset, flags)
+
+    monkeypatch.setattr(os, "preadv", on_disk)
+    prefetch(config, files)
+    assert len(advised) == 5
